@@ -1,0 +1,33 @@
+# CivicSkills: `make run` (demo site on SQLite) and `make test` (test suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app
+
+.PHONY: run test install translations clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d app/translations -f >/dev/null
+
+run: install translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask content sync
+	$(BIN)/flask demo --if-empty
+	SCHEDULER_IN_PROCESS=1 $(BIN)/flask serve-demo --host 127.0.0.1 --port 5000
+
+test: install translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance/*.db .pytest_cache

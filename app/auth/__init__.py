@@ -1,0 +1,1 @@
+"""Authentication: users, login sessions, roles (learner, officer, admin)."""

@@ -1,0 +1,59 @@
+"""Authentication services: password check with lockout, user creation."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.core.security import hash_password, verify_password
+from app.core.time import utcnow
+from app.extensions import db
+
+
+class LoginRefused(Exception):
+    """Login refused. ``reason`` is ``invalid`` (unknown user or wrong password) or ``locked``."""
+
+    def __init__(self, reason: str, locked_until: dt.datetime | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.locked_until = locked_until
+
+
+def authenticate(staff_number: str, password: str) -> User:
+    """Return the active user whose staff number and password match.
+
+    After LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS
+    (stored in the database, so the lock holds across workers).
+
+    Raises:
+        LoginRefused: ``invalid`` or ``locked``. The caller commits so failure counts persist.
+    """
+    user = db.session.execute(
+        select(User).where(User.staff_number == staff_number.strip())
+    ).scalar_one_or_none()
+    now = utcnow()
+    if user is None or not user.active:
+        verify_password(None, password)
+        raise LoginRefused("invalid")
+    if user.locked_until is not None and user.locked_until > now:
+        raise LoginRefused("locked", user.locked_until)
+    if not verify_password(user.password_hash, password):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+            user.failed_logins = 0
+            raise LoginRefused("locked", user.locked_until)
+        raise LoginRefused("invalid")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Store an argon2id hash of ``password`` (at least 8 characters, else ValueError)."""
+    if len(password) < 8:
+        raise ValueError("password must be at least 8 characters")
+    user.password_hash = hash_password(password)

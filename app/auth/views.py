@@ -1,0 +1,60 @@
+"""Login and logout."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth.forms import LoginForm
+from app.auth.login import open_session, revoke_session
+from app.auth.services import LoginRefused, authenticate
+from app.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("core.home")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Show the login form; on success open a server-side session."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.staff_number.data, form.password.data)
+        except LoginRefused as refused:
+            db.session.commit()
+            if refused.reason == "locked":
+                flash(_("Too many failed attempts. This account is locked for a while; try again later or ask your administrator."), "error")
+            else:
+                flash(_("Staff number or password is incorrect."), "error")
+            return render_template("auth/login.html", form=form), 401
+        open_session(user, request.user_agent.string)
+        db.session.commit()
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Revoke this login session; the cookie is useless afterwards even if replayed."""
+    revoke_session(current_user.get_id())
+    db.session.commit()
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,1 @@
+"""Certifications, certificates, verification and certificate PDFs."""

@@ -1,0 +1,163 @@
+"""Command-line groups: ``content``, ``questions``, ``scheduler``, ``users`` and ``demo``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from app.content.report import ContentError, SyncReport
+from app.extensions import db
+
+
+def _fail(errors: list[str]) -> None:
+    db.session.rollback()
+    for line in errors:
+        click.echo(line, err=True)
+    click.echo(f"{len(errors)} error(s); nothing was changed.", err=True)
+    sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register the CLI groups on ``app``."""
+
+    @app.cli.group("content")
+    def content():
+        """Course and question content kept as files."""
+
+    @content.command("sync")
+    def content_sync():
+        """Load courses/ and question_bank/ into the database (idempotent, all-or-nothing)."""
+        from app.content.services import sync_content
+
+        try:
+            report = sync_content(Path(current_app.config["COURSES_DIR"]), Path(current_app.config["QUESTION_BANK_DIR"]))
+        except ContentError as exc:
+            _fail(exc.errors)
+        db.session.commit()
+        for line in report.warnings:
+            click.echo(f"warning: {line}")
+        for line in report.summary_lines():
+            click.echo(line)
+        click.echo("content sync: changes applied." if report.changed else "content sync: no changes.")
+
+    @app.cli.group("questions")
+    def questions():
+        """Question bank import."""
+
+    @questions.command("import")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--format", "fmt", type=click.Choice(["gift"]), default="gift", show_default=True)
+    @click.option("--dry-run", is_flag=True, help="Check and count only; write nothing.")
+    @click.option("--skip-unsupported", is_flag=True,
+                  help="Import the supported questions and list the unsupported ones instead of failing.")
+    def questions_import(paths, fmt, dry_run, skip_unsupported):
+        """Import question files (all files in one transaction: any error changes nothing)."""
+        from app.questions.services import prepare_gift, store_questions
+
+        errors, prepared, skipped = [], [], []
+        for path in paths:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                errors.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+                continue
+            result = prepare_gift(text, str(path), skip_unsupported=skip_unsupported)
+            errors.extend(result.errors)
+            skipped.extend(result.skipped)
+            prepared.append((str(path), result.questions))
+        for line in skipped:
+            click.echo(f"skipped: {line}")
+        if errors:
+            _fail(errors)
+        report = SyncReport()
+        for source, questions_ in prepared:
+            store_questions(questions_, source, report)
+        total = sum(len(q) for _, q in prepared)
+        counts = report.counts
+        summary = (f"{total} question(s) read: {counts[('question', 'created')]} new, "
+                   f"{counts[('question', 'updated')]} changed (new version), "
+                   f"{counts[('question', 'unchanged')]} unchanged, {len(skipped)} skipped")
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"dry run: {summary}; nothing was written.")
+        else:
+            db.session.commit()
+            click.echo(f"imported: {summary}.")
+
+    @app.cli.group("scheduler")
+    def scheduler():
+        """The one scheduler process."""
+
+    @scheduler.command("run")
+    def scheduler_run():
+        """Run the job scheduler in the foreground (exactly one such process per site)."""
+        from app.scheduler.runner import run_blocking
+
+        run_blocking(current_app._get_current_object())
+
+    @app.cli.group("users")
+    def users():
+        """User administration."""
+
+    @users.command("create-admin")
+    @click.argument("staff_number")
+    @click.argument("name")
+    @click.password_option()
+    def users_create_admin(staff_number, name, password):
+        """Create (or promote) an administrator account."""
+        from sqlalchemy import select
+
+        from app.auth.models import User
+        from app.auth.services import set_password
+
+        user = db.session.execute(select(User).where(User.staff_number == staff_number)).scalar_one_or_none()
+        if user is None:
+            user = User(staff_number=staff_number, name=name)
+            db.session.add(user)
+        user.is_admin = True
+        try:
+            set_password(user, password)
+        except ValueError as exc:
+            _fail([str(exc)])
+        db.session.commit()
+        click.echo(f"administrator {staff_number} ready.")
+
+    @app.cli.command("serve-demo")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True)
+    def serve_demo(host, port):
+        """Serve the demo on one process (threaded), with the scheduler in a thread if SCHEDULER_IN_PROCESS."""
+        from app.demo.services import demo_logins
+
+        application = current_app._get_current_object()
+        if application.config.get("SCHEDULER_IN_PROCESS"):
+            from app.scheduler.runner import start_background
+
+            start_background(application)
+        for line in demo_logins():
+            click.echo(line)
+        click.echo(f"CivicSkills demo: http://{host}:{port}/")
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, application, threaded=True, use_reloader=False, use_debugger=False)
+
+    @app.cli.command("demo")
+    @click.option("--staff", default=2400, show_default=True, help="Number of staff to create.")
+    @click.option("--seed", default=20261122, show_default=True)
+    @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has users.")
+    def demo(staff, seed, if_empty):
+        """Build a demo city (departments, staff, plan, months of history) and print the demo logins."""
+        from app.demo.services import build_demo, demo_logins, has_users
+
+        if if_empty and has_users():
+            click.echo("demo: the database already has users; left as it is.")
+        else:
+            try:
+                build_demo(staff=staff, seed=seed)
+            except ContentError as exc:
+                _fail(exc.errors)
+            db.session.commit()
+        for line in demo_logins():
+            click.echo(line)

@@ -1,0 +1,1 @@
+"""Content as files: ``flask content sync`` loads standards, questions, courses, exams and certifications."""

@@ -1,0 +1,70 @@
+"""What a content sync or import did, and the error type that aborts it."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+class ContentError(Exception):
+    """Content files are invalid. ``errors`` are ``file[:line]: message`` strings; nothing was written."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class SyncReport:
+    """Counts of created / updated / unchanged / retired objects per kind, plus warnings."""
+
+    counts: Counter = field(default_factory=Counter)
+    changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def created(self, kind: str, name: str) -> None:
+        self.counts[(kind, "created")] += 1
+        self.changes.append(f"created {kind} {name}")
+
+    def updated(self, kind: str, name: str) -> None:
+        self.counts[(kind, "updated")] += 1
+        self.changes.append(f"updated {kind} {name}")
+
+    def retired(self, kind: str, name: str) -> None:
+        self.counts[(kind, "retired")] += 1
+        self.changes.append(f"retired {kind} {name}")
+
+    def unchanged(self, kind: str, n: int = 1) -> None:
+        self.counts[(kind, "unchanged")] += n
+
+    @property
+    def changed(self) -> bool:
+        """True if anything was created, updated or retired."""
+        return bool(self.changes)
+
+    def summary_lines(self) -> list[str]:
+        """One line per kind, e.g. 'question: 3 created, 201 unchanged'."""
+        kinds = sorted({k for k, _ in self.counts})
+        lines = []
+        for kind in kinds:
+            parts = [f"{self.counts[(kind, a)]} {a}" for a in ("created", "updated", "retired", "unchanged")
+                     if self.counts[(kind, a)]]
+            lines.append(f"{kind}: {', '.join(parts)}")
+        return lines
+
+
+def load_yaml(path: Path):
+    """Parse a YAML file; raise ContentError with ``file:line: message`` on a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError([f"{path}: cannot read file ({exc})"]) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ContentError([f"{path}{line}: YAML syntax error: {problem}"]) from exc

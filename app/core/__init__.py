@@ -1,0 +1,1 @@
+"""Shared building blocks: time, column types, permissions, i18n helpers, errors."""

@@ -1,0 +1,56 @@
+"""Error pages (HTML) and JSON errors for API calls; every error rolls the transaction back."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken (e.g. no attempts left). ``message`` is user-facing and translated."""
+
+    def __init__(self, message: str, code: str = "invalid", status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers for HTTP errors, CSRF failures and DomainError."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        db.session.rollback()
+        message = _("Your form expired or was sent from another page. Please reload the page and try again.")
+        if _wants_json():
+            return jsonify(error="csrf", message=message), 400
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error=error.code, message=error.message), error.status
+        return render_template("error.html", code=error.status, message=error.message), error.status
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        db.session.rollback()
+        messages = {
+            401: _("Please log in."),
+            403: _("You do not have permission to see this page."),
+            404: _("The page you asked for does not exist."),
+            429: _("Too many attempts. Please wait a minute and try again."),
+        }
+        message = messages.get(error.code, error.description)
+        if _wants_json():
+            return jsonify(error=error.name, message=message), error.code
+        return render_template("error.html", code=error.code, message=message), error.code

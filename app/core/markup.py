@@ -1,0 +1,35 @@
+"""Markdown/HTML to safe HTML: markdown-it-py renders (raw HTML off), nh3 sanitises with an allow-list."""
+from __future__ import annotations
+
+import html
+
+import nh3
+from markdown_it import MarkdownIt
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "u", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr", "a", "span", "sub", "sup",
+    "kbd",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
+
+
+def sanitize_html(raw: str) -> str:
+    """Keep only allow-listed tags and attributes; links get rel="noopener noreferrer"."""
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+
+
+def render_markdown(text: str) -> str:
+    """CommonMark (with tables) to sanitised HTML; raw HTML in the source is escaped, never passed through."""
+    return sanitize_html(_md.render(text or ""))
+
+
+def render_text(text: str, text_format: str) -> str:
+    """Render question text by its GIFT format: markdown, html (sanitised), plain or moodle (escaped, line breaks kept)."""
+    if text_format == "markdown":
+        return render_markdown(text)
+    if text_format == "html":
+        return sanitize_html(text)
+    return html.escape(text or "").replace("\n", "<br>")

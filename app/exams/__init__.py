@@ -1,0 +1,1 @@
+"""Exams: blueprints, attempts, timing, autosave, grading."""

@@ -1,0 +1,181 @@
+"""Exams, blueprint rows, overrides, attempts and attempt items (one per question slot, holding the response)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean, ForeignKey, Integer, JSON, Numeric, String, UniqueConstraint, and_, or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import BilingualMixin, TimestampMixin
+from app.core.time import utcnow
+from app.core.types import UTCDateTime
+from app.extensions import db
+
+IN_PROGRESS = "in_progress"
+FINISHED = "finished"
+
+
+class Exam(BilingualMixin, TimestampMixin, db.Model):
+    """A timed exam. Times in seconds; ``pass_mark`` is a percentage 0–100 of the maximum points."""
+
+    __tablename__ = "exam"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"), index=True)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    time_limit_seconds: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts_allowed: Mapped[int] = mapped_column(Integer, default=3)
+    pass_mark: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=60)
+    grace_period_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    shuffle_options: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    course = relationship("Course")
+    blueprint: Mapped[list["BlueprintRow"]] = relationship(
+        back_populates="exam", order_by="BlueprintRow.position", cascade="all, delete-orphan"
+    )
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """True while the window is open (no opens_at/closes_at means unbounded on that side)."""
+        now = utcnow()
+        return bool(self.active) and (self.opens_at is None or self.opens_at <= now) and (
+            self.closes_at is None or now < self.closes_at
+        )
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls):
+        now = utcnow()
+        return and_(
+            cls.active.is_(True),
+            or_(cls.opens_at.is_(None), cls.opens_at <= now),
+            or_(cls.closes_at.is_(None), cls.closes_at > now),
+        )
+
+    @property
+    def max_points(self) -> Decimal:
+        """Total points of the blueprint."""
+        return sum((Decimal(row.points) * row.count for row in self.blueprint), Decimal(0))
+
+
+class BlueprintRow(db.Model):
+    """Draw ``count`` questions of a standard item (and difficulty, or any if None), each worth ``points``."""
+
+    __tablename__ = "blueprint_row"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    standard_item_id: Mapped[int] = mapped_column(ForeignKey("standard_item.id"))
+    difficulty: Mapped[str | None] = mapped_column(String(10))
+    count: Mapped[int] = mapped_column(Integer)
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+
+    exam: Mapped[Exam] = relationship(back_populates="blueprint")
+    standard_item = relationship("StandardItem")
+
+
+class ExamOverride(db.Model):
+    """Per-candidate exceptions: a longer time limit, a later close, more attempts (None = exam's value)."""
+
+    __tablename__ = "exam_override"
+    __table_args__ = (UniqueConstraint("exam_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    time_limit_seconds: Mapped[int | None] = mapped_column(Integer)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts_allowed: Mapped[int | None] = mapped_column(Integer)
+
+
+class Attempt(db.Model):
+    """One sitting of an exam by one candidate.
+
+    ``deadline_at`` (UTC) is fixed by the server at start; ``score`` is a percentage 0–100;
+    ``finished_by`` is ``candidate``, ``deadline`` (lazily, on the next request) or ``scheduler``.
+    """
+
+    __tablename__ = "attempt"
+    __table_args__ = (UniqueConstraint("exam_id", "user_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default=IN_PROGRESS, index=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    grace_period_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    last_saved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_by: Mapped[str | None] = mapped_column(String(20))
+    points: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    max_points: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=0)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+
+    exam: Mapped[Exam] = relationship()
+    user = relationship("User")
+    items: Mapped[list["AttemptItem"]] = relationship(
+        back_populates="attempt", order_by="AttemptItem.position", cascade="all, delete-orphan"
+    )
+
+    @hybrid_property
+    def is_overdue(self) -> bool:
+        """True if still in progress after deadline + grace period."""
+        return self.state == IN_PROGRESS and utcnow() > self.deadline_at + dt.timedelta(
+            seconds=self.grace_period_seconds or 0
+        )
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_expression(cls):
+        # Grace periods are per attempt; the SQL form compares against the deadline and lets
+        # the finaliser re-check grace in Python (grace is 0 unless an exam sets it).
+        return and_(cls.state == IN_PROGRESS, cls.deadline_at < utcnow())
+
+    @property
+    def remaining_seconds(self) -> int:
+        """Whole seconds left until the deadline (0 if passed)."""
+        return max(0, int((self.deadline_at - utcnow()).total_seconds()))
+
+
+class AttemptItem(db.Model):
+    """One question slot of an attempt and the candidate's latest response to it.
+
+    ``response`` is the type's JSON (e.g. ``{"choice": "b"}``); ``response_seq`` is the client's
+    sequence number of the save that wrote it (later saves with a lower number are ignored);
+    ``fraction`` is the grade 0–1 and ``awarded`` the points given.
+    """
+
+    __tablename__ = "attempt_item"
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"), index=True)
+    blueprint_row_id: Mapped[int | None] = mapped_column(ForeignKey("blueprint_row.id", ondelete="SET NULL"))
+    standard_item_id: Mapped[int | None] = mapped_column(ForeignKey("standard_item.id"))
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    option_order: Mapped[list] = mapped_column(JSON, default=list)
+    response: Mapped[dict | None] = mapped_column(JSON)
+    response_seq: Mapped[int] = mapped_column(Integer, default=0)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    fraction: Mapped[float | None] = mapped_column(Numeric(6, 5))
+    awarded: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+
+    attempt: Mapped[Attempt] = relationship(back_populates="items")
+    question_version = relationship("QuestionVersion")
+    standard_item = relationship("StandardItem")

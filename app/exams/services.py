@@ -1,0 +1,474 @@
+"""Exam services: exam sync from course files, starting attempts (blueprint draw), autosave,
+finishing exactly once (by the candidate, lazily at the deadline, or by the scheduler), grading.
+
+Time rules: ``deadline_at`` is fixed at start as ``min(start + time limit, window close)``,
+with a candidate's override taking precedence over the exam's settings. An answer is accepted
+while ``now <= deadline_at + grace_period_seconds`` (grace is 0 unless the exam sets it).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.content.report import ContentError, SyncReport
+from app.core.errors import DomainError
+from app.core.time import utcnow
+from app.exams.models import FINISHED, IN_PROGRESS, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
+from app.extensions import db
+from app.questions.models import DIFFICULTIES, Question, QuestionVersion
+from app.questions.types import REGISTRY, ResponseError
+from app.standards.models import StandardItem
+
+TWO = Decimal("0.01")
+
+
+# --- sync from course.yaml -------------------------------------------------------------------
+
+def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncReport) -> Exam | None:
+    """Create or update the exam of ``course`` from the ``exam:`` block of course.yaml. Flushes.
+
+    The exam code is the course slug. Blueprint rows must name items of the course and add up to
+    100 points. Raises ContentError naming the file and field; warns (in ``report``) where the bank
+    holds fewer than twice the questions a row draws (forms would repeat).
+    """
+    if exam_data is None:
+        return None
+    errors = []
+    where = f"{source}: exam"
+
+    def number(field, default, minimum=0):
+        value = exam_data.get(field, default)
+        if not isinstance(value, (int, float)) or value < minimum:
+            errors.append(f"{where}: field '{field}' must be a number >= {minimum}")
+            return default
+        return value
+
+    time_limit = number("time_limit_minutes", 30, 1)
+    pass_mark = number("pass_mark", 60, 0)
+    attempts_allowed = number("attempts_allowed", 3, 1)
+    grace = number("grace_period_seconds", 0, 0)
+    if pass_mark > 100:
+        errors.append(f"{where}: field 'pass_mark' must be at most 100")
+    course_items = {item.code: item for item in course.items}
+    rows = []
+    for index, row in enumerate(exam_data.get("blueprint") or []):
+        r_where = f"{where}.blueprint[{index}]"
+        if not isinstance(row, dict):
+            errors.append(f"{r_where}: must be a mapping")
+            continue
+        code = str(row.get("item"))
+        if code not in course_items:
+            errors.append(f"{r_where}: field 'item': {code} is not one of the course's items")
+            continue
+        difficulty = row.get("difficulty")
+        if difficulty in ("any", None):
+            difficulty = None
+        elif difficulty not in DIFFICULTIES:
+            errors.append(f"{r_where}: field 'difficulty' must be easy, medium, hard or any")
+            continue
+        count, points = row.get("count"), row.get("points")
+        if not isinstance(count, int) or count < 1:
+            errors.append(f"{r_where}: field 'count' must be a whole number >= 1")
+            continue
+        if not isinstance(points, (int, float)) or points <= 0:
+            errors.append(f"{r_where}: field 'points' must be a number > 0")
+            continue
+        rows.append((course_items[code], difficulty, count, Decimal(str(points)).quantize(TWO)))
+    if not rows:
+        errors.append(f"{where}: field 'blueprint' must have at least one row")
+    total = sum((points * count for _, _, count, points in rows), Decimal(0))
+    if rows and total != 100:
+        errors.append(f"{where}: blueprint points add up to {total}, expected 100")
+    for item, difficulty, count, _points in rows:
+        available = count_available(item.id, difficulty)
+        if available < count:
+            errors.append(f"{where}: blueprint row {item.code}/{difficulty or 'any'} draws {count} questions "
+                          f"but the bank has {available}")
+        elif available < 2 * count:
+            report.warnings.append(f"{where}: blueprint row {item.code}/{difficulty or 'any'} draws {count} of only "
+                                   f"{available} questions; forms will repeat")
+    if errors:
+        raise ContentError(errors)
+
+    exam = db.session.execute(select(Exam).where(Exam.code == course.slug)).scalar_one_or_none()
+    wanted = {
+        "title_zh": exam_data["title"][0], "title_en": exam_data["title"][1], "course_id": course.id,
+        "time_limit_seconds": int(time_limit * 60), "pass_mark": Decimal(str(pass_mark)).quantize(TWO),
+        "attempts_allowed": int(attempts_allowed), "grace_period_seconds": int(grace), "active": True,
+    }
+    wanted_rows = [(item.id, difficulty, count, points) for item, difficulty, count, points in rows]
+    if exam is None:
+        exam = Exam(code=course.slug)
+        db.session.add(exam)
+        report.created("exam", course.slug)
+        changed = True
+    else:
+        current_rows = [(r.standard_item_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO)) for r in exam.blueprint]
+        changed = any(getattr(exam, k) != v for k, v in wanted.items()) or current_rows != wanted_rows
+        if changed:
+            report.updated("exam", course.slug)
+        else:
+            report.unchanged("exam")
+    if changed:
+        for key, value in wanted.items():
+            setattr(exam, key, value)
+        current_rows = [(r.standard_item_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO)) for r in exam.blueprint]
+        if current_rows != wanted_rows:
+            exam.blueprint.clear()
+            db.session.flush()
+            for position, (item_id, difficulty, count, points) in enumerate(wanted_rows):
+                exam.blueprint.append(BlueprintRow(position=position, standard_item_id=item_id,
+                                                   difficulty=difficulty, count=count, points=points))
+    db.session.flush()
+    return exam
+
+
+def _pool_query(item_id: int, difficulty: str | None):
+    query = select(Question.id, Question.current_version_id).where(
+        Question.active.is_(True), Question.standard_item_id == item_id,
+        Question.current_version_id.is_not(None), Question.qtype.in_(list(REGISTRY)),
+    )
+    if difficulty:
+        query = query.where(Question.difficulty == difficulty)
+    return query
+
+
+def count_available(item_id: int, difficulty: str | None) -> int:
+    """Active, supported questions of a standard item (and difficulty, if given)."""
+    return db.session.execute(select(func.count()).select_from(_pool_query(item_id, difficulty).subquery())).scalar_one()
+
+
+# --- settings for a candidate ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CandidateSettings:
+    """An exam's settings for one candidate after overrides (seconds, UTC)."""
+
+    time_limit_seconds: int
+    closes_at: dt.datetime | None
+    attempts_allowed: int
+
+
+def candidate_settings(exam: Exam, user_id: int) -> CandidateSettings:
+    """Apply the candidate's override (if any) to the exam's settings."""
+    override = db.session.execute(
+        select(ExamOverride).where(ExamOverride.exam_id == exam.id, ExamOverride.user_id == user_id)
+    ).scalar_one_or_none()
+    return CandidateSettings(
+        time_limit_seconds=(override and override.time_limit_seconds) or exam.time_limit_seconds,
+        closes_at=(override.closes_at if override and override.closes_at else exam.closes_at),
+        attempts_allowed=(override and override.attempts_allowed) or exam.attempts_allowed,
+    )
+
+
+def attempts_used(exam_id: int, user_id: int) -> int:
+    """Number of attempts the candidate has started on the exam."""
+    return db.session.execute(
+        select(func.count(Attempt.id)).where(Attempt.exam_id == exam_id, Attempt.user_id == user_id)
+    ).scalar_one()
+
+
+def in_progress_attempt(exam_id: int, user_id: int) -> Attempt | None:
+    """The candidate's unfinished attempt, finalising it first if its deadline has passed."""
+    attempt = db.session.execute(
+        select(Attempt).where(Attempt.exam_id == exam_id, Attempt.user_id == user_id, Attempt.state == IN_PROGRESS)
+    ).scalar_one_or_none()
+    if attempt is not None and attempt.is_overdue:
+        finish_attempt(attempt, by="deadline")
+        return None
+    return attempt
+
+
+# --- start -----------------------------------------------------------------------------------
+
+def draw_form(exam: Exam, seed: int) -> list[tuple[BlueprintRow, int]]:
+    """Pick question versions by the blueprint: ``[(row, question_version_id), ...]`` in form order.
+
+    Deterministic for ``seed``; a question is never drawn twice in one form.
+    Raises DomainError if the bank cannot fill a row.
+    """
+    rng = random.Random(seed)
+    used: set[int] = set()
+    picked = []
+    for row in exam.blueprint:
+        pool = [(qid, vid) for qid, vid in db.session.execute(
+            _pool_query(row.standard_item_id, row.difficulty).order_by(Question.id)).all() if qid not in used]
+        if len(pool) < row.count:
+            raise DomainError(_("This exam cannot be started: the question bank has too few questions. "
+                                "Please tell the administrator."), code="bank_too_small", status=409)
+        for qid, vid in rng.sample(pool, row.count):
+            used.add(qid)
+            picked.append((row, vid))
+    rng.shuffle(picked)
+    return picked
+
+
+def start_attempt(user, exam: Exam) -> Attempt:
+    """Start (or resume) the candidate's attempt. Flushes; the caller commits.
+
+    Returns the in-progress attempt if there is one. Raises DomainError if the exam is closed or
+    no attempts are left.
+    """
+    current = in_progress_attempt(exam.id, user.id)
+    if current is not None:
+        return current
+    settings = candidate_settings(exam, user.id)
+    now = utcnow()
+    window_open = exam.active and (exam.opens_at is None or exam.opens_at <= now) and (
+        settings.closes_at is None or now < settings.closes_at)
+    if not window_open:
+        raise DomainError(_("This exam is not open now."), code="closed", status=409)
+    used = attempts_used(exam.id, user.id)
+    if used >= settings.attempts_allowed:
+        raise DomainError(_("You have used all your attempts at this exam."), code="no_attempts", status=409)
+    seed = secrets.randbelow(2**31 - 1)
+    deadline = now + dt.timedelta(seconds=settings.time_limit_seconds)
+    if settings.closes_at is not None:
+        deadline = min(deadline, settings.closes_at)
+    attempt = Attempt(exam_id=exam.id, user_id=user.id, number=used + 1, state=IN_PROGRESS, seed=seed,
+                      started_at=now, deadline_at=deadline, grace_period_seconds=exam.grace_period_seconds,
+                      max_points=Decimal(0))
+    versions = {}
+    for position, (row, version_id) in enumerate(draw_form(exam, seed), start=1):
+        version = versions.get(version_id) or db.session.get(QuestionVersion, version_id)
+        qtype = REGISTRY[version.qtype]
+        if exam.shuffle_options:
+            order = qtype.shuffled_order(version.spec, seed + position)
+        else:
+            order = qtype.option_ids(version.spec) or qtype.shuffled_order(version.spec, 0)
+        attempt.items.append(AttemptItem(position=position, question_version_id=version_id, blueprint_row_id=row.id,
+                                         standard_item_id=row.standard_item_id, points=row.points, option_order=order))
+        attempt.max_points += Decimal(row.points)
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(attempt)
+        db.session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()  # a concurrent request started the same attempt number
+        current = in_progress_attempt(exam.id, user.id)
+        if current is None:
+            raise DomainError(_("Please try again."), code="conflict", status=409)
+        return current
+    return attempt
+
+
+# --- answering -------------------------------------------------------------------------------
+
+@dataclass
+class SaveResult:
+    """Outcome of an autosave: ``status`` is ``saved`` or ``stale`` (a newer save already stored)."""
+
+    status: str
+    seq: int
+    saved_at: dt.datetime | None
+    remaining_seconds: int
+
+
+def save_answer(attempt: Attempt, position: int, response, seq: int) -> SaveResult:
+    """Store the candidate's response for one question, if the attempt is open and ``seq`` is newer.
+
+    Idempotent per question: a repeated or older ``seq`` changes nothing and reports ``stale``.
+    The attempt row is updated first (a row lock on PostgreSQL, the write lock on SQLite), so a
+    concurrent finish either sees this answer or this save sees the attempt finished.
+
+    Raises:
+        DomainError(status=409, code="time_up"): past deadline + grace, or already finished
+            (the attempt is finalised lazily if still open); the stored answer is unchanged.
+        DomainError(status=400): unknown position or malformed response.
+    """
+    now = utcnow()
+    item = next((i for i in attempt.items if i.position == position), None)
+    if item is None:
+        raise DomainError(_("Unknown question."), code="unknown_question", status=400)
+    version = item.question_version
+    try:
+        normalised = REGISTRY[version.qtype].check_response(version.spec, response)
+    except ResponseError as exc:
+        raise DomainError(str(exc), code="bad_response", status=400) from exc
+    if not isinstance(seq, int) or seq < 1:
+        raise DomainError("seq must be a positive integer", code="bad_seq", status=400)
+    grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
+    opened = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.deadline_at >= now - grace)
+        .values(last_saved_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if opened != 1:
+        db.session.rollback()
+        db.session.refresh(attempt)
+        if attempt.state == IN_PROGRESS:
+            finish_attempt(attempt, by="deadline")
+            db.session.commit()
+        raise DomainError(_("Time is up: this attempt has been submitted. Your saved answers were kept."),
+                          code="time_up", status=409)
+    written = db.session.execute(
+        update(AttemptItem)
+        .where(AttemptItem.id == item.id, AttemptItem.response_seq < seq)
+        .values(response=normalised, response_seq=seq, answered_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(item)
+    remaining = max(0, int((attempt.deadline_at - now).total_seconds()))
+    return SaveResult(status="saved" if written == 1 else "stale", seq=seq, saved_at=now, remaining_seconds=remaining)
+
+
+# --- finishing and grading -------------------------------------------------------------------
+
+def finish_attempt(attempt: Attempt, by: str) -> bool:
+    """Finalise the attempt exactly once and grade it. Flushes; the caller commits.
+
+    ``by``: ``candidate``, ``deadline`` or ``scheduler``. Uses a conditional UPDATE on the state,
+    so of any number of concurrent callers only one grades; returns True for that one.
+    A candidate's late submit (past deadline + grace) is recorded as ``deadline``.
+    """
+    now = utcnow()
+    grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
+    if by == "candidate" and now > attempt.deadline_at + grace:
+        by = "deadline"
+    finished_at = min(now, attempt.deadline_at + grace) if by != "candidate" else now
+    won = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS)
+        .values(state=FINISHED, finished_at=finished_at, finished_by=by)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(attempt)
+    if won != 1:
+        return False
+    grade_attempt(attempt)
+    return True
+
+
+def grade_attempt(attempt: Attempt) -> None:
+    """Grade every item (fraction 0–1 × points), total the score as a percentage 0–100, decide pass.
+
+    If passed and the exam belongs to a course, checks course completion (which may issue a
+    certificate). Flushes.
+    """
+    total = Decimal(0)
+    maximum = Decimal(0)
+    for item in attempt.items:
+        version = item.question_version
+        fraction = REGISTRY[version.qtype].grade(version.spec, item.response)
+        item.fraction = Decimal(str(round(fraction, 5)))
+        item.awarded = (Decimal(item.points) * Decimal(str(fraction))).quantize(TWO, rounding=ROUND_HALF_UP)
+        total += item.awarded
+        maximum += Decimal(item.points)
+    attempt.points = total
+    attempt.max_points = maximum
+    attempt.score = (total * 100 / maximum).quantize(TWO, rounding=ROUND_HALF_UP) if maximum else Decimal(0)
+    attempt.passed = attempt.score >= Decimal(attempt.exam.pass_mark)
+    db.session.flush()
+    if attempt.passed and attempt.exam.course is not None:
+        from app.learning.services import check_course_completion
+
+        check_course_completion(attempt.user, attempt.exam.course, attempt=attempt)
+
+
+def finalise_overdue_attempts(limit: int = 500) -> int:
+    """Scheduler job: finish every attempt past deadline + grace. Returns how many this call finished.
+
+    Safe to run concurrently with requests and with itself (finish is a conditional UPDATE).
+    Commits after each attempt so one failure does not hold back the rest.
+    """
+    ids = list(db.session.execute(
+        select(Attempt.id).where(Attempt.is_overdue).order_by(Attempt.deadline_at).limit(limit)).scalars())
+    finished = 0
+    for attempt_id in ids:
+        attempt = db.session.get(Attempt, attempt_id)
+        if attempt is None or not attempt.is_overdue:
+            continue
+        try:
+            if finish_attempt(attempt, by="scheduler"):
+                finished += 1
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    return finished
+
+
+def has_passed_course_exam(user_id: int, course_id: int) -> bool:
+    """True if the course has no active exam, or the user has a passed attempt at one of its exams."""
+    exam_ids = list(db.session.execute(
+        select(Exam.id).where(Exam.course_id == course_id, Exam.active.is_(True))).scalars())
+    if not exam_ids:
+        return True
+    return db.session.execute(
+        select(exists().where(Attempt.user_id == user_id, Attempt.exam_id.in_(exam_ids),
+                              Attempt.state == FINISHED, Attempt.passed.is_(True)))
+    ).scalar_one()
+
+
+# --- views of an attempt ---------------------------------------------------------------------
+
+def candidate_payload(attempt: Attempt) -> dict:
+    """Everything the exam page needs, without any key or feedback.
+
+    Shape: ``{"attempt_id", "remaining_seconds", "deadline_at" (ISO UTC), "questions": [{"position",
+    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "seq"}]}``.
+    """
+    questions = []
+    for item in attempt.items:
+        version = item.question_version
+        qtype = REGISTRY[version.qtype]
+        rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec, item.option_order)
+        rendered.update(position=item.position, selected=qtype.selected(version.spec, item.response),
+                        seq=item.response_seq)
+        questions.append(rendered)
+    return {
+        "attempt_id": attempt.id,
+        "remaining_seconds": attempt.remaining_seconds,
+        "deadline_at": attempt.deadline_at.isoformat(),
+        "questions": questions,
+    }
+
+
+@dataclass
+class ItemBreakdown:
+    """Score on one standard item: points awarded / available, and percent 0–100."""
+
+    item: StandardItem
+    awarded: Decimal
+    available: Decimal
+    questions: int
+
+    @property
+    def percent(self) -> Decimal:
+        return (self.awarded * 100 / self.available).quantize(TWO) if self.available else Decimal(0)
+
+
+def breakdown_by_item(attempt: Attempt) -> list[ItemBreakdown]:
+    """Per standard item: awarded and available points of a finished attempt, in standard order."""
+    rows: "OrderedDict[int, ItemBreakdown]" = OrderedDict()
+    for item in sorted(attempt.items, key=lambda i: (i.standard_item.position if i.standard_item else 0)):
+        if item.standard_item is None:
+            continue
+        entry = rows.setdefault(item.standard_item_id, ItemBreakdown(item.standard_item, Decimal(0), Decimal(0), 0))
+        entry.awarded += Decimal(item.awarded or 0)
+        entry.available += Decimal(item.points)
+        entry.questions += 1
+    return list(rows.values())
+
+
+def grade_band(score: Decimal | None, passed: bool | None) -> str:
+    """Band of a score 0–100 (DOMAIN.md conventions): 优秀 90+, 良好 80+, else 合格 if passed, 不合格 if not."""
+    if score is None:
+        return ""
+    if not passed:
+        return _("Fail")
+    if score >= 90:
+        return _("Excellent")
+    if score >= 80:
+        return _("Good")
+    return _("Pass")

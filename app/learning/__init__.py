@@ -1,0 +1,1 @@
+"""Courses, lessons, enrolments, lesson progress, course completion and credit hours (学时)."""

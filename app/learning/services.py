@@ -1,0 +1,254 @@
+"""Learning services: course sync from files, enrolment, lesson progress, course completion, credit hours."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.content.report import ContentError, SyncReport, load_yaml
+from app.core.markup import render_markdown
+from app.core.time import utcnow
+from app.extensions import db
+from app.learning.models import Course, Enrolment, Lesson, LessonProgress
+from app.standards.models import Standard, StandardItem
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _bi(data: dict, field: str, where: str, errors: list[str]) -> tuple[str, str]:
+    value = data.get(field)
+    if not isinstance(value, dict) or not str(value.get("zh") or "").strip() or not str(value.get("en") or "").strip():
+        errors.append(f"{where}: field '{field}' needs both zh and en text")
+        return "", ""
+    return str(value["zh"]).strip(), str(value["en"]).strip()
+
+
+def read_course_dir(path: Path) -> dict:
+    """Read and check ``courses/<slug>/``: course.yaml and its lesson files.
+
+    Returns a plain dict (slug, titles, lessons with Markdown bodies, items, exam).
+    Raises ContentError listing every problem as ``file: field: message``.
+    """
+    slug = path.name
+    where = str(path / "course.yaml")
+    errors: list[str] = []
+    if not SLUG_RE.match(slug):
+        errors.append(f"{path}: folder name must be a slug (lower-case letters, digits, hyphens)")
+    data = load_yaml(path / "course.yaml")
+    if not isinstance(data, dict):
+        raise ContentError([f"{where}: expected a mapping at the top level"])
+    title = _bi(data, "title", where, errors)
+    summary = _bi(data, "summary", where, errors)
+    try:
+        credit_hours = Decimal(str(data.get("credit_hours")))
+        if credit_hours < 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors.append(f"{where}: field 'credit_hours' must be a number of 学时 (0 or more)")
+        credit_hours = Decimal(0)
+    items = data.get("items") or []
+    if not isinstance(items, list) or not items:
+        errors.append(f"{where}: field 'items' must list the standard items the course teaches")
+        items = []
+    lessons = []
+    keys = set()
+    for index, lesson in enumerate(data.get("lessons") or []):
+        l_where = f"{where}: lessons[{index}]"
+        if not isinstance(lesson, dict) or not lesson.get("file"):
+            errors.append(f"{l_where}: needs a 'file'")
+            continue
+        file = path / str(lesson["file"])
+        key = Path(str(lesson["file"])).stem
+        if key in keys:
+            errors.append(f"{l_where}: file {lesson['file']} is listed twice")
+        keys.add(key)
+        if not file.is_file():
+            errors.append(f"{l_where}: file {file} does not exist")
+            continue
+        body = file.read_text(encoding="utf-8")
+        minutes = lesson.get("minutes", 0)
+        if not isinstance(minutes, int) or minutes < 0:
+            errors.append(f"{l_where}: field 'minutes' must be a whole number")
+            minutes = 0
+        lessons.append({"key": key, "title": _bi(lesson, "title", l_where, errors), "minutes": minutes, "body": body})
+    if not lessons:
+        errors.append(f"{where}: field 'lessons' must list at least one lesson")
+    exam = data.get("exam")
+    if exam is not None and not isinstance(exam, dict):
+        errors.append(f"{where}: field 'exam' must be a mapping")
+        exam = None
+    if exam is not None:
+        exam = dict(exam)
+        exam["title"] = _bi(exam, "title", f"{where}: exam", errors)
+    if errors:
+        raise ContentError(errors)
+    return {
+        "slug": slug, "title": title, "summary": summary, "credit_hours": credit_hours,
+        "standard": data.get("standard"), "items": [str(i) for i in items], "lessons": lessons, "exam": exam,
+        "source": where,
+    }
+
+
+def _hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def store_course(data: dict, report: SyncReport) -> Course:
+    """Create or update a course and its lessons from :func:`read_course_dir` output. Flushes.
+
+    Lessons are matched by file name stem; a lesson whose file is gone is retired, never deleted,
+    so learners' progress stays. Raises ContentError for an unknown standard or item.
+    """
+    standard = None
+    if data["standard"]:
+        standard = db.session.execute(select(Standard).where(Standard.code == data["standard"])).scalar_one_or_none()
+        if standard is None:
+            raise ContentError([f"{data['source']}: field 'standard': unknown standard '{data['standard']}'"])
+    items = []
+    for code in data["items"]:
+        query = select(StandardItem).where(StandardItem.code == code)
+        if standard is not None:
+            query = query.where(StandardItem.standard_id == standard.id)
+        item = db.session.execute(query).scalar_one_or_none()
+        if item is None:
+            raise ContentError([f"{data['source']}: field 'items': unknown standard item '{code}'"])
+        items.append(item)
+
+    course = db.session.execute(select(Course).where(Course.slug == data["slug"])).scalar_one_or_none()
+    head = {k: data[k] for k in ("title", "summary", "credit_hours", "standard", "items")}
+    head_hash = _hash(head)
+    if course is None:
+        course = Course(slug=data["slug"])
+        db.session.add(course)
+        report.created("course", data["slug"])
+    elif course.content_hash != head_hash or not course.active:
+        report.updated("course", data["slug"])
+    else:
+        report.unchanged("course")
+    if course.content_hash != head_hash or not course.active:
+        course.title_zh, course.title_en = data["title"]
+        course.summary_zh, course.summary_en = data["summary"]
+        course.credit_hours = data["credit_hours"]
+        course.standard = standard
+        course.items = items
+        course.content_hash = head_hash
+        course.active = True
+    db.session.flush()
+
+    existing = {lesson.key: lesson for lesson in course.lessons}
+    for position, lesson_data in enumerate(data["lessons"]):
+        digest = _hash([lesson_data["title"], lesson_data["minutes"], lesson_data["body"], position])
+        lesson = existing.pop(lesson_data["key"], None)
+        if lesson is not None and lesson.content_hash == digest and lesson.active:
+            report.unchanged("lesson")
+            continue
+        if lesson is None:
+            lesson = Lesson(course_id=course.id, key=lesson_data["key"])
+            db.session.add(lesson)
+            report.created("lesson", f"{course.slug}/{lesson_data['key']}")
+        else:
+            report.updated("lesson", f"{course.slug}/{lesson_data['key']}")
+        lesson.title_zh, lesson.title_en = lesson_data["title"]
+        lesson.minutes = lesson_data["minutes"]
+        lesson.body_md = lesson_data["body"]
+        lesson.body_html = render_markdown(lesson_data["body"])
+        lesson.position = position
+        lesson.content_hash = digest
+        lesson.active = True
+    for lesson in existing.values():
+        if lesson.active:
+            lesson.active = False
+            report.retired("lesson", f"{course.slug}/{lesson.key}")
+    db.session.flush()
+    return course
+
+
+def enrol(user, course: Course, *, source: str = "self", due_on=None) -> Enrolment:
+    """Enrol ``user`` in ``course`` (idempotent). A plan's due date replaces a later or missing one. Flushes."""
+    enrolment = db.session.execute(
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.course_id == course.id)
+    ).scalar_one_or_none()
+    if enrolment is None:
+        enrolment = Enrolment(user_id=user.id, course_id=course.id, source=source, due_on=due_on)
+        db.session.add(enrolment)
+    elif due_on is not None and (enrolment.due_on is None or due_on < enrolment.due_on):
+        enrolment.due_on = due_on
+        if source == "plan":
+            enrolment.source = "plan"
+    db.session.flush()
+    return enrolment
+
+
+def complete_lesson(user, lesson: Lesson) -> LessonProgress:
+    """Mark ``lesson`` done for ``user`` (idempotent), then check course completion. Flushes."""
+    progress = open_lesson(user, lesson)
+    if progress.completed_at is None:
+        progress.completed_at = utcnow()
+        db.session.flush()
+        check_course_completion(user, lesson.course)
+    return progress
+
+
+def open_lesson(user, lesson: Lesson) -> LessonProgress:
+    """Record that ``user`` opened ``lesson`` (idempotent); enrols them if needed. Flushes."""
+    enrolment = enrol(user, lesson.course)
+    if enrolment.started_at is None:
+        enrolment.started_at = utcnow()
+    progress = db.session.execute(
+        select(LessonProgress).where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
+    ).scalar_one_or_none()
+    if progress is None:
+        progress = LessonProgress(user_id=user.id, lesson_id=lesson.id, started_at=utcnow())
+        db.session.add(progress)
+        db.session.flush()
+    return progress
+
+
+def lessons_done(user_id: int, course_id: int) -> tuple[int, int]:
+    """(completed active lessons, active lessons) for the user in the course."""
+    total = db.session.execute(
+        select(func.count(Lesson.id)).where(Lesson.course_id == course_id, Lesson.active.is_(True))
+    ).scalar_one()
+    done = db.session.execute(
+        select(func.count(LessonProgress.id))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(Lesson.course_id == course_id, Lesson.active.is_(True), LessonProgress.user_id == user_id,
+               LessonProgress.completed_at.is_not(None))
+    ).scalar_one()
+    return done, total
+
+
+def check_course_completion(user, course: Course, attempt=None) -> bool:
+    """Complete the course if every active lesson is done and its exam (if any) is passed.
+
+    On completion: sets ``completed_at``, credits the course's 学时, and lets certification check
+    whether a certificate is now due. Returns True if the course is (now or already) complete.
+    """
+    from app.certification.services import issue_due_certificates
+    from app.exams.services import has_passed_course_exam
+
+    enrolment = enrol(user, course)
+    if enrolment.completed_at is not None:
+        return True
+    done, total = lessons_done(user.id, course.id)
+    if done < total or not has_passed_course_exam(user.id, course.id):
+        return False
+    enrolment.completed_at = utcnow()
+    enrolment.credit_hours_awarded = course.credit_hours
+    db.session.flush()
+    issue_due_certificates(user, attempt=attempt)
+    return True
+
+
+def credit_hours_this_year(user_id: int, year_start, year_end) -> Decimal:
+    """Sum of 学时 credited to the user for courses completed in [year_start, year_end) (UTC datetimes)."""
+    value = db.session.execute(
+        select(func.coalesce(func.sum(Enrolment.credit_hours_awarded), 0)).where(
+            Enrolment.user_id == user_id, Enrolment.completed_at >= year_start, Enrolment.completed_at < year_end
+        )
+    ).scalar_one()
+    return Decimal(str(value))

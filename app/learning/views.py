@@ -1,0 +1,81 @@
+"""Learner pages: my courses, a course, a lesson, marking a lesson done."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.extensions import db
+from app.learning import services
+from app.learning.models import Course, Lesson
+from app.learning.queries import course_overview, my_course_rows
+
+bp = Blueprint("learning", __name__, url_prefix="/courses")
+
+
+@bp.route("/")
+@login_required
+def my_courses():
+    """Assigned and started courses with due dates and progress, then other available courses."""
+    rows = my_course_rows(current_user)
+    enrolled_ids = {row["course"].id for row in rows}
+    others = [c for c in db.session.execute(
+        select(Course).where(Course.active.is_(True)).order_by(Course.slug)).scalars() if c.id not in enrolled_ids]
+    return render_template("learning/my_courses.html", rows=rows, others=others)
+
+
+def _course_or_404(slug: str) -> Course:
+    course = db.session.execute(select(Course).where(Course.slug == slug, Course.active.is_(True))).scalar_one_or_none()
+    if course is None:
+        abort(404)
+    return course
+
+
+@bp.route("/<slug>")
+@login_required
+def course(slug: str):
+    """A course: lessons with done marks, the exam and its state, completion and credit hours."""
+    course = _course_or_404(slug)
+    return render_template("learning/course.html", **course_overview(current_user, course))
+
+
+@bp.route("/<slug>/lessons/<key>")
+@login_required
+def lesson(slug: str, key: str):
+    """A lesson page; opening it records progress (and enrols the learner)."""
+    course = _course_or_404(slug)
+    lesson = db.session.execute(
+        select(Lesson).where(Lesson.course_id == course.id, Lesson.key == key, Lesson.active.is_(True))
+    ).scalar_one_or_none()
+    if lesson is None:
+        abort(404)
+    progress = services.open_lesson(current_user, lesson)
+    db.session.commit()
+    lessons = course.active_lessons
+    index = lessons.index(lesson)
+    return render_template(
+        "learning/lesson.html", course=course, lesson=lesson, progress=progress,
+        previous=lessons[index - 1] if index > 0 else None,
+        next=lessons[index + 1] if index + 1 < len(lessons) else None, number=index + 1, total=len(lessons),
+    )
+
+
+@bp.route("/<slug>/lessons/<key>/complete", methods=["POST"])
+@login_required
+def complete_lesson(slug: str, key: str):
+    """Mark a lesson done and go to the next one (or back to the course)."""
+    course = _course_or_404(slug)
+    lesson = db.session.execute(
+        select(Lesson).where(Lesson.course_id == course.id, Lesson.key == key, Lesson.active.is_(True))
+    ).scalar_one_or_none()
+    if lesson is None:
+        abort(404)
+    services.complete_lesson(current_user, lesson)
+    db.session.commit()
+    flash(_("Lesson marked as done."), "success")
+    lessons = course.active_lessons
+    index = lessons.index(lesson)
+    if index + 1 < len(lessons):
+        return redirect(url_for("learning.lesson", slug=slug, key=lessons[index + 1].key))
+    return redirect(url_for("learning.course", slug=slug))

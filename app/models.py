@@ -1,0 +1,9 @@
+"""Imports every feature's models so that the metadata (and Alembic) sees the whole schema."""
+from app.auth.models import OfficerScope, User, UserSession  # noqa: F401
+from app.certification.models import Certificate, Certification  # noqa: F401
+from app.exams.models import Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride  # noqa: F401
+from app.learning.models import Course, Enrolment, Lesson, LessonProgress  # noqa: F401
+from app.org.models import Department, DepartmentClosure  # noqa: F401
+from app.questions.models import Question, QuestionVersion  # noqa: F401
+from app.rollout.models import Exemption, Milestone, RolloutPlan  # noqa: F401
+from app.standards.models import Standard, StandardArea, StandardItem  # noqa: F401

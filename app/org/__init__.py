@@ -1,0 +1,1 @@
+"""Organisation: departments (a tree with a closure table), staff users, officer scopes."""

@@ -1,0 +1,1 @@
+"""Rollout plans, milestones, exemptions and completion figures over the department tree."""

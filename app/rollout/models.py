@@ -1,0 +1,67 @@
+"""A rollout plan: which department subtrees must hold which certification by when."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import BilingualMixin, TimestampMixin
+from app.core.types import UTCDateTime
+from app.core.time import utcnow
+from app.extensions import db
+
+plan_audience = Table(
+    "plan_audience",
+    db.metadata,
+    Column("plan_id", ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
+    """Audience (department subtrees) must hold ``certification`` by ``ends_on``; milestones set targets."""
+
+    __tablename__ = "rollout_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    certification_id: Mapped[int] = mapped_column(ForeignKey("certification.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    certification = relationship("Certification")
+    audience = relationship("Department", secondary=plan_audience, order_by="Department.code")
+    milestones: Mapped[list["Milestone"]] = relationship(
+        back_populates="plan", order_by="Milestone.due_on", cascade="all, delete-orphan"
+    )
+
+
+class Milestone(db.Model):
+    """By ``due_on`` (local date, inclusive) ``target_percent`` (0–100) of eligible staff are certified."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("plan_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"), index=True)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    target_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+
+    plan: Mapped[RolloutPlan] = relationship(back_populates="milestones")
+
+
+class Exemption(db.Model):
+    """A staff member taken out of a plan's denominator (long leave, secondment, new hire) with a reason."""
+
+    __tablename__ = "exemption"
+    __table_args__ = (UniqueConstraint("plan_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

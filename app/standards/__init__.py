@@ -1,0 +1,1 @@
+"""Assessment standards (areas and items) that courses and questions are tagged to."""

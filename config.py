@@ -1,0 +1,114 @@
+"""Configuration classes. Every value comes from an environment variable with a safe default.
+
+Select a class with ``CIVICSKILLS_ENV`` (``development`` (default), ``production``, ``testing``)
+or pass one to :func:`app.create_app`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Defaults shared by every environment (development-safe)."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'civicskills.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh_CN")
+    BABEL_DEFAULT_LOCALE = DEFAULT_LOCALE
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ["zh_CN", "en"]
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+
+    # Sessions and cookies. The login itself is a server-side row (auth.models.UserSession);
+    # the cookie only carries its token, so logout really ends it.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    LOGIN_SESSION_HOURS = float(os.environ.get("LOGIN_SESSION_HOURS", "12"))
+    REMEMBER_COOKIE_DURATION = 0
+
+    # CSRF: tokens are bound to the session and do not expire on a timer, so an exam
+    # longer than Flask-WTF's default 3,600 s keeps saving answers.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = _bool("WTF_CSRF_SSL_STRICT", False)
+
+    # Login protection: failures before a lockout, and its length in seconds.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+    # Rate limits must share storage across workers in production (e.g. redis://127.0.0.1:6379/0).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024)))
+
+    # Content locations.
+    COURSES_DIR = os.environ.get("COURSES_DIR", str(BASE_DIR / "courses"))
+    QUESTION_BANK_DIR = os.environ.get("QUESTION_BANK_DIR", str(BASE_DIR / "question_bank"))
+
+    # Certificates.
+    CERTIFICATE_ISSUER_ZH = os.environ.get("CERTIFICATE_ISSUER_ZH", "市公务员培训中心")
+    CERTIFICATE_ISSUER_EN = os.environ.get("CERTIFICATE_ISSUER_EN", "City Civil Service Training Centre")
+    # Absolute base URL used in QR codes on certificates (defaults to the request's host).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+    # Scheduler: only the demo's single dev server runs it in-process; production runs
+    # exactly one `flask scheduler run` process.
+    SCHEDULER_IN_PROCESS = _bool("SCHEDULER_IN_PROCESS", False)
+
+    # Rollout status: percentage points below target that still count as "behind" rather than "at risk".
+    ROLLOUT_BEHIND_TOLERANCE = float(os.environ.get("ROLLOUT_BEHIND_TOLERANCE", "10"))
+    # Annual credit-hour (学时) quota per staff member.
+    ANNUAL_CREDIT_HOUR_QUOTA = float(os.environ.get("ANNUAL_CREDIT_HOUR_QUOTA", "50"))
+
+
+class DevelopmentConfig(Config):
+    """Local development and the demo (`make run`)."""
+
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    """Test runs: database from TEST_DATABASE_URL, fast password hashing."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
+    RATELIMIT_ENABLED = False
+    PASSWORD_HASH_FAST = True
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a strong SECRET_KEY."""
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+
+    @classmethod
+    def validate(cls) -> None:
+        """Raise RuntimeError if the SECRET_KEY is missing or weak (under 32 characters)."""
+        key = os.environ.get("SECRET_KEY", "")
+        if len(key) < 32 or key == Config.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_from_env() -> type[Config]:
+    """Return the config class named by CIVICSKILLS_ENV (default development)."""
+    return CONFIGS[os.environ.get("CIVICSKILLS_ENV", "development")]

@@ -1,0 +1,58 @@
+"""Login, logout that really ends the session, lockout, argon2id hashes, CSRF."""
+from sqlalchemy import select
+
+from app.auth.models import User
+from tests.factories import csrf_token, make_department, make_user
+
+
+def test_password_is_stored_as_argon2id(db):
+    user = make_user()
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_cookie_captured_before_logout_is_refused_after_it(app, client, login_as, db):
+    user = make_user(make_department())
+    db.session.commit()
+    assert login_as(user).status_code == 302
+    assert client.get("/courses/").status_code == 200
+    captured = client.get_cookie("session").value
+    token = csrf_token(client, "/courses/")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", captured)
+    response = replay.get("/courses/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_wrong_password_then_lockout(client, db, app):
+    user = make_user()
+    db.session.commit()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        token = csrf_token(client, "/login")
+        response = client.post("/login", data={"staff_number": user.staff_number, "password": "wrong-password",
+                                               "csrf_token": token})
+        assert response.status_code == 401
+    token = csrf_token(client, "/login")
+    from tests.conftest import TEST_PASSWORD
+
+    response = client.post("/login", data={"staff_number": user.staff_number, "password": TEST_PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 401  # locked even with the right password
+    db.session.expire_all()
+    assert db.session.execute(select(User.locked_until).where(User.id == user.id)).scalar_one() is not None
+
+
+def test_login_form_without_csrf_token_is_refused(client, db):
+    user = make_user()
+    db.session.commit()
+    from tests.conftest import TEST_PASSWORD
+
+    response = client.post("/login", data={"staff_number": user.staff_number, "password": TEST_PASSWORD})
+    assert response.status_code == 400
+
+
+def test_login_page_is_chinese_with_english_switch(client, db):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'lang="zh-CN"' in page and "登录" in page and 'href="?lang=en"' in page
+    english = client.get("/login?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in english and "Log in" in english

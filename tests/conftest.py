@@ -1,0 +1,105 @@
+"""Test fixtures: one database per run (built by Alembic), emptied after every test.
+
+Set TEST_DATABASE_URL to run on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test);
+the default is a SQLite file in a temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "moodle"
+
+if not os.environ.get("TEST_DATABASE_URL"):
+    _tmp = tempfile.mkdtemp(prefix="civicskills-test-")
+    os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_tmp}/test.db"
+os.environ["CIVICSKILLS_ENV"] = "testing"
+
+from app import create_app  # noqa: E402
+from app.extensions import db as _db  # noqa: E402
+from config import TestingConfig  # noqa: E402
+
+TEST_PASSWORD = "correct-horse-42"
+
+
+def drop_everything(engine: sa.Engine) -> None:
+    """Drop every table (and PostgreSQL's alembic_version) so migrations start from empty."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        return
+    meta = sa.MetaData()
+    meta.reflect(bind=engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("PRAGMA foreign_keys=OFF"))
+        meta.drop_all(bind=conn)
+
+
+@pytest.fixture(scope="session")
+def app():
+    """The Flask app, with the schema built by `flask db upgrade` on an empty database."""
+    application = create_app(TestingConfig)
+    with application.app_context():
+        drop_everything(_db.engine)
+        from flask_migrate import upgrade
+
+        upgrade()
+        _db.session.remove()
+    return application
+
+
+def _empty_tables(engine: sa.Engine) -> None:
+    tables = [t.name for t in _db.metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(sa.text("PRAGMA foreign_keys=OFF"))
+            for table in tables:
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+            conn.execute(sa.text("PRAGMA foreign_keys=ON"))
+
+
+@pytest.fixture()
+def db(app):
+    """An app context with an empty database; every table is emptied after the test."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        _empty_tables(_db.engine)
+
+
+@pytest.fixture()
+def client(app, db):
+    """A test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture()
+def login_as(client):
+    """``login_as(user)`` logs the client in through the real login form; returns the response."""
+    from tests.factories import csrf_token
+
+    def _login(user, password: str = TEST_PASSWORD):
+        token = csrf_token(client, "/login")
+        return client.post("/login", data={"staff_number": user.staff_number, "password": password,
+                                           "csrf_token": token})
+
+    return _login
+
+
+@pytest.fixture()
+def content(db):
+    """The real shipped content (courses/ and question_bank/) synced into the database."""
+    from app.content.services import sync_content
+
+    report = sync_content(ROOT / "courses", ROOT / "question_bank")
+    db.session.commit()
+    return report
