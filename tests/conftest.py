@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "moodle"
@@ -41,10 +42,20 @@ def drop_everything(engine: sa.Engine) -> None:
         meta.drop_all(bind=conn)
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context (own ``g`` and DB session),
+    as in production, even while the test itself holds an app context."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     """The Flask app, with the schema built by `flask db upgrade` on an empty database."""
     application = create_app(TestingConfig)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         drop_everything(_db.engine)
         from flask_migrate import upgrade
