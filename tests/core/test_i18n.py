@@ -19,7 +19,7 @@ def _source_messages() -> set[str]:
 
 
 def test_zh_cn_catalog_translates_every_message_in_the_source():
-    with open(ROOT / "app/translations/zh_CN/LC_MESSAGES/messages.po", "rb") as handle:
+    with open(ROOT / "app/translations/zh_Hans_CN/LC_MESSAGES/messages.po", "rb") as handle:
         catalog = read_po(handle)
     translated = {m.id: m for m in catalog if m.id}
     missing = sorted(_source_messages() - set(translated))
@@ -31,7 +31,7 @@ def test_zh_cn_catalog_translates_every_message_in_the_source():
 def test_placeholders_survive_translation():
     import re
 
-    with open(ROOT / "app/translations/zh_CN/LC_MESSAGES/messages.po", "rb") as handle:
+    with open(ROOT / "app/translations/zh_Hans_CN/LC_MESSAGES/messages.po", "rb") as handle:
         catalog = read_po(handle)
     for message in catalog:
         if message.id and message.string:
