@@ -131,11 +131,13 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     return exam
 
 
+def _drawable():
+    """Conditions for a question a form may draw: active, with a version, of a supported type."""
+    return (Question.active.is_(True), Question.current_version_id.is_not(None), Question.qtype.in_(list(REGISTRY)))
+
+
 def _pool_query(item_id: int, difficulty: str | None):
-    query = select(Question.id, Question.current_version_id).where(
-        Question.active.is_(True), Question.standard_item_id == item_id,
-        Question.current_version_id.is_not(None), Question.qtype.in_(list(REGISTRY)),
-    )
+    query = select(Question.id, Question.current_version_id).where(*_drawable(), Question.standard_item_id == item_id)
     if difficulty:
         query = query.where(Question.difficulty == difficulty)
     return query
@@ -192,15 +194,22 @@ def in_progress_attempt(exam_id: int, user_id: int) -> Attempt | None:
 def draw_form(exam: Exam, seed: int) -> list[tuple[BlueprintRow, int]]:
     """Pick question versions by the blueprint: ``[(row, question_version_id), ...]`` in form order.
 
-    Deterministic for ``seed``; a question is never drawn twice in one form.
-    Raises DomainError if the bank cannot fill a row.
+    One query loads the pool of every row; the draw is deterministic for ``seed`` and never picks a
+    question twice in one form. Raises DomainError if the bank cannot fill a row.
     """
     rng = random.Random(seed)
+    item_ids = {row.standard_item_id for row in exam.blueprint}
+    pool_rows = db.session.execute(
+        select(Question.id, Question.current_version_id, Question.standard_item_id, Question.difficulty)
+        .where(*_drawable(), Question.standard_item_id.in_(item_ids))
+        .order_by(Question.id)
+    ).all()
     used: set[int] = set()
     picked = []
     for row in exam.blueprint:
-        pool = [(qid, vid) for qid, vid in db.session.execute(
-            _pool_query(row.standard_item_id, row.difficulty).order_by(Question.id)).all() if qid not in used]
+        pool = [(qid, vid) for qid, vid, item_id, difficulty in pool_rows
+                if item_id == row.standard_item_id and (row.difficulty is None or difficulty == row.difficulty)
+                and qid not in used]
         if len(pool) < row.count:
             raise DomainError(_("This exam cannot be started: the question bank has too few questions. "
                                 "Please tell the administrator."), code="bank_too_small", status=409)
@@ -236,9 +245,11 @@ def start_attempt(user, exam: Exam) -> Attempt:
     attempt = Attempt(exam_id=exam.id, user_id=user.id, number=used + 1, state=IN_PROGRESS, seed=seed,
                       started_at=now, deadline_at=deadline, grace_period_seconds=exam.grace_period_seconds,
                       max_points=Decimal(0))
-    versions = {}
-    for position, (row, version_id) in enumerate(draw_form(exam, seed), start=1):
-        version = versions.get(version_id) or db.session.get(QuestionVersion, version_id)
+    form = draw_form(exam, seed)
+    versions = {v.id: v for v in db.session.execute(
+        select(QuestionVersion).where(QuestionVersion.id.in_([vid for _, vid in form]))).scalars()}
+    for position, (row, version_id) in enumerate(form, start=1):
+        version = versions[version_id]
         qtype = REGISTRY[version.qtype]
         if exam.shuffle_options:
             order = qtype.shuffled_order(version.spec, seed + position)
@@ -286,12 +297,16 @@ def save_answer(attempt: Attempt, position: int, response, seq: int) -> SaveResu
         DomainError(status=400): unknown position or malformed response.
     """
     now = utcnow()
-    item = next((i for i in attempt.items if i.position == position), None)
-    if item is None:
+    row = db.session.execute(
+        select(AttemptItem.id, QuestionVersion.qtype, QuestionVersion.spec)
+        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
+    ).first()
+    if row is None:
         raise DomainError(_("Unknown question."), code="unknown_question", status=400)
-    version = item.question_version
+    item_id, qtype, spec = row
     try:
-        normalised = REGISTRY[version.qtype].check_response(version.spec, response)
+        normalised = REGISTRY[qtype].check_response(spec, response)
     except ResponseError as exc:
         raise DomainError(str(exc), code="bad_response", status=400) from exc
     if not isinstance(seq, int) or seq < 1:
@@ -313,11 +328,10 @@ def save_answer(attempt: Attempt, position: int, response, seq: int) -> SaveResu
                           code="time_up", status=409)
     written = db.session.execute(
         update(AttemptItem)
-        .where(AttemptItem.id == item.id, AttemptItem.response_seq < seq)
+        .where(AttemptItem.id == item_id, AttemptItem.response_seq < seq)
         .values(response=normalised, response_seq=seq, answered_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.expire(item)
     remaining = max(0, int((attempt.deadline_at - now).total_seconds()))
     return SaveResult(status="saved" if written == 1 else "stale", seq=seq, saved_at=now, remaining_seconds=remaining)
 

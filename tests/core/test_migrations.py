@@ -16,3 +16,4 @@ def test_upgrade_yields_exactly_the_models_schema(db):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
+
