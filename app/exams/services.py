@@ -191,29 +191,36 @@ def in_progress_attempt(exam_id: int, user_id: int) -> Attempt | None:
 
 # --- start -----------------------------------------------------------------------------------
 
-def draw_form(exam: Exam, seed: int) -> list[tuple[BlueprintRow, int]]:
-    """Pick question versions by the blueprint: ``[(row, question_version_id), ...]`` in form order.
-
-    One query loads the pool of every row; the draw is deterministic for ``seed`` and never picks a
-    question twice in one form. Raises DomainError if the bank cannot fill a row.
-    """
-    rng = random.Random(seed)
+def load_pool(exam: Exam) -> list[tuple[int, int, int, str | None]]:
+    """Drawable questions for the exam's blueprint items: ``[(question id, version id, item id, difficulty)]``
+    ordered by question id (one query)."""
     item_ids = {row.standard_item_id for row in exam.blueprint}
-    pool_rows = db.session.execute(
+    return [tuple(row) for row in db.session.execute(
         select(Question.id, Question.current_version_id, Question.standard_item_id, Question.difficulty)
         .where(*_drawable(), Question.standard_item_id.in_(item_ids))
         .order_by(Question.id)
-    ).all()
+    ).all()]
+
+
+def draw_form(exam: Exam, seed: int, pool: list | None = None) -> list[tuple[BlueprintRow, int]]:
+    """Pick question versions by the blueprint: ``[(row, question_version_id), ...]`` in form order.
+
+    ``pool`` is :func:`load_pool`'s result (loaded here if None; pass it to draw many forms). The
+    draw is deterministic for ``seed`` and never picks a question twice in one form.
+    Raises DomainError if the bank cannot fill a row.
+    """
+    rng = random.Random(seed)
+    pool_rows = load_pool(exam) if pool is None else pool
     used: set[int] = set()
     picked = []
     for row in exam.blueprint:
-        pool = [(qid, vid) for qid, vid, item_id, difficulty in pool_rows
-                if item_id == row.standard_item_id and (row.difficulty is None or difficulty == row.difficulty)
-                and qid not in used]
-        if len(pool) < row.count:
+        candidates = [(qid, vid) for qid, vid, item_id, difficulty in pool_rows
+                      if item_id == row.standard_item_id and (row.difficulty is None or difficulty == row.difficulty)
+                      and qid not in used]
+        if len(candidates) < row.count:
             raise DomainError(_("This exam cannot be started: the question bank has too few questions. "
                                 "Please tell the administrator."), code="bank_too_small", status=409)
-        for qid, vid in rng.sample(pool, row.count):
+        for qid, vid in rng.sample(candidates, row.count):
             used.add(qid)
             picked.append((row, vid))
     rng.shuffle(picked)
