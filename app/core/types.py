@@ -1,7 +1,6 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import datetime as dt
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator

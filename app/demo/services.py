@@ -19,7 +19,7 @@ import itertools
 import os
 import random
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
@@ -33,18 +33,18 @@ from app.core.security import hash_password, verify_password
 from app.core.time import UTC, local_date_start_utc, local_today, local_zone, utcnow
 from app.demo import data
 from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
-from app.exams.services import draw_form, load_pool
+from app.exams.services import (
+    CandidateSettings, deadline_for, draw_form, form_items, grade_item, load_pool, score_percent,
+)
 from app.extensions import db
 from app.learning.models import Course, Enrolment, LessonProgress
 from app.org.models import Department
 from app.org.services import create_department, department_path, grant_officer_scope
 from app.questions.models import Question, QuestionVersion
-from app.questions.types import REGISTRY
 from app.rollout.models import Exemption, Milestone, RolloutPlan
 from app.rollout.services import assign_plan
 
 MIN_STAFF = 50
-TWO = Decimal("0.01")
 SEC_CODE = "CSDS-SEC"
 BASIC_CODE = "CSDS-BASIC"
 SEC_COURSE = "security-and-confidentiality"
@@ -594,36 +594,23 @@ class _Builder:
         rng = self.rng
         seed = rng.randrange(1, 2**31 - 1)
         form = self._draw(exam, seed)
-        deadline = started + dt.timedelta(seconds=exam.time_limit_seconds)
-        if exam.closes_at is not None:
-            deadline = min(deadline, exam.closes_at)
+        deadline = deadline_for(started, CandidateSettings(exam.time_limit_seconds, exam.closes_at, exam.attempts_allowed))
         duration = (deadline - started).total_seconds() * rng.uniform(0.3, 0.9)
         finished = started + dt.timedelta(seconds=int(duration))
-        items, total, maximum = [], Decimal(0), Decimal(0)
-        for position, (row, version_id) in enumerate(form, start=1):
-            qtype_name, spec, difficulty = self._version(version_id)
-            qtype = REGISTRY[qtype_name]
-            if exam.shuffle_options:
-                order = qtype.shuffled_order(spec, seed + position)
-            else:
-                order = qtype.option_ids(spec) or qtype.shuffled_order(spec, 0)
-            p = min(0.99, max(0.05, ability + DIFFICULTY_SHIFT.get(difficulty or row.difficulty or "medium", 0.0)))
-            correct = rng.random() < p
-            response = self._response(qtype_name, spec, correct)
-            fraction = qtype.grade(spec, response)
-            points = Decimal(row.points)
-            awarded = (points * Decimal(str(fraction))).quantize(TWO, rounding=ROUND_HALF_UP)
+        versions = {draw.version_id: self._version(draw.version_id) for draw in form}
+        items, total, maximum = form_items(exam, seed, form, versions), Decimal(0), Decimal(0)
+        for item, draw in zip(items, form):
+            qtype_name, spec, difficulty = versions[draw.version_id]
+            p = min(0.99, max(0.05, ability + DIFFICULTY_SHIFT.get(difficulty or draw.row.difficulty or "medium", 0.0)))
+            response = self._response(qtype_name, spec, rng.random() < p)
+            fraction, awarded = grade_item(qtype_name, spec, response, item["points"])
             answered = None if response is None else \
-                started + dt.timedelta(seconds=int(duration * position / (len(form) + 1)))
-            items.append({
-                "position": position, "question_version_id": version_id, "blueprint_row_id": row.id,
-                "standard_item_id": row.standard_item_id, "points": points, "option_order": order,
-                "response": response, "response_seq": 0 if response is None else rng.choice([1, 1, 1, 2]),
-                "answered_at": answered, "fraction": Decimal(str(round(fraction, 5))), "awarded": awarded,
-            })
+                started + dt.timedelta(seconds=int(duration * item["position"] / (len(form) + 1)))
+            item.update(response=response, response_seq=0 if response is None else rng.choice([1, 1, 1, 2]),
+                        answered_at=answered, fraction=fraction, awarded=awarded)
             total += awarded
-            maximum += points
-        score = (total * 100 / maximum).quantize(TWO, rounding=ROUND_HALF_UP) if maximum else Decimal(0)
+            maximum += item["points"]
+        score = score_percent(total, maximum)
         attempt = _AttemptRec(person=person, exam=exam, number=number, seed=seed, started_at=started,
                               deadline_at=deadline, finished_at=finished, points=total, max_points=maximum,
                               score=score, passed=score >= Decimal(exam.pass_mark), items=items)

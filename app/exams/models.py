@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Integer, JSON, Numeric, String, UniqueConstraint, and_, or_,
+    Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, UniqueConstraint, and_, or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,20 +68,26 @@ class Exam(BilingualMixin, TimestampMixin, db.Model):
 
 
 class BlueprintRow(db.Model):
-    """Draw ``count`` questions of a standard item (and difficulty, or any if None), each worth ``points``."""
+    """Draw ``count`` questions of a standard item, or of any item of an area (exactly one of the two),
+    of a difficulty (None: any), each worth ``points``."""
 
     __tablename__ = "blueprint_row"
+    __table_args__ = (
+        CheckConstraint("(standard_item_id IS NULL) <> (standard_area_id IS NULL)", name="item_or_area"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    standard_item_id: Mapped[int] = mapped_column(ForeignKey("standard_item.id"))
+    standard_item_id: Mapped[int | None] = mapped_column(ForeignKey("standard_item.id"))
+    standard_area_id: Mapped[int | None] = mapped_column(ForeignKey("standard_area.id"))
     difficulty: Mapped[str | None] = mapped_column(String(10))
     count: Mapped[int] = mapped_column(Integer)
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
 
     exam: Mapped[Exam] = relationship(back_populates="blueprint")
     standard_item = relationship("StandardItem")
+    standard_area = relationship("StandardArea")
 
 
 class ExamOverride(db.Model):

@@ -11,16 +11,17 @@ import datetime as dt
 import random
 import secrets
 from collections import OrderedDict
+from typing import NamedTuple
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
-from app.core.time import utcnow
+from app.core.time import local_zone, utcnow
 from app.exams.models import FINISHED, IN_PROGRESS, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question, QuestionVersion
@@ -32,12 +33,34 @@ TWO = Decimal("0.01")
 
 # --- sync from course.yaml -------------------------------------------------------------------
 
+def _local_datetime(value, field: str, where: str, errors: list[str]) -> dt.datetime | None:
+    """A course.yaml date-time (local zone, e.g. 2026-12-01 09:00) as aware UTC; None if absent."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(0))
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            errors.append(f"{where}: field '{field}' must be a date-time like 2026-12-01 09:00")
+            return None
+    if not isinstance(value, dt.datetime):
+        errors.append(f"{where}: field '{field}' must be a date-time like 2026-12-01 09:00")
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=local_zone())
+    return value.astimezone(dt.timezone.utc)
+
+
 def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncReport) -> Exam | None:
     """Create or update the exam of ``course`` from the ``exam:`` block of course.yaml. Flushes.
 
-    The exam code is the course slug. Blueprint rows must name items of the course and add up to
-    100 points. Raises ContentError naming the file and field; warns (in ``report``) where the bank
-    holds fewer than twice the questions a row draws (forms would repeat).
+    The exam code is the course slug. Each blueprint row names either a standard ``item`` of the
+    course or an ``area`` holding at least one of them, plus ``difficulty`` (or any), ``count`` and
+    ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times.
+    Raises ContentError naming the file and field; warns (in ``report``) where the bank holds fewer
+    than twice the questions a row draws (forms would repeat).
     """
     if exam_data is None:
         return None
@@ -55,19 +78,34 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     pass_mark = number("pass_mark", 60, 0)
     attempts_allowed = number("attempts_allowed", 3, 1)
     grace = number("grace_period_seconds", 0, 0)
+    opens_at = _local_datetime(exam_data.get("opens_at"), "opens_at", where, errors)
+    closes_at = _local_datetime(exam_data.get("closes_at"), "closes_at", where, errors)
     if pass_mark > 100:
         errors.append(f"{where}: field 'pass_mark' must be at most 100")
+    if opens_at and closes_at and closes_at <= opens_at:
+        errors.append(f"{where}: field 'closes_at' must be after 'opens_at'")
     course_items = {item.code: item for item in course.items}
-    rows = []
+    course_areas = {item.area.code: item.area for item in course.items}
+    rows = []  # (item or None, area or None, label, difficulty, count, points)
     for index, row in enumerate(exam_data.get("blueprint") or []):
         r_where = f"{where}.blueprint[{index}]"
         if not isinstance(row, dict):
             errors.append(f"{r_where}: must be a mapping")
             continue
-        code = str(row.get("item"))
-        if code not in course_items:
-            errors.append(f"{r_where}: field 'item': {code} is not one of the course's items")
+        item = area = None
+        if ("item" in row) == ("area" in row):
+            errors.append(f"{r_where}: give either 'item' or 'area'")
             continue
+        if "item" in row:
+            item = course_items.get(str(row["item"]))
+            if item is None:
+                errors.append(f"{r_where}: field 'item': {row['item']} is not one of the course's items")
+                continue
+        else:
+            area = course_areas.get(str(row["area"]))
+            if area is None:
+                errors.append(f"{r_where}: field 'area': {row['area']} holds none of the course's items")
+                continue
         difficulty = row.get("difficulty")
         if difficulty in ("any", None):
             difficulty = None
@@ -81,20 +119,20 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         if not isinstance(points, (int, float)) or points <= 0:
             errors.append(f"{r_where}: field 'points' must be a number > 0")
             continue
-        rows.append((course_items[code], difficulty, count, Decimal(str(points)).quantize(TWO)))
+        label = f"{item.code if item else 'area ' + area.code}/{difficulty or 'any'}"
+        rows.append((item, area, label, difficulty, count, Decimal(str(points)).quantize(TWO)))
     if not rows:
         errors.append(f"{where}: field 'blueprint' must have at least one row")
-    total = sum((points * count for _, _, count, points in rows), Decimal(0))
+    total = sum((points * count for *_, count, points in rows), Decimal(0))
     if rows and total != 100:
         errors.append(f"{where}: blueprint points add up to {total}, expected 100")
-    for item, difficulty, count, _points in rows:
-        available = count_available(item.id, difficulty)
+    for item, area, label, difficulty, count, _points in rows:
+        available = count_available(item.id if item else None, area.id if area else None, difficulty)
         if available < count:
-            errors.append(f"{where}: blueprint row {item.code}/{difficulty or 'any'} draws {count} questions "
-                          f"but the bank has {available}")
+            errors.append(f"{where}: blueprint row {label} draws {count} questions but the bank has {available}")
         elif available < 2 * count:
-            report.warnings.append(f"{where}: blueprint row {item.code}/{difficulty or 'any'} draws {count} of only "
-                                   f"{available} questions; forms will repeat")
+            report.warnings.append(f"{where}: blueprint row {label} draws {count} of only {available} questions; "
+                                   f"forms will repeat")
     if errors:
         raise ContentError(errors)
 
@@ -103,16 +141,22 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         "title_zh": exam_data["title"][0], "title_en": exam_data["title"][1], "course_id": course.id,
         "time_limit_seconds": int(time_limit * 60), "pass_mark": Decimal(str(pass_mark)).quantize(TWO),
         "attempts_allowed": int(attempts_allowed), "grace_period_seconds": int(grace), "active": True,
+        "opens_at": opens_at, "closes_at": closes_at,
     }
-    wanted_rows = [(item.id, difficulty, count, points) for item, difficulty, count, points in rows]
+    wanted_rows = [(item.id if item else None, area.id if area else None, difficulty, count, points)
+                   for item, area, _label, difficulty, count, points in rows]
+
+    def current_rows():
+        return [(r.standard_item_id, r.standard_area_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO))
+                for r in exam.blueprint]
+
     if exam is None:
         exam = Exam(code=course.slug)
         db.session.add(exam)
         report.created("exam", course.slug)
         changed = True
     else:
-        current_rows = [(r.standard_item_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO)) for r in exam.blueprint]
-        changed = any(getattr(exam, k) != v for k, v in wanted.items()) or current_rows != wanted_rows
+        changed = any(getattr(exam, k) != v for k, v in wanted.items()) or current_rows() != wanted_rows
         if changed:
             report.updated("exam", course.slug)
         else:
@@ -120,12 +164,11 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     if changed:
         for key, value in wanted.items():
             setattr(exam, key, value)
-        current_rows = [(r.standard_item_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO)) for r in exam.blueprint]
-        if current_rows != wanted_rows:
+        if current_rows() != wanted_rows:
             exam.blueprint.clear()
             db.session.flush()
-            for position, (item_id, difficulty, count, points) in enumerate(wanted_rows):
-                exam.blueprint.append(BlueprintRow(position=position, standard_item_id=item_id,
+            for position, (item_id, area_id, difficulty, count, points) in enumerate(wanted_rows):
+                exam.blueprint.append(BlueprintRow(position=position, standard_item_id=item_id, standard_area_id=area_id,
                                                    difficulty=difficulty, count=count, points=points))
     db.session.flush()
     return exam
@@ -136,16 +179,13 @@ def _drawable():
     return (Question.active.is_(True), Question.current_version_id.is_not(None), Question.qtype.in_(list(REGISTRY)))
 
 
-def _pool_query(item_id: int, difficulty: str | None):
-    query = select(Question.id, Question.current_version_id).where(*_drawable(), Question.standard_item_id == item_id)
+def count_available(item_id: int | None, area_id: int | None, difficulty: str | None) -> int:
+    """Drawable questions of a standard item, or of any item of an area (and of a difficulty, if given)."""
+    query = select(func.count(Question.id)).join(StandardItem, StandardItem.id == Question.standard_item_id).where(*_drawable())
+    query = query.where(Question.standard_item_id == item_id) if item_id else query.where(StandardItem.area_id == area_id)
     if difficulty:
         query = query.where(Question.difficulty == difficulty)
-    return query
-
-
-def count_available(item_id: int, difficulty: str | None) -> int:
-    """Active, supported questions of a standard item (and difficulty, if given)."""
-    return db.session.execute(select(func.count()).select_from(_pool_query(item_id, difficulty).subquery())).scalar_one()
+    return db.session.execute(query).scalar_one()
 
 
 # --- settings for a candidate ----------------------------------------------------------------
@@ -191,40 +231,86 @@ def in_progress_attempt(exam_id: int, user_id: int) -> Attempt | None:
 
 # --- start -----------------------------------------------------------------------------------
 
-def load_pool(exam: Exam) -> list[tuple[int, int, int, str | None]]:
-    """Drawable questions for the exam's blueprint items: ``[(question id, version id, item id, difficulty)]``
-    ordered by question id (one query)."""
-    item_ids = {row.standard_item_id for row in exam.blueprint}
-    return [tuple(row) for row in db.session.execute(
-        select(Question.id, Question.current_version_id, Question.standard_item_id, Question.difficulty)
-        .where(*_drawable(), Question.standard_item_id.in_(item_ids))
+class PoolRow(NamedTuple):
+    """A drawable question: ids of the question, its current version, its item and area; its difficulty."""
+
+    question_id: int
+    version_id: int
+    item_id: int
+    area_id: int
+    difficulty: str | None
+
+
+class Draw(NamedTuple):
+    """One slot of a drawn form: the blueprint row, the question version and its standard item."""
+
+    row: BlueprintRow
+    version_id: int
+    item_id: int
+
+
+def load_pool(exam: Exam) -> list[PoolRow]:
+    """Drawable questions for the exam's blueprint items and areas, ordered by question id (one query)."""
+    item_ids = {row.standard_item_id for row in exam.blueprint if row.standard_item_id}
+    area_ids = {row.standard_area_id for row in exam.blueprint if row.standard_area_id}
+    return [PoolRow(*row) for row in db.session.execute(
+        select(Question.id, Question.current_version_id, Question.standard_item_id, StandardItem.area_id,
+               Question.difficulty)
+        .join(StandardItem, StandardItem.id == Question.standard_item_id)
+        .where(*_drawable(), or_(Question.standard_item_id.in_(item_ids), StandardItem.area_id.in_(area_ids)))
         .order_by(Question.id)
     ).all()]
 
 
-def draw_form(exam: Exam, seed: int, pool: list | None = None) -> list[tuple[BlueprintRow, int]]:
-    """Pick question versions by the blueprint: ``[(row, question_version_id), ...]`` in form order.
+def draw_form(exam: Exam, seed: int, pool: list[PoolRow] | None = None) -> list[Draw]:
+    """Pick question versions by the blueprint, row by row, then shuffle the form.
 
     ``pool`` is :func:`load_pool`'s result (loaded here if None; pass it to draw many forms). The
     draw is deterministic for ``seed`` and never picks a question twice in one form.
     Raises DomainError if the bank cannot fill a row.
     """
     rng = random.Random(seed)
-    pool_rows = load_pool(exam) if pool is None else pool
+    pool = load_pool(exam) if pool is None else pool
     used: set[int] = set()
-    picked = []
+    picked: list[Draw] = []
     for row in exam.blueprint:
-        candidates = [(qid, vid) for qid, vid, item_id, difficulty in pool_rows
-                      if item_id == row.standard_item_id and (row.difficulty is None or difficulty == row.difficulty)
-                      and qid not in used]
+        candidates = [q for q in pool if q.question_id not in used
+                      and (q.item_id == row.standard_item_id if row.standard_item_id else q.area_id == row.standard_area_id)
+                      and (row.difficulty is None or q.difficulty == row.difficulty)]
         if len(candidates) < row.count:
             raise DomainError(_("This exam cannot be started: the question bank has too few questions. "
                                 "Please tell the administrator."), code="bank_too_small", status=409)
-        for qid, vid in rng.sample(candidates, row.count):
-            used.add(qid)
-            picked.append((row, vid))
+        for q in rng.sample(candidates, row.count):
+            used.add(q.question_id)
+            picked.append(Draw(row, q.version_id, q.item_id))
     rng.shuffle(picked)
     return picked
+
+
+def form_items(exam: Exam, seed: int, form: list[Draw], versions: dict[int, QuestionVersion | tuple]) -> list[dict]:
+    """Attempt-item rows for a drawn form: position, version, row, item, points and option order.
+
+    ``versions`` maps version id to a QuestionVersion or a ``(qtype, spec)`` tuple. Options are
+    shuffled per item with ``seed + position`` when the exam shuffles.
+    """
+    items = []
+    for position, draw in enumerate(form, start=1):
+        version = versions[draw.version_id]
+        qtype_name, spec = (version.qtype, version.spec) if isinstance(version, QuestionVersion) else version[:2]
+        qtype = REGISTRY[qtype_name]
+        if exam.shuffle_options:
+            order = qtype.shuffled_order(spec, seed + position)
+        else:
+            order = qtype.option_ids(spec) or qtype.shuffled_order(spec, 0)
+        items.append({"position": position, "question_version_id": draw.version_id, "blueprint_row_id": draw.row.id,
+                      "standard_item_id": draw.item_id, "points": Decimal(draw.row.points), "option_order": order})
+    return items
+
+
+def deadline_for(start: dt.datetime, settings: "CandidateSettings") -> dt.datetime:
+    """``min(start + time limit, window close)`` (UTC) for a candidate's settings."""
+    deadline = start + dt.timedelta(seconds=settings.time_limit_seconds)
+    return min(deadline, settings.closes_at) if settings.closes_at is not None else deadline
 
 
 def start_attempt(user, exam: Exam) -> Attempt:
@@ -246,25 +332,15 @@ def start_attempt(user, exam: Exam) -> Attempt:
     if used >= settings.attempts_allowed:
         raise DomainError(_("You have used all your attempts at this exam."), code="no_attempts", status=409)
     seed = secrets.randbelow(2**31 - 1)
-    deadline = now + dt.timedelta(seconds=settings.time_limit_seconds)
-    if settings.closes_at is not None:
-        deadline = min(deadline, settings.closes_at)
-    attempt = Attempt(exam_id=exam.id, user_id=user.id, number=used + 1, state=IN_PROGRESS, seed=seed,
-                      started_at=now, deadline_at=deadline, grace_period_seconds=exam.grace_period_seconds,
-                      max_points=Decimal(0))
     form = draw_form(exam, seed)
     versions = {v.id: v for v in db.session.execute(
-        select(QuestionVersion).where(QuestionVersion.id.in_([vid for _, vid in form]))).scalars()}
-    for position, (row, version_id) in enumerate(form, start=1):
-        version = versions[version_id]
-        qtype = REGISTRY[version.qtype]
-        if exam.shuffle_options:
-            order = qtype.shuffled_order(version.spec, seed + position)
-        else:
-            order = qtype.option_ids(version.spec) or qtype.shuffled_order(version.spec, 0)
-        attempt.items.append(AttemptItem(position=position, question_version_id=version_id, blueprint_row_id=row.id,
-                                         standard_item_id=row.standard_item_id, points=row.points, option_order=order))
-        attempt.max_points += Decimal(row.points)
+        select(QuestionVersion).where(QuestionVersion.id.in_([d.version_id for d in form]))).scalars()}
+    items = form_items(exam, seed, form, versions)
+    attempt = Attempt(exam_id=exam.id, user_id=user.id, number=used + 1, state=IN_PROGRESS, seed=seed,
+                      started_at=now, deadline_at=deadline_for(now, settings),
+                      grace_period_seconds=exam.grace_period_seconds,
+                      max_points=sum((i["points"] for i in items), Decimal(0)),
+                      items=[AttemptItem(**item) for item in items])
     savepoint = db.session.begin_nested()
     try:
         db.session.add(attempt)
@@ -370,6 +446,18 @@ def finish_attempt(attempt: Attempt, by: str) -> bool:
     return True
 
 
+def grade_item(qtype: str, spec: dict, response: dict | None, points) -> tuple[Decimal, Decimal]:
+    """(fraction 0–1 to 5 places, points awarded to 2 places, half up) for one response."""
+    fraction = REGISTRY[qtype].grade(spec, response)
+    return (Decimal(str(round(fraction, 5))),
+            (Decimal(points) * Decimal(str(fraction))).quantize(TWO, rounding=ROUND_HALF_UP))
+
+
+def score_percent(points: Decimal, maximum: Decimal) -> Decimal:
+    """Score as a percentage 0–100 to 2 places (0 when the maximum is 0)."""
+    return (points * 100 / maximum).quantize(TWO, rounding=ROUND_HALF_UP) if maximum else Decimal(0)
+
+
 def grade_attempt(attempt: Attempt) -> None:
     """Grade every item (fraction 0–1 × points), total the score as a percentage 0–100, decide pass.
 
@@ -380,14 +468,11 @@ def grade_attempt(attempt: Attempt) -> None:
     maximum = Decimal(0)
     for item in attempt.items:
         version = item.question_version
-        fraction = REGISTRY[version.qtype].grade(version.spec, item.response)
-        item.fraction = Decimal(str(round(fraction, 5)))
-        item.awarded = (Decimal(item.points) * Decimal(str(fraction))).quantize(TWO, rounding=ROUND_HALF_UP)
+        item.fraction, item.awarded = grade_item(version.qtype, version.spec, item.response, item.points)
         total += item.awarded
         maximum += Decimal(item.points)
-    attempt.points = total
-    attempt.max_points = maximum
-    attempt.score = (total * 100 / maximum).quantize(TWO, rounding=ROUND_HALF_UP) if maximum else Decimal(0)
+    attempt.points, attempt.max_points = total, maximum
+    attempt.score = score_percent(total, maximum)
     attempt.passed = attempt.score >= Decimal(attempt.exam.pass_mark)
     db.session.flush()
     if attempt.passed and attempt.exam.course is not None:

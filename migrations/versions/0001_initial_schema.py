@@ -324,11 +324,14 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('exam_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('standard_item_id', sa.Integer(), nullable=False),
+    sa.Column('standard_item_id', sa.Integer(), nullable=True),
+    sa.Column('standard_area_id', sa.Integer(), nullable=True),
     sa.Column('difficulty', sa.String(length=10), nullable=True),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('points', sa.Numeric(precision=6, scale=2), nullable=False),
+    sa.CheckConstraint('(standard_item_id IS NULL) <> (standard_area_id IS NULL)', name=op.f('ck_blueprint_row_item_or_area')),
     sa.ForeignKeyConstraint(['exam_id'], ['exam.id'], name=op.f('fk_blueprint_row_exam_id_exam'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['standard_area_id'], ['standard_area.id'], name=op.f('fk_blueprint_row_standard_area_id_standard_area')),
     sa.ForeignKeyConstraint(['standard_item_id'], ['standard_item.id'], name=op.f('fk_blueprint_row_standard_item_id_standard_item')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_blueprint_row'))
     )

@@ -1,7 +1,6 @@
 """The shipped content loads, is idempotent, and meets the content norms."""
 import re
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import func, select
 

@@ -111,3 +111,28 @@ def test_override_gives_one_candidate_more_time(db):
     with time_machine.travel(START, tick=False):
         attempt = start_attempt(user, exam)
     assert attempt.deadline_at == START + dt.timedelta(minutes=45)
+
+
+def test_autosave_keeps_working_after_more_than_an_hour(app, db):
+    """Flask-WTF's default CSRF token lifetime is 3,600 s; a 2-hour exam must keep saving."""
+    import re
+
+    course, exam = make_exam_world(time_limit_minutes=150)
+    user = make_user(make_department())
+    db.session.commit()
+    client = app.test_client()
+    with time_machine.travel(START, tick=False):
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        client.post("/login", data={"staff_number": user.staff_number, "password": "correct-horse-42", "csrf_token": token})
+        started = client.post(f"/exams/{exam.code}/start", data={"csrf_token": token})
+        attempt_id = int(started.headers["Location"].rstrip("/").split("/")[-1])
+        page = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    attempt = db.session.get(Attempt, attempt_id)
+    item = attempt.items[0]
+    with time_machine.travel(START + dt.timedelta(hours=2), tick=False):
+        response = client.post(f"/api/attempts/{attempt_id}/answers",
+                               json={"position": item.position, "response": right_response(item), "seq": 1},
+                               headers={"X-CSRFToken": token})
+    assert response.status_code == 200 and response.get_json()["status"] == "saved"
