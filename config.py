@@ -69,6 +69,9 @@ class Config:
     # Certificates.
     CERTIFICATE_ISSUER_ZH = os.environ.get("CERTIFICATE_ISSUER_ZH", "市公务员培训中心")
     CERTIFICATE_ISSUER_EN = os.environ.get("CERTIFICATE_ISSUER_EN", "City Civil Service Training Centre")
+    # A TrueType CJK font to embed in certificate PDFs (default: the first common one found, e.g.
+    # WenQuanYi Micro Hei from Debian's fonts-wqy-microhei; none found: reportlab's STSong-Light, not embedded).
+    CERTIFICATE_FONT_PATH = os.environ.get("CERTIFICATE_FONT_PATH", "")
     # Absolute base URL used in QR codes on certificates (defaults to the request's host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.certification.models import Certificate
-from app.certification.pdf import CertificateDocument, render_certificate_pdf
+from app.certification.pdf import CertificateDocument, find_cjk_font, render_certificate_pdf
 from app.certification.services import find_by_code
 from app.core.time import to_local
 from app.extensions import db
@@ -48,7 +48,8 @@ def pdf(certificate_id: int):
         verify_url=verify_url(certificate), issuer_zh=current_app.config["CERTIFICATE_ISSUER_ZH"],
         issuer_en=current_app.config["CERTIFICATE_ISSUER_EN"],
     )
-    response = make_response(render_certificate_pdf(document))
+    font = find_cjk_font(current_app.config.get("CERTIFICATE_FONT_PATH") or None)
+    response = make_response(render_certificate_pdf(document, font_path=font))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{certificate.serial}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -1,0 +1,495 @@
+"""Certificate PDF rendering.
+
+Produces a one-page, A4 landscape (297 mm x 210 mm) certificate with Chinese
+and English text and a QR code that points to the public verification page.
+
+Libraries:
+
+* reportlab draws the page.  Chinese text uses reportlab's built-in Adobe CID
+  font ``STSong-Light`` (encoding ``UniGB-UCS2-H``).  That font is *not
+  embedded* in the file; conforming viewers substitute a locally available
+  Song/Ming typeface (Adobe Reader via its Asian font pack, browsers' viewers,
+  WPS and Foxit via their own or the system's CJK fonts).  Latin text uses the
+  standard Times and Helvetica fonts.
+* segno computes the QR code; its module matrix is drawn as vector rectangles,
+  so no raster image (and no Pillow) is involved.
+
+All lengths inside this module are PDF points (1 pt = 1/72 inch) unless a name
+ends in ``_mm``; ``reportlab.lib.units.mm`` converts millimetres to points.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+import segno
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph
+
+__all__ = ["CertificateDocument", "find_cjk_font", "render_certificate_pdf"]
+
+
+@dataclass(frozen=True)
+class CertificateDocument:
+    """Everything printed on one certificate.
+
+    All fields are plain text (no markup); characters such as ``&`` or ``<``
+    are escaped by the renderer.
+    """
+
+    serial: str  # e.g. "CSDS-SEC-2026-000123"
+    verification_code: str  # e.g. "K7Q2-M9XD-4T"
+    holder_name: str  # Chinese name, e.g. "王秀英"
+    department_name: str  # e.g. "市财政局 预算处"
+    certification_title_zh: str  # e.g. "数据安全管理员"
+    certification_title_en: str  # e.g. "Data Security Officer"
+    issued_on: datetime.date  # local date
+    expires_on: datetime.date | None  # None: does not expire
+    verify_url: str  # absolute URL of the public verification page
+    issuer_zh: str  # e.g. "XX市公务员培训中心"
+    issuer_en: str  # e.g. "XX Municipal Civil Service Training Centre"
+
+
+# --------------------------------------------------------------------------
+# Fonts, colours, page geometry
+# --------------------------------------------------------------------------
+
+CJK_FONT = "STSong-Light"
+SERIF = "Times-Roman"
+SERIF_ITALIC = "Times-Italic"
+SERIF_BOLD = "Times-Bold"
+SANS = "Helvetica"
+SANS_BOLD = "Helvetica-Bold"
+
+INK = colors.HexColor("#1A1A1A")
+MUTED = colors.HexColor("#555555")
+ACCENT = colors.HexColor("#1F3A5F")  # dark navy for border and rules
+
+PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)  # 841.89 pt x 595.28 pt
+
+QR_SIZE_MM = 35.0  # edge of the QR symbol itself, quiet zone not included
+QR_QUIET_ZONE_MODULES = 4  # ISO/IEC 18004 minimum quiet zone
+
+
+CID_FONT = "STSong-Light"
+EMBEDDED_FONT = "CertificateCJK"
+# TrueType CJK fonts commonly installed on servers and desktops, tried in order when no font is
+# configured (reportlab embeds TrueType outlines only, not the CFF outlines of Noto/Source Han CJK).
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "C:/Windows/Fonts/simsun.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
+def find_cjk_font(configured: str | None = None) -> str | None:
+    """Path of a TrueType CJK font to embed: ``configured`` if it exists, else the first of
+    FONT_CANDIDATES found, else None (the certificate then uses the non-embedded CID font)."""
+    for path in ([configured] if configured else []) + list(FONT_CANDIDATES):
+        if path and os.path.isfile(path):
+            return path
+    return None
+
+
+def _register_fonts(font_path: str | None) -> None:
+    """Choose the CJK font for this rendering (idempotent per font).
+
+    With ``font_path``, the TrueType font is embedded (subset) with a ToUnicode map, so every viewer
+    shows the same glyphs and text can be searched and copied. Without it, reportlab's built-in
+    STSong-Light CID font is referenced, which viewers substitute with a local Song typeface.
+    """
+    global CJK_FONT
+    if font_path:
+        name = f"{EMBEDDED_FONT}-{abs(hash(font_path))}"
+        if name not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(name, font_path, subfontIndex=0))
+        CJK_FONT = name
+    else:
+        if CID_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+        CJK_FONT = CID_FONT
+
+
+# --------------------------------------------------------------------------
+# Formatting helpers
+# --------------------------------------------------------------------------
+
+
+def format_date_zh(d: datetime.date) -> str:
+    """``date(2026, 11, 22)`` -> ``"2026年11月22日"`` (no zero padding)."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _title_phrase_zh(title: str) -> str:
+    """Quote the certification title for the Chinese body sentence.
+
+    Returns e.g. ``“数据安全管理员”证书``; a title that already ends in 证书 is
+    not given a second one.
+    """
+    title = title.strip()
+    if title.endswith("证书"):
+        return f"“{title[:-2]}”证书"
+    return f"“{title}”证书"
+
+
+# --------------------------------------------------------------------------
+# Drawing helpers
+# --------------------------------------------------------------------------
+
+
+def _fit_single_line(text: str, font: str, max_size: float, min_size: float,
+                     max_width: float) -> float:
+    """Largest font size in ``[min_size, max_size]`` (pt, 0.25 pt steps) at
+    which ``text`` is at most ``max_width`` pt wide; ``min_size`` if none."""
+    size = max_size
+    while size > min_size and pdfmetrics.stringWidth(text, font, size) > max_width:
+        size -= 0.25
+    return max(size, min_size)
+
+
+def _draw_fitted_string(c: Canvas, text: str, x: float, y: float, *,
+                        font: str, max_size: float, min_size: float,
+                        max_width: float, align: str = "left",
+                        color=INK) -> float:
+    """Draw one line of text, shrinking the font so it fits ``max_width``.
+
+    ``x``/``y`` are the anchor point (pt) on the baseline; ``align`` is
+    ``"left"``, ``"centre"`` or ``"right"``.  If the text does not fit even at
+    ``min_size`` it is scaled horizontally so it never overflows.
+    Returns the font size used (pt).
+    """
+    size = _fit_single_line(text, font, max_size, min_size, max_width)
+    width = pdfmetrics.stringWidth(text, font, size)
+    h_scale = 100.0
+    if width > max_width and width > 0:
+        h_scale = 100.0 * max_width / width
+        width = max_width
+    if align == "centre":
+        x0 = x - width / 2
+    elif align == "right":
+        x0 = x - width
+    else:
+        x0 = x
+    t = c.beginText(x0, y)
+    t.setFont(font, size)
+    t.setFillColor(color)
+    if h_scale != 100.0:
+        t.setHorizScale(h_scale)
+    t.textOut(text)
+    c.drawText(t)
+    return size
+
+
+def _fit_paragraphs(make_paragraphs, width: float, height: float,
+                    max_scale: float = 1.0, min_scale: float = 0.3,
+                    gap: float = 0.0):
+    """Find the largest scale at which a stack of paragraphs fits a box.
+
+    ``make_paragraphs(scale)`` returns a list of ``Paragraph`` objects whose
+    font sizes are multiplied by ``scale``; they are stacked top to bottom
+    with ``gap * scale`` pt between them inside a box ``width`` x ``height``
+    pt.  Returns ``(paragraphs, heights, scale)`` after wrapping.  At
+    ``min_scale`` the result is returned even if it is still too tall.
+    """
+    scale = max_scale
+    while True:
+        paras = make_paragraphs(scale)
+        heights = [p.wrap(width, height)[1] for p in paras]
+        total = sum(heights) + gap * scale * (len(paras) - 1)
+        if total <= height or scale <= min_scale:
+            return paras, heights, scale
+        scale = max(min_scale, scale - 0.025)
+
+
+def _draw_paragraph_stack(c: Canvas, paras, heights, x: float, top: float,
+                          gap: float) -> None:
+    """Draw wrapped paragraphs one below the other starting at ``top`` (pt)."""
+    y = top
+    for p, h in zip(paras, heights):
+        y -= h
+        p.drawOn(c, x, y)
+        y -= gap
+
+
+def _wrap_chars(text: str, font: str, size: float, max_width: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``max_width`` pt, at any
+    character (URLs have no spaces to break at)."""
+    lines: list[str] = []
+    current = ""
+    for ch in text:
+        if current and pdfmetrics.stringWidth(current + ch, font, size) > max_width:
+            lines.append(current)
+            current = ch
+        else:
+            current += ch
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
+    """Draw a QR code for ``data`` as filled vector rectangles.
+
+    ``x``, ``y``: lower-left corner (pt) of the symbol, quiet zone excluded;
+    ``size``: edge length (pt) of the symbol.  The caller keeps
+    ``QR_QUIET_ZONE_MODULES`` modules of white around it.  Error correction is
+    at least M (segno raises it when that costs no extra size).
+    """
+    qr = segno.make(data, error="m", micro=False)
+    rows = [list(r) for r in qr.matrix_iter(scale=1, border=0)]
+    n = len(rows)
+    module = size / n
+    # Slight overlap (0.5 % of a module) avoids hairline seams between
+    # neighbouring rectangles in anti-aliasing viewers.
+    bleed = module * 0.005
+    path = c.beginPath()
+    for r, row in enumerate(rows):
+        row_y = y + (n - 1 - r) * module
+        col = 0
+        while col < n:
+            if row[col]:
+                start = col
+                while col < n and row[col]:
+                    col += 1
+                path.rect(x + start * module - bleed, row_y - bleed,
+                          (col - start) * module + 2 * bleed, module + 2 * bleed)
+            else:
+                col += 1
+    c.saveState()
+    c.setFillColor(colors.black)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
+
+
+def qr_quiet_zone(data: str, size: float) -> float:
+    """Width (pt) of the required quiet zone for a symbol of ``size`` pt."""
+    n = segno.make(data, error="m", micro=False).symbol_size(border=0)[0]
+    return QR_QUIET_ZONE_MODULES * size / n
+
+
+# --------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------
+
+
+def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = None) -> bytes:
+    """Render ``doc`` as a one-page PDF and return the file's bytes.
+
+    ``font_path``: a TrueType CJK font (.ttf/.ttc) to embed (see :func:`find_cjk_font`); None uses
+    the non-embedded STSong-Light CID font.
+
+    Page: A4 landscape, 297 mm x 210 mm (841.89 pt x 595.28 pt).
+    Layout (mm from the bottom-left corner of the page):
+
+    * double border at 10 mm and 12.5 mm from the edges;
+    * title 合格证书 / CERTIFICATE centred near the top (baselines ~174/164 mm);
+    * holder name, centred, up to 30 pt, shrunk (and if needed wrapped) to
+      fit a 200 mm x 15 mm box;
+    * Chinese body sentence and its English translation, centred in a
+      237 mm x 44 mm box, shrunk together until they fit;
+    * bottom-left: issue date, expiry date (or 长期有效 / Does not expire),
+      serial number and verification code;
+    * bottom-centre: issuer name (Chinese and English) and issue date;
+    * bottom-right: QR code, 35 mm square plus quiet zone, encoding
+      ``doc.verify_url``, with the caption 扫码验证 / Scan to verify and the URL
+      in small type below it.
+
+    PDF metadata: Title = "<title_zh>合格证书 <serial>", Author =
+    ``doc.issuer_zh``, Subject, Keywords, Creator; document language zh-CN.
+    """
+    _register_fonts(font_path)
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1,
+               lang="zh-CN")
+
+    title_meta = f"{doc.certification_title_zh}合格证书 {doc.serial}"
+    c.setTitle(title_meta)
+    c.setAuthor(doc.issuer_zh)
+    c.setSubject(
+        f"{doc.holder_name} — {doc.certification_title_zh} / "
+        f"{doc.certification_title_en}")
+    c.setKeywords([doc.serial, doc.verification_code, "合格证书", "Certificate"])
+    c.setCreator("CivicSkills")
+
+    W, H = PAGE_WIDTH, PAGE_HEIGHT
+    cx = W / 2
+
+    # ---- border -------------------------------------------------------
+    c.setStrokeColor(ACCENT)
+    c.setLineWidth(1.6)
+    c.rect(10 * mm, 10 * mm, W - 20 * mm, H - 20 * mm)
+    c.setLineWidth(0.5)
+    c.rect(12.5 * mm, 12.5 * mm, W - 25 * mm, H - 25 * mm)
+
+    # ---- title ----------------------------------------------------------
+    c.setFillColor(ACCENT)
+    c.setFont(CJK_FONT, 34)
+    c.drawCentredString(cx, H - 36 * mm, "合格证书", charSpace=14)
+    c.setFont(SERIF, 13)
+    c.drawCentredString(cx, H - 46 * mm, "CERTIFICATE", charSpace=5)
+    c.setLineWidth(0.6)
+    c.line(cx - 40 * mm, H - 51 * mm, cx + 40 * mm, H - 51 * mm)
+
+    # ---- holder name ------------------------------------------------------
+    name_box_w, name_box_h = 200 * mm, 15 * mm
+    name_top = H - 56 * mm
+
+    def name_paras(scale: float):
+        size = 30 * scale
+        style = ParagraphStyle(
+            "holder", fontName=CJK_FONT, fontSize=size, leading=size * 1.2,
+            alignment=TA_CENTER, textColor=INK, wordWrap="CJK")
+        return [Paragraph(escape(doc.holder_name), style)]
+
+    paras, heights, _ = _fit_paragraphs(name_paras, name_box_w, name_box_h,
+                                        min_scale=0.3)
+    # centre vertically inside the name box
+    offset = max(0.0, (name_box_h - sum(heights)) / 2)
+    _draw_paragraph_stack(c, paras, heights, cx - name_box_w / 2,
+                          name_top - offset, 0)
+
+    # ---- body ---------------------------------------------------------
+    body_box_w, body_box_h = W - 60 * mm, 44 * mm
+    body_top = H - 76 * mm
+    zh_sentence = (
+        f"兹证明 {doc.holder_name} 同志（{doc.department_name}）"
+        f"完成规定课程学习并通过考核，获得{_title_phrase_zh(doc.certification_title_zh)}。")
+    en_sentence = (
+        "This is to certify that the holder named above has completed the "
+        "prescribed course of study, passed the assessment, and is awarded "
+        f"the certificate \u201c{doc.certification_title_en}\u201d.")
+    body_gap = 8
+
+    def body_paras(scale: float):
+        zh_size, en_size = 15 * scale, 11 * scale
+        zh_style = ParagraphStyle(
+            "body_zh", fontName=CJK_FONT, fontSize=zh_size,
+            leading=zh_size * 1.6, alignment=TA_CENTER, textColor=INK,
+            wordWrap="CJK")
+        en_style = ParagraphStyle(
+            "body_en", fontName=SERIF_ITALIC, fontSize=en_size,
+            leading=en_size * 1.35, alignment=TA_CENTER, textColor=MUTED)
+        return [Paragraph(escape(zh_sentence), zh_style),
+                Paragraph(escape(en_sentence), en_style)]
+
+    paras, heights, scale = _fit_paragraphs(body_paras, body_box_w, body_box_h,
+                                            gap=body_gap, min_scale=0.35)
+    _draw_paragraph_stack(c, paras, heights, cx - body_box_w / 2, body_top,
+                          body_gap * scale)
+
+    # ---- details (bottom left) -------------------------------------------
+    left_x = 28 * mm
+    value_x = left_x + 40 * mm
+    value_w = 150 * mm - value_x  # values end at 150 mm from the left edge
+    if doc.expires_on is None:
+        expiry_rows = [("长期有效", CJK_FONT, 10.5), ("  / Does not expire", SERIF, 10.5)]
+    else:
+        expiry_rows = [(format_date_zh(doc.expires_on), CJK_FONT, 10.5),
+                       (f"  ({doc.expires_on.isoformat()})", SERIF, 10.5)]
+    details = [
+        ("发证日期", "Date of issue",
+         [(format_date_zh(doc.issued_on), CJK_FONT, 10.5),
+          (f"  ({doc.issued_on.isoformat()})", SERIF, 10.5)]),
+        ("有效期至", "Valid until", expiry_rows),
+        ("证书编号", "Serial No.", [(doc.serial, SANS, 10.5)]),
+        ("验证码", "Verification code", [(doc.verification_code, SANS_BOLD, 10.5)]),
+    ]
+    row_y = 56 * mm
+    for zh_label, en_label, segments in details:
+        c.setFillColor(INK)
+        c.setFont(CJK_FONT, 10.5)
+        c.drawString(left_x, row_y, zh_label)
+        c.setFillColor(MUTED)
+        c.setFont(SERIF, 7.5)
+        c.drawString(left_x, row_y - 3.4 * mm, en_label)
+        _draw_segments(c, segments, value_x, row_y, value_w)
+        row_y -= 10 * mm
+
+    # ---- QR code (bottom right) -------------------------------------------
+    qr_size = QR_SIZE_MM * mm
+    qr_right = W - 24 * mm
+    qr_x = qr_right - qr_size
+    qr_y = 31 * mm
+    _draw_qr(c, doc.verify_url, qr_x, qr_y, qr_size)
+    qr_cx = qr_x + qr_size / 2
+    caption_y = qr_y - 4.5 * mm
+    c.setFillColor(INK)
+    cap_zh, cap_en = "扫码验证", " / Scan to verify"
+    cap_w = (pdfmetrics.stringWidth(cap_zh, CJK_FONT, 8.5)
+             + pdfmetrics.stringWidth(cap_en, SERIF, 8.5))
+    _draw_segments(c, [(cap_zh, CJK_FONT, 8.5), (cap_en, SERIF, 8.5)],
+                   qr_cx - cap_w / 2, caption_y, qr_size + 20 * mm)
+    url_box_w = qr_size + 18 * mm
+    url_size = 6.5
+    url_lines = _wrap_chars(doc.verify_url, SANS, url_size, url_box_w)
+    while len(url_lines) > 2 and url_size > 4.5:
+        url_size -= 0.25
+        url_lines = _wrap_chars(doc.verify_url, SANS, url_size, url_box_w)
+    if len(url_lines) > 2:  # absurdly long URL: keep the start, mark the cut
+        url_lines = url_lines[:2]
+        url_lines[1] = url_lines[1][:-1] + "…"
+    y = caption_y - 3.6 * mm
+    for line in url_lines:
+        _draw_fitted_string(c, line, qr_cx, y, font=SANS, max_size=url_size,
+                            min_size=url_size, max_width=url_box_w,
+                            align="centre", color=MUTED)
+        y -= url_size * 1.25
+
+    # ---- issuer (bottom centre) --------------------------------------------
+    issuer_cx = (150 * mm + (qr_x - 8 * mm)) / 2
+    issuer_w = (qr_x - 8 * mm) - 150 * mm
+    c.setStrokeColor(MUTED)
+    c.setLineWidth(0.4)
+    c.line(issuer_cx - issuer_w / 2, 50 * mm, issuer_cx + issuer_w / 2, 50 * mm)
+    _draw_fitted_string(c, doc.issuer_zh, issuer_cx, 43 * mm, font=CJK_FONT,
+                        max_size=14, min_size=8, max_width=issuer_w,
+                        align="centre")
+    _draw_fitted_string(c, doc.issuer_en, issuer_cx, 37.5 * mm, font=SERIF,
+                        max_size=10, min_size=6, max_width=issuer_w,
+                        align="centre", color=MUTED)
+    _draw_fitted_string(c, format_date_zh(doc.issued_on), issuer_cx, 30 * mm,
+                        font=CJK_FONT, max_size=10.5, min_size=8,
+                        max_width=issuer_w, align="centre")
+
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _draw_segments(c: Canvas, segments, x: float, y: float,
+                   max_width: float) -> None:
+    """Draw ``[(text, font, size_pt), ...]`` one after another on a baseline.
+
+    If the run is wider than ``max_width`` pt, every size is scaled down by
+    the same factor (to at least 45 %), then squeezed horizontally.
+    """
+    def run_width(factor: float) -> float:
+        return sum(pdfmetrics.stringWidth(t, f, s * factor) for t, f, s in segments)
+
+    factor = 1.0
+    while factor > 0.45 and run_width(factor) > max_width:
+        factor -= 0.025
+    width = run_width(factor)
+    h_scale = 100.0 if width <= max_width else 100.0 * max_width / width
+    t = c.beginText(x, y)
+    t.setFillColor(INK)
+    if h_scale != 100.0:
+        t.setHorizScale(h_scale)
+    for text, font, size in segments:
+        t.setFont(font, size * factor)
+        t.textOut(text)
+    c.drawText(t)
