@@ -23,7 +23,7 @@ translations: install
 run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask content sync
-	$(BIN)/flask demo --if-empty
+	$(BIN)/flask demo --if-empty --quiet
 	SCHEDULER_IN_PROCESS=1 $(BIN)/flask serve-demo --host 127.0.0.1 --port 5000
 
 test: install translations

@@ -147,7 +147,8 @@ def init_app(app: Flask) -> None:
     @click.option("--staff", default=2400, show_default=True, help="Number of staff to create.")
     @click.option("--seed", default=20261122, show_default=True)
     @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has users.")
-    def demo(staff, seed, if_empty):
+    @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+    def demo(staff, seed, if_empty, quiet):
         """Build a demo city (departments, staff, plan, months of history) and print the demo logins."""
         from app.demo.services import build_demo, demo_logins, has_users
 
@@ -159,5 +160,6 @@ def init_app(app: Flask) -> None:
             except ContentError as exc:
                 _fail(exc.errors)
             db.session.commit()
-        for line in demo_logins():
-            click.echo(line)
+        if not quiet:
+            for line in demo_logins():
+                click.echo(line)
