@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test install translations clean
+.PHONY: run test install translations messages clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -31,3 +31,8 @@ test: install translations
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache
+
+# After changing user-facing strings: extract them and merge into the catalogs, then translate zh_Hans_CN.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project CivicSkills -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching

@@ -18,6 +18,7 @@ ROUTES = {
     "core.healthz": ("GET", "/healthz", [200, 200, 200, 200]),
     "auth.login": ("GET", "/login", [200, 302, 302, 302]),
     "auth.logout": ("POST", "/logout", [302, 302, 302, 302]),
+    "auth.password": ("GET", "/account/password", [302, 200, 200, 200]),
     "learning.my_courses": ("GET", "/courses/", [302, 200, 200, 200]),
     "learning.course": ("GET", "/courses/{slug}", [302, 200, 200, 200]),
     "learning.lesson": ("GET", "/courses/{slug}/lessons/{lesson}", [302, 200, 200, 200]),

@@ -57,3 +57,25 @@ def set_password(user: User, password: str) -> None:
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
     user.password_hash = hash_password(password)
+
+
+def change_password(user: User, current: str, new: str, keep_session_token: str | None) -> bool:
+    """Set a new password if ``current`` is right; revoke the user's other login sessions.
+
+    Returns False (and changes nothing) when ``current`` is wrong. Raises ValueError if ``new``
+    is shorter than 8 characters. Flushes.
+    """
+    from sqlalchemy import update
+
+    from app.auth.login import _digest
+    from app.auth.models import UserSession
+
+    if not verify_password(user.password_hash, current):
+        return False
+    set_password(user, new)
+    query = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if keep_session_token:
+        query = query.where(UserSession.token_hash != _digest(keep_session_token))
+    db.session.execute(query.values(revoked_at=utcnow()))
+    db.session.flush()
+    return True

@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth.forms import LoginForm
+from app.auth.forms import LoginForm, PasswordForm
 from app.auth.login import open_session, revoke_session
-from app.auth.services import LoginRefused, authenticate
+from app.auth.services import LoginRefused, authenticate, change_password
 from app.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -58,3 +58,18 @@ def logout():
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password; other login sessions of this user are ended."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if change_password(current_user, form.current.data, form.new.data, current_user.get_id()):
+            db.session.commit()
+            flash(_("Your password has been changed. Other devices where you were logged in have been logged out."),
+                  "success")
+            return redirect(url_for("core.home"))
+        form.current.errors.append(_("The current password is not correct."))
+    return render_template("auth/password.html", form=form)

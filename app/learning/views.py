@@ -1,11 +1,14 @@
 """Learner pages: my courses, a course, a lesson, marking a lesson done."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core.time import local_date_start_utc, local_today
 from app.extensions import db
 from app.learning import services
 from app.learning.models import Course, Lesson
@@ -22,7 +25,11 @@ def my_courses():
     enrolled_ids = {row["course"].id for row in rows}
     others = [c for c in db.session.execute(
         select(Course).where(Course.active.is_(True)).order_by(Course.slug)).scalars() if c.id not in enrolled_ids]
-    return render_template("learning/my_courses.html", rows=rows, others=others)
+    year = local_today().year
+    earned = services.credit_hours_this_year(current_user.id, local_date_start_utc(dt.date(year, 1, 1)),
+                                             local_date_start_utc(dt.date(year + 1, 1, 1)))
+    return render_template("learning/my_courses.html", rows=rows, others=others, year=year, earned=earned,
+                           quota=current_app.config["ANNUAL_CREDIT_HOUR_QUOTA"])
 
 
 def _course_or_404(slug: str) -> Course:

@@ -82,9 +82,15 @@
     });
   }
 
+  var answeredEl = document.getElementById("answered");
+  function showAnswered() {
+    answeredEl.textContent = fieldsets().length - unanswered();
+  }
+
   form.addEventListener("change", function (event) {
     var fs = event.target.closest("fieldset.question");
     if (!fs) { return; }
+    showAnswered();
     var response = responseOf(fs);
     if (response === null) { return; }
     var pos = fs.dataset.position;
@@ -134,6 +140,7 @@
   }
   setInterval(resync, 30000);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
+  showAnswered();
   tick();
   sendNext();
 })();
