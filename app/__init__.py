@@ -59,4 +59,8 @@ def create_app(config: type | None = None) -> Flask:
     from app import cli
 
     cli.init_app(app)
+    if not app.debug and not app.testing and app.config.get("RATELIMIT_STORAGE_URI", "").startswith("memory://") \
+            and os.environ.get("CIVICSKILLS_ENV") == "production":
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: login rate limits are per worker process; "
+                           "set it to a shared store such as redis://127.0.0.1:6379/0")
     return app
