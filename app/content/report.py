@@ -25,18 +25,22 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)
 
     def created(self, kind: str, name: str) -> None:
+        """Record that a ``kind`` object called ``name`` was created."""
         self.counts[(kind, "created")] += 1
         self.changes.append(f"created {kind} {name}")
 
     def updated(self, kind: str, name: str) -> None:
+        """Record that a ``kind`` object called ``name`` changed."""
         self.counts[(kind, "updated")] += 1
         self.changes.append(f"updated {kind} {name}")
 
     def retired(self, kind: str, name: str) -> None:
+        """Record that a ``kind`` object called ``name`` was retired (kept, marked inactive)."""
         self.counts[(kind, "retired")] += 1
         self.changes.append(f"retired {kind} {name}")
 
     def unchanged(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` unchanged objects of ``kind``."""
         self.counts[(kind, "unchanged")] += n
 
     @property

@@ -551,6 +551,7 @@ class ItemBreakdown:
 
     @property
     def percent(self) -> Decimal:
+        """Awarded ÷ available × 100 (percent 0–100, 2 decimals)."""
         return (self.awarded * 100 / self.available).quantize(TWO) if self.available else Decimal(0)
 
 

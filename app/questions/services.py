@@ -39,6 +39,7 @@ class PreparedQuestion:
 
     @property
     def content_hash(self) -> str:
+        """SHA-256 hex of the version content (type, stem, format, spec, feedback): equal hash, same version."""
         payload = [self.qtype, self.stem, self.stem_format, self.spec, self.general_feedback]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

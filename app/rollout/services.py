@@ -80,26 +80,32 @@ class DepartmentFigures:
 
     @property
     def completion(self) -> Decimal | None:
+        """Certified ÷ eligible × 100 (percent 0–100, 1 decimal); None when nobody is eligible."""
         return self._pct(self.certified, self.eligible)
 
     @property
     def participation(self) -> Decimal | None:
+        """Started ÷ eligible × 100 (percent 0–100, 参学率); None when nobody is eligible."""
         return self._pct(self.started, self.eligible)
 
     @property
     def pass_rate(self) -> Decimal | None:
+        """Passed ÷ sat × 100 (percent 0–100, 考试合格率); None when nobody has sat the exam."""
         return self._pct(self.passed, self.sat)
 
     @property
     def gap(self) -> Decimal | None:
+        """Completion − target today, in percentage points (negative: behind); None without eligible staff."""
         return None if self.completion is None else (self.completion - self.target).quantize(Decimal("0.1"))
 
     @property
     def not_finished(self) -> int:
+        """Eligible staff not yet certified (a count)."""
         return self.eligible - self.certified
 
     @property
     def status(self) -> str:
+        """``on_track``, ``behind`` or ``at_risk`` (see :func:`status_for`)."""
         return status_for(self.completion, self.target)
 
 
