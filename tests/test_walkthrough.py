@@ -106,3 +106,17 @@ def test_learner_path_to_certificate_and_officer_sees_it(app, content, db, login
     row = dashboard_row(after, "预算处")
     assert row[:4] == ["预算处", "2", "1", "1"]
     assert row[4] == "50.0"  # completion percent
+
+
+def test_my_courses_shows_due_dates_overdue_and_credit_hours(app, content, db, login_as, client):
+    from app.learning.services import enrol
+
+    user = make_user(make_department())
+    courses = {c.slug: c for c in _db.session.execute(select(Course)).scalars()}
+    enrol(user, courses["spreadsheets"], source="plan", due_on=local_today() - dt.timedelta(days=3))
+    enrol(user, courses["official-documents"], source="plan", due_on=local_today() + dt.timedelta(days=5))
+    db.session.commit()
+    login_as(user)
+    page = client.get("/courses/?lang=en").get_data(as_text=True)
+    assert "Overdue" in page and "Due in 5 days" in page
+    assert "Credit hours earned in" in page and ": 0.0 of the annual 50.0" in page

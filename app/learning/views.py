@@ -29,6 +29,7 @@ def my_courses():
     earned = services.credit_hours_this_year(current_user.id, local_date_start_utc(dt.date(year, 1, 1)),
                                              local_date_start_utc(dt.date(year + 1, 1, 1)))
     return render_template("learning/my_courses.html", rows=rows, others=others, year=year, earned=earned,
+                           today=local_today(),
                            quota=current_app.config["ANNUAL_CREDIT_HOUR_QUOTA"])
 
 
