@@ -5,12 +5,13 @@ and English text and a QR code that points to the public verification page.
 
 Libraries:
 
-* reportlab draws the page.  Chinese text uses reportlab's built-in Adobe CID
-  font ``STSong-Light`` (encoding ``UniGB-UCS2-H``).  That font is *not
-  embedded* in the file; conforming viewers substitute a locally available
-  Song/Ming typeface (Adobe Reader via its Asian font pack, browsers' viewers,
-  WPS and Foxit via their own or the system's CJK fonts).  Latin text uses the
-  standard Times and Helvetica fonts.
+* reportlab draws the page.  Chinese text uses a TrueType/TTC CJK font when one
+  is configured or found (``CERTIFICATE_FONT_PATH``, e.g. WenQuanYi Micro Hei or
+  Noto Sans CJK): it is embedded as a subset with a ToUnicode map, so every
+  viewer shows the same glyphs and the text can be searched and copied.
+  Without one, reportlab's built-in Adobe CID font ``STSong-Light``
+  (``UniGB-UCS2-H``) is referenced but not embedded; viewers substitute a local
+  Song typeface.  Latin text uses the standard Times and Helvetica fonts.
 * segno computes the QR code; its module matrix is drawn as vector rectangles,
   so no raster image (and no Pillow) is involved.
 
@@ -137,12 +138,12 @@ def format_date_zh(d: datetime.date) -> str:
 def _title_phrase_zh(title: str) -> str:
     """Quote the certification title for the Chinese body sentence.
 
-    Returns e.g. ``“数据安全管理员”证书``; a title that already ends in 证书 is
-    not given a second one.
+    Returns e.g. ``“数据安全管理员”证书``; a title that already ends in 证书
+    is quoted whole, without a second 证书: ``“数据安全合格证书”``.
     """
     title = title.strip()
     if title.endswith("证书"):
-        return f"“{title[:-2]}”证书"
+        return f"“{title}”"
     return f"“{title}”证书"
 
 
@@ -225,6 +226,90 @@ def _draw_paragraph_stack(c: Canvas, paras, heights, x: float, top: float,
         y -= gap
 
 
+# Chinese line-breaking rules (GB/T 15834 punctuation placement): these may not
+# begin a line ...
+_NO_LINE_START = set("，。、；：？！）》」』】〕〉”’…—·%,.;:?!)]}>\"'")
+# ... and these may not end one.
+_NO_LINE_END = set("（《「『【〔〈“‘([{<")
+# Preferred (not required) break points: after these characters.
+_PREFERRED_BREAK_AFTER = set("，、；：。）》」 ")
+
+
+def _break_cjk(text: str, font: str, size: float, max_width: float) -> list[str]:
+    """Greedy line breaking for Chinese text, ``max_width`` in pt.
+
+    Breaks between any two characters except: before closing punctuation,
+    after opening punctuation, and inside runs of Latin letters/digits;
+    prefers breaking after a comma or closing bracket, or at a space.
+    Spaces at line ends are dropped.  A line is only overfull when no legal
+    break exists in it.
+    """
+    def glued(a: str, b: str) -> bool:
+        latin = a.isascii() and a.isalnum() and b.isascii() and b.isalnum()
+        return b in _NO_LINE_START or a in _NO_LINE_END or latin
+
+    lines: list[str] = []
+    start, n = 0, len(text)
+    while start < n:
+        end = start + 1
+        while end < n and pdfmetrics.stringWidth(
+                text[start:end + 1].rstrip(), font, size) <= max_width:
+            end += 1
+        if end < n:
+            brk = end
+            while brk > start + 1 and glued(text[brk - 1], text[brk]):
+                brk -= 1
+            if brk > start + 1 or not glued(text[brk - 1], text[brk]):
+                end = brk
+                # Prefer a break after a comma/bracket or at a space when one
+                # lies in the last 40 % of the line.
+                for pref in range(end, start + (end - start) * 3 // 5, -1):
+                    if text[pref - 1] in _PREFERRED_BREAK_AFTER or text[pref] == " ":
+                        if not glued(text[pref - 1], text[pref]):
+                            end = pref
+                            break
+        line = text[start:end].strip()
+        if line:
+            lines.append(line)
+        start = end
+        while start < n and text[start] == " ":
+            start += 1
+    return lines
+
+
+def _break_cjk_balanced(text: str, font: str, size: float,
+                        max_width: float) -> list[str]:
+    """Like :func:`_break_cjk` but with lines of similar length: the
+    narrowest width (pt, >= half of ``max_width``) giving no more lines than
+    the greedy break at ``max_width`` is used, so no short orphan line."""
+    lines = _break_cjk(text, font, size, max_width)
+    if len(lines) < 2:
+        return lines
+    lo, hi = max_width / 2, max_width
+    while hi - lo > 1.0:
+        mid = (lo + hi) / 2
+        if len(_break_cjk(text, font, size, mid)) <= len(lines):
+            hi = mid
+        else:
+            lo = mid
+    return _break_cjk(text, font, size, hi)
+
+
+def _bilingual_paras(zh_text: str, en_text: str, width: float, *, zh_size: float, zh_leading: float,
+                     en_size: float, en_leading: float, en_font: str) -> list[Paragraph]:
+    """A centred Chinese paragraph (balanced CJK line breaks within ``width`` pt) and its English
+    translation below it in ``en_font``; sizes in pt, leadings as multiples of the size."""
+    zh_style = ParagraphStyle(
+        "zh", fontName=CJK_FONT, fontSize=zh_size, leading=zh_size * zh_leading,
+        alignment=TA_CENTER, textColor=INK, wordWrap="CJK")
+    en_style = ParagraphStyle(
+        "en", fontName=en_font, fontSize=en_size, leading=en_size * en_leading,
+        alignment=TA_CENTER, textColor=MUTED)
+    zh_lines = _break_cjk_balanced(zh_text, CJK_FONT, zh_size, width)
+    return [Paragraph("<br/>".join(escape(x) for x in zh_lines), zh_style),
+            Paragraph(escape(en_text), en_style)]
+
+
 def _wrap_chars(text: str, font: str, size: float, max_width: float) -> list[str]:
     """Break ``text`` into lines no wider than ``max_width`` pt, at any
     character (URLs have no spaces to break at)."""
@@ -297,10 +382,11 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
 
     * double border at 10 mm and 12.5 mm from the edges;
     * title 合格证书 / CERTIFICATE centred near the top (baselines ~174/164 mm);
-    * holder name, centred, up to 30 pt, shrunk (and if needed wrapped) to
-      fit a 200 mm x 15 mm box;
-    * Chinese body sentence and its English translation, centred in a
-      237 mm x 44 mm box, shrunk together until they fit;
+    * holder name, centred, up to 32 pt, shrunk (and if needed wrapped) to
+      fit a 200 mm x 16 mm box;
+    * Chinese body sentence (16 pt) and its English translation (11.5 pt),
+      237 mm wide, at most 56 mm tall, shrunk together until they fit; name
+      and body are centred vertically between the title rule and 72 mm;
     * bottom-left: issue date, expiry date (or 长期有效 / Does not expire),
       serial number and verification code;
     * bottom-centre: issuer name (Chinese and English) and issue date;
@@ -344,27 +430,25 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
     c.setLineWidth(0.6)
     c.line(cx - 40 * mm, H - 51 * mm, cx + 40 * mm, H - 51 * mm)
 
-    # ---- holder name ------------------------------------------------------
-    name_box_w, name_box_h = 200 * mm, 15 * mm
-    name_top = H - 56 * mm
+    # ---- holder name and body ------------------------------------------
+    # Both are fitted to their own boxes, then the pair is centred vertically
+    # in the free band between the title rule (H - 51 mm) and the top of the
+    # bottom block (72 mm, clear of the QR code's quiet zone).
+    band_top, band_bottom = H - 55 * mm, 72 * mm
+    name_box_w, name_box_h = 200 * mm, 16 * mm
+    body_box_w, body_box_h = W - 60 * mm, 56 * mm
+    name_body_gap = 9 * mm
 
     def name_paras(scale: float):
-        size = 30 * scale
+        size = 32 * scale
         style = ParagraphStyle(
             "holder", fontName=CJK_FONT, fontSize=size, leading=size * 1.2,
             alignment=TA_CENTER, textColor=INK, wordWrap="CJK")
         return [Paragraph(escape(doc.holder_name), style)]
 
-    paras, heights, _ = _fit_paragraphs(name_paras, name_box_w, name_box_h,
-                                        min_scale=0.3)
-    # centre vertically inside the name box
-    offset = max(0.0, (name_box_h - sum(heights)) / 2)
-    _draw_paragraph_stack(c, paras, heights, cx - name_box_w / 2,
-                          name_top - offset, 0)
+    name_ps, name_hs, _ = _fit_paragraphs(name_paras, name_box_w, name_box_h,
+                                          min_scale=0.3)
 
-    # ---- body ---------------------------------------------------------
-    body_box_w, body_box_h = W - 60 * mm, 44 * mm
-    body_top = H - 76 * mm
     zh_sentence = (
         f"兹证明 {doc.holder_name} 同志（{doc.department_name}）"
         f"完成规定课程学习并通过考核，获得{_title_phrase_zh(doc.certification_title_zh)}。")
@@ -372,24 +456,20 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
         "This is to certify that the holder named above has completed the "
         "prescribed course of study, passed the assessment, and is awarded "
         f"the certificate \u201c{doc.certification_title_en}\u201d.")
-    body_gap = 8
+    body_gap = 10
 
     def body_paras(scale: float):
-        zh_size, en_size = 15 * scale, 11 * scale
-        zh_style = ParagraphStyle(
-            "body_zh", fontName=CJK_FONT, fontSize=zh_size,
-            leading=zh_size * 1.6, alignment=TA_CENTER, textColor=INK,
-            wordWrap="CJK")
-        en_style = ParagraphStyle(
-            "body_en", fontName=SERIF_ITALIC, fontSize=en_size,
-            leading=en_size * 1.35, alignment=TA_CENTER, textColor=MUTED)
-        return [Paragraph(escape(zh_sentence), zh_style),
-                Paragraph(escape(en_sentence), en_style)]
+        return _bilingual_paras(zh_sentence, en_sentence, body_box_w, zh_size=16 * scale, zh_leading=1.7,
+                                en_size=11.5 * scale, en_leading=1.4, en_font=SERIF_ITALIC)
 
-    paras, heights, scale = _fit_paragraphs(body_paras, body_box_w, body_box_h,
-                                            gap=body_gap, min_scale=0.35)
-    _draw_paragraph_stack(c, paras, heights, cx - body_box_w / 2, body_top,
-                          body_gap * scale)
+    body_ps, body_hs, scale = _fit_paragraphs(body_paras, body_box_w, body_box_h,
+                                              gap=body_gap, min_scale=0.35)
+    body_h = sum(body_hs) + body_gap * scale * (len(body_hs) - 1)
+    total_h = sum(name_hs) + name_body_gap + body_h
+    top = band_top - max(0.0, (band_top - band_bottom - total_h) / 2)
+    _draw_paragraph_stack(c, name_ps, name_hs, cx - name_box_w / 2, top, 0)
+    _draw_paragraph_stack(c, body_ps, body_hs, cx - body_box_w / 2,
+                          top - sum(name_hs) - name_body_gap, body_gap * scale)
 
     # ---- details (bottom left) -------------------------------------------
     left_x = 28 * mm
@@ -455,12 +535,20 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
     c.setStrokeColor(MUTED)
     c.setLineWidth(0.4)
     c.line(issuer_cx - issuer_w / 2, 50 * mm, issuer_cx + issuer_w / 2, 50 * mm)
-    _draw_fitted_string(c, doc.issuer_zh, issuer_cx, 43 * mm, font=CJK_FONT,
-                        max_size=14, min_size=8, max_width=issuer_w,
-                        align="centre")
-    _draw_fitted_string(c, doc.issuer_en, issuer_cx, 37.5 * mm, font=SERIF,
-                        max_size=10, min_size=6, max_width=issuer_w,
-                        align="centre", color=MUTED)
+    # Issuer names: up to 14 pt / 10 pt, wrapped and shrunk together to fit
+    # the box between the rule (50 mm) and the issue date (30 mm).
+    issuer_box_top, issuer_box_h = 48.5 * mm, 14 * mm
+
+    def issuer_paras(scale: float):
+        return _bilingual_paras(doc.issuer_zh, doc.issuer_en, issuer_w, zh_size=14 * scale, zh_leading=1.25,
+                                en_size=10 * scale, en_leading=1.2, en_font=SERIF)
+
+    issuer_ps, issuer_hs, i_scale = _fit_paragraphs(
+        issuer_paras, issuer_w, issuer_box_h, gap=3, min_scale=0.45)
+    issuer_h = sum(issuer_hs) + 3 * i_scale
+    _draw_paragraph_stack(
+        c, issuer_ps, issuer_hs, issuer_cx - issuer_w / 2,
+        issuer_box_top - max(0.0, (issuer_box_h - issuer_h) / 2), 3 * i_scale)
     _draw_fitted_string(c, format_date_zh(doc.issued_on), issuer_cx, 30 * mm,
                         font=CJK_FONT, max_size=10.5, min_size=8,
                         max_width=issuer_w, align="centre")
