@@ -34,16 +34,21 @@ def sync_certifications_file(path: Path, report: SyncReport) -> list[Certificati
             errors.append(f"{where}: needs a 'code'")
             continue
         title = entry.get("title") or {}
-        if not title.get("zh") or not title.get("en"):
-            errors.append(f"{where}: field 'title' needs zh and en")
+        if not isinstance(title, dict) or not title.get("zh") or not title.get("en"):
+            errors.append(f"{where}: field 'title' needs zh and en (a mapping: title: {{zh: …, en: …}})")
+            title = {}
+        slugs = entry.get("courses") or []
+        if not isinstance(slugs, list):
+            errors.append(f"{where}: field 'courses' must be a list of course slugs, not {slugs!r}")
+            slugs = []
         courses = []
-        for slug in entry.get("courses") or []:
+        for slug in slugs:
             course = db.session.execute(select(Course).where(Course.slug == slug)).scalar_one_or_none()
             if course is None:
                 errors.append(f"{where}: field 'courses': unknown course '{slug}'")
             else:
                 courses.append(course)
-        if not courses:
+        if not courses and slugs == []:
             errors.append(f"{where}: field 'courses' must name at least one course")
         validity = entry.get("validity_months")
         if validity is not None and (not isinstance(validity, int) or validity < 1):

@@ -59,16 +59,36 @@ class SyncReport:
         return lines
 
 
-def load_yaml(path: Path):
-    """Parse a YAML file; raise ContentError with ``file:line: message`` on a syntax error."""
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, but an impossible date (``2026-02-30``) is a located error, not a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid date {node.value!r} ({exc})", node.start_mark) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def load_yaml(path: Path, loader: type[yaml.SafeLoader] = _Loader):
+    """Parse a YAML file with a safe loader; return what it holds (dicts, lists, str, int, dates …).
+
+    Raises ContentError with one ``file:line: message`` line on an unreadable file, a syntax
+    error or (with the default loader) an impossible date such as ``2026-02-30``. A caller that
+    reports bad dates per field passes its own SafeLoader subclass.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError([f"{path}: cannot read file ({exc})"]) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - always a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ContentError([f"{path}{line}: YAML syntax error: {problem}"]) from exc
+        kind = "" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error: "
+        raise ContentError([f"{path}{line}: {kind}{problem}"]) from exc

@@ -81,3 +81,57 @@ def test_standard_has_29_items_with_digcomp(content, db):
     items = list(db.session.execute(select(StandardItem)).scalars())
     assert len(items) == 29
     assert all(item.digcomp and item.title_en for item in items)
+
+
+def _copy_courses(tmp_path):
+    import shutil
+
+    courses = tmp_path / "courses"
+    shutil.copytree(ROOT / "courses", courses)
+    return courses
+
+
+def _table_counts(db):
+    from app.certification.models import Certification
+
+    return tuple(db.session.execute(select(func.count()).select_from(m)).scalar_one()
+                 for m in (Course, Lesson, Question, Certification))
+
+
+def test_malformed_certifications_file_names_each_entry_and_changes_nothing(db, tmp_path):
+    import pytest
+
+    from app.content.report import ContentError
+
+    courses = _copy_courses(tmp_path)
+    (courses / "certifications.yaml").write_text(
+        "- code: X1\n  title: 计算机基础\n  courses: [computer-basics]\n"
+        "- code: X2\n  title: {zh: 表格, en: Sheets}\n  courses: spreadsheets\n"
+        "- code: X3\n  title: {zh: 未知, en: Unknown}\n  courses: [no-such-course]\n",
+        encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        sync_content(courses, ROOT / "question_bank")
+    db.session.rollback()
+    errors = caught.value.errors
+    assert any("[0]" in e and "field 'title' needs zh and en" in e for e in errors), errors
+    assert any("[1]" in e and "field 'courses' must be a list" in e for e in errors), errors
+    assert any("[2]" in e and "unknown course 'no-such-course'" in e for e in errors), errors
+    assert _table_counts(db) == (0, 0, 0, 0)
+
+
+def test_impossible_date_in_course_file_is_a_located_error(db, tmp_path):
+    import pytest
+
+    from app.content.report import ContentError
+
+    courses = _copy_courses(tmp_path)
+    course_file = courses / "computer-basics" / "course.yaml"
+    lines = course_file.read_text(encoding="utf-8").splitlines()
+    lines.insert(1, "retired_on: 2026-02-30")
+    course_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        sync_content(courses, ROOT / "question_bank")
+    db.session.rollback()
+    assert caught.value.errors == [
+        f"{course_file}:2: invalid date '2026-02-30' (day is out of range for month)"]
+    assert _table_counts(db) == (0, 0, 0, 0)
