@@ -1,26 +1,26 @@
-"""Command-line groups: ``content``, ``questions``, ``scheduler``, ``users`` and ``demo``."""
+"""Command-line groups: ``content``, ``questions``, ``scheduler``, ``users``, ``demo``; ``org`` and ``rollout``
+live in their packages and are registered from here."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
 from app.content.report import ContentError, SyncReport
+from app.core.cli import fail
 from app.extensions import db
 
 
-def _fail(errors: list[str]) -> None:
-    db.session.rollback()
-    for line in errors:
-        click.echo(line, err=True)
-    click.echo(f"{len(errors)} error(s); nothing was changed.", err=True)
-    sys.exit(1)
 
 
 def init_app(app: Flask) -> None:
     """Register the CLI groups on ``app``."""
+    from app.org.cli import init_app as init_org_cli
+    from app.rollout.cli import init_app as init_rollout_cli
+
+    init_org_cli(app)
+    init_rollout_cli(app)
 
     @app.cli.group("content")
     def content():
@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
         try:
             report = sync_content(Path(current_app.config["COURSES_DIR"]), Path(current_app.config["QUESTION_BANK_DIR"]))
         except ContentError as exc:
-            _fail(exc.errors)
+            fail(exc.errors)
         db.session.commit()
         for line in report.warnings:
             click.echo(f"warning: {line}")
@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
         for line in skipped:
             click.echo(f"skipped: {line}")
         if errors:
-            _fail(errors)
+            fail(errors)
         report = SyncReport()
         for source, questions_ in prepared:
             store_questions(questions_, source, report)
@@ -120,7 +120,7 @@ def init_app(app: Flask) -> None:
         try:
             set_password(user, password)
         except ValueError as exc:
-            _fail([str(exc)])
+            fail([str(exc)])
         db.session.commit()
         click.echo(f"administrator {staff_number} ready.")
 
@@ -158,7 +158,7 @@ def init_app(app: Flask) -> None:
             try:
                 build_demo(staff=staff, seed=seed)
             except ContentError as exc:
-                _fail(exc.errors)
+                fail(exc.errors)
             db.session.commit()
         if not quiet:
             for line in demo_logins():

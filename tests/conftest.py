@@ -51,18 +51,34 @@ class IsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+# Two runs against one PostgreSQL database would drop each other's schema: the second waits.
+_RUN_LOCK_KEY = 0x43495649  # "CIVI"
+
+
 @pytest.fixture(scope="session")
 def app():
-    """The Flask app, with the schema built by `flask db upgrade` on an empty database."""
+    """The Flask app, with the schema built by `flask db upgrade` on an empty database.
+
+    On PostgreSQL the run holds a session advisory lock for its whole length, so a second test
+    run against the same database waits instead of dropping the first one's tables.
+    """
     application = create_app(TestingConfig)
     application.test_client_class = IsolatedClient
     with application.app_context():
+        lock = None
+        if _db.engine.dialect.name == "postgresql":
+            lock = _db.engine.connect()
+            lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _RUN_LOCK_KEY})
+            lock.commit()  # the lock is session-level: it outlives the transaction
         drop_everything(_db.engine)
         from flask_migrate import upgrade
 
         upgrade()
         _db.session.remove()
-    return application
+    yield application
+    if lock is not None:
+        lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _RUN_LOCK_KEY})
+        lock.close()
 
 
 def _empty_tables(engine: sa.Engine) -> None:

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.auth.services import MIN_PASSWORD_LENGTH
+
 
 class LoginForm(FlaskForm):
     """Staff number (工号) and password."""
@@ -16,6 +18,6 @@ class PasswordForm(FlaskForm):
     """Change one's own password: the current one, then the new one twice (at least 8 characters)."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
     confirm = PasswordField(_l("New password again"),
                             validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])

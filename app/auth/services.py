@@ -52,10 +52,14 @@ def authenticate(staff_number: str, password: str) -> User:
     return user
 
 
+MIN_PASSWORD_LENGTH = 8
+"""Shortest password accepted anywhere (forms, imports, the admin command), in characters."""
+
+
 def set_password(user: User, password: str) -> None:
-    """Store an argon2id hash of ``password`` (at least 8 characters, else ValueError)."""
-    if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
+    """Store an argon2id hash of ``password`` (at least MIN_PASSWORD_LENGTH characters, else ValueError)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
 
 
@@ -63,7 +67,7 @@ def change_password(user: User, current: str, new: str, keep_session_token: str 
     """Set a new password if ``current`` is right; revoke the user's other login sessions.
 
     Returns False (and changes nothing) when ``current`` is wrong. Raises ValueError if ``new``
-    is shorter than 8 characters. Flushes.
+    is shorter than MIN_PASSWORD_LENGTH characters. Flushes.
     """
     from sqlalchemy import update
 

@@ -34,12 +34,15 @@ def create_department(code: str, name: str, parent: Department | None = None, *,
 
 
 def rebuild_closure() -> int:
-    """Recompute the whole closure table from ``parent_id`` links; returns the row count.
+    """Recompute the whole closure table and every ``Department.depth`` (0 for a root) from the
+    ``parent_id`` links; returns the closure row count. Flushes.
 
     Raises ValueError if the tree has a cycle.
     """
-    parents = dict(db.session.execute(select(Department.id, Department.parent_id)).all())
+    departments = list(db.session.execute(select(Department)).scalars())
+    parents = {d.id: d.parent_id for d in departments}
     rows = []
+    depths: dict[int, int] = {}
     for dept_id in parents:
         seen = set()
         node, depth = dept_id, 0
@@ -49,9 +52,14 @@ def rebuild_closure() -> int:
             seen.add(node)
             rows.append({"ancestor_id": node, "descendant_id": dept_id, "depth": depth})
             node, depth = parents[node], depth + 1
+        depths[dept_id] = depth - 1
+    for department in departments:
+        if department.depth != depths[department.id]:
+            department.depth = depths[department.id]
     db.session.execute(delete(DepartmentClosure))
     if rows:
         db.session.execute(insert(DepartmentClosure), rows)
+    db.session.flush()
     return len(rows)
 
 

@@ -26,6 +26,7 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
     __tablename__ = "rollout_plan"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # stable id of a plan loaded from YAML
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
     certification_id: Mapped[int] = mapped_column(ForeignKey("certification.id"))

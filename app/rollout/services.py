@@ -248,8 +248,9 @@ def plans_for(viewer: User) -> list[RolloutPlan]:
 def assign_plan(plan: RolloutPlan) -> int:
     """Enrol every eligible staff member in the plan's required courses, due at the plan's end.
 
-    One INSERT … SELECT per course; idempotent (skips existing enrolments; an existing enrolment
-    keeps its own due date). Returns the number of new enrolments. Flushes.
+    Exempted staff are not enrolled. One INSERT … SELECT per course; idempotent (skips existing
+    enrolments; an existing enrolment keeps its own due date). Returns the number of new enrolments
+    (counted on SQLite and PostgreSQL alike). Flushes.
     """
     now = utcnow()
     audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
@@ -261,9 +262,12 @@ def assign_plan(plan: RolloutPlan) -> int:
         ).where(
             User.active.is_(True), User.department_id.in_(audience),
             ~exists().where(Enrolment.user_id == User.id, Enrolment.course_id == course_id),
+            ~exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id),
         )
-        result = db.session.execute(insert(Enrolment).from_select(
-            ["user_id", "course_id", "source", "due_on", "created_at", "updated_at"], source))
+        statement = insert(Enrolment).from_select(
+            ["user_id", "course_id", "source", "due_on", "created_at", "updated_at"], source)
+        # psycopg 3 reports -1 for INSERT … SELECT unless the row count is asked for explicitly.
+        result = db.session.execute(statement.execution_options(preserve_rowcount=True))
         created += max(result.rowcount or 0, 0)
     db.session.flush()
     return created

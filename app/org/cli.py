@@ -1,0 +1,79 @@
+"""``flask org``: import the organisation (departments) and its staff from CSV files.
+
+Register with ``app.org.cli.init_app(app)`` (idempotent). Both imports are all-or-nothing: any
+error prints every ``FILE:LINE: field 'x': message`` line and changes nothing (exit status 1).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from app.content.report import ContentError
+from app.core.cli import fail, refresh_statistics
+from app.extensions import db
+
+
+
+
+def _finish(summary, dry_run: bool, verbose: bool) -> None:
+    """Print the summary; commit, or roll back for a dry run."""
+    if verbose:
+        for line in summary.changes:
+            click.echo(line)
+    for line in summary.lines():
+        click.echo(line)
+    if dry_run:
+        db.session.rollback()
+        click.echo("dry run: nothing was written.")
+    else:
+        db.session.commit()
+        if summary.changed:
+            refresh_statistics("department", "department_closure", "user", "officer_scope")
+        click.echo("import done." if summary.changed else "import done: no changes.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``org`` CLI group on ``app`` (does nothing if it is already registered)."""
+    if "org" in app.cli.commands:
+        return
+
+    file_argument = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    dry_run_option = click.option("--dry-run", is_flag=True, help="Check and count only; write nothing.")
+    verbose_option = click.option("-v", "--verbose", is_flag=True, help="List every created or updated row.")
+
+    @app.cli.group("org")
+    def org():
+        """Organisation and staff imports (CSV, UTF-8 or GB18030)."""
+
+    @org.command("import-departments")
+    @file_argument
+    @dry_run_option
+    @verbose_option
+    def import_departments_command(file: Path, dry_run: bool, verbose: bool):
+        """Create or update departments from FILE (columns: docs/content-format.md)."""
+        from app.org.imports import import_departments
+
+        try:
+            summary = import_departments(file)
+        except ContentError as exc:
+            fail(exc.errors)
+        _finish(summary, dry_run, verbose)
+
+    @org.command("import-staff")
+    @file_argument
+    @click.option("--default-password", metavar="TEXT", default=None, envvar="ORG_DEFAULT_PASSWORD",
+                  help="Password for new staff whose row has none (at least 8 characters); "
+                       "may come from $ORG_DEFAULT_PASSWORD instead, out of the shell history.")
+    @dry_run_option
+    @verbose_option
+    def import_staff_command(file: Path, default_password: str | None, dry_run: bool, verbose: bool):
+        """Create or update staff from FILE (columns: docs/content-format.md)."""
+        from app.org.imports import import_staff
+
+        try:
+            summary = import_staff(file, default_password=default_password)
+        except ContentError as exc:
+            fail(exc.errors)
+        _finish(summary, dry_run, verbose)
