@@ -124,6 +124,26 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"administrator {staff_number} ready.")
 
+    @users.command("reset-password")
+    @click.argument("staff_number")
+    @click.password_option(prompt="New initial password")
+    def users_reset_password(staff_number, password):
+        """Set a staff member's password (they must change it at their next login; their sessions end)."""
+        from sqlalchemy import select
+
+        from app.auth.models import User
+        from app.auth.services import reset_password
+
+        user = db.session.execute(select(User).where(User.staff_number == staff_number)).scalar_one_or_none()
+        if user is None:
+            fail([f"no user with staff number {staff_number!r}"])
+        try:
+            reset_password(user, password)
+        except ValueError as exc:
+            fail([str(exc)])
+        db.session.commit()
+        click.echo(f"password of {staff_number} ({user.name}) reset; they must change it at their next login.")
+
     @app.cli.command("serve-demo")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True)

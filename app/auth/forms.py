@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.auth.services import MIN_PASSWORD_LENGTH
 
@@ -21,3 +21,8 @@ class PasswordForm(FlaskForm):
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
     confirm = PasswordField(_l("New password again"),
                             validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
+
+    def validate_new(self, field) -> None:
+        """The new password may not repeat the current one (an initial password must really change)."""
+        if field.data and field.data == self.current.data:
+            raise ValidationError(_l("The new password must differ from the current one."))

@@ -63,23 +63,43 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
-def change_password(user: User, current: str, new: str, keep_session_token: str | None) -> bool:
-    """Set a new password if ``current`` is right; revoke the user's other login sessions.
-
-    Returns False (and changes nothing) when ``current`` is wrong. Raises ValueError if ``new``
-    is shorter than MIN_PASSWORD_LENGTH characters. Flushes.
-    """
+def revoke_sessions(user: User, keep_session_token: str | None = None) -> None:
+    """End every open login session of ``user`` except the one whose raw token is ``keep_session_token``."""
     from sqlalchemy import update
 
     from app.auth.login import _digest
     from app.auth.models import UserSession
 
-    if not verify_password(user.password_hash, current):
-        return False
-    set_password(user, new)
     query = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
     if keep_session_token:
         query = query.where(UserSession.token_hash != _digest(keep_session_token))
     db.session.execute(query.values(revoked_at=utcnow()))
+
+
+def reset_password(user: User, password: str) -> None:
+    """An administrator sets ``user``'s password: the user must change it at the next login, every
+    open session of theirs ends and a lockout is lifted. Raises ValueError if ``password`` is shorter
+    than MIN_PASSWORD_LENGTH characters. Flushes."""
+    set_password(user, password)
+    user.must_change_password = True
+    user.failed_logins, user.locked_until = 0, None
+    revoke_sessions(user)
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str, keep_session_token: str | None) -> bool:
+    """Set a new password if ``current`` is right; revoke the user's other login sessions.
+
+    Returns False (and changes nothing) when ``current`` is wrong. Raises ValueError if ``new``
+    is shorter than MIN_PASSWORD_LENGTH characters or equals ``current``. Clears
+    ``must_change_password``. Flushes.
+    """
+    if not verify_password(user.password_hash, current):
+        return False
+    if new == current:
+        raise ValueError("the new password must differ from the current one")
+    set_password(user, new)
+    user.must_change_password = False
+    revoke_sessions(user, keep_session_token)
     db.session.flush()
     return True

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -19,6 +19,28 @@ def _safe_next(target: str | None) -> str:
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("core.home")
+
+
+# What a user who must change their password may still reach: the change form itself, logging out,
+# the public verify pages and the health check.
+PASSWORD_CHANGE_ALLOWED = frozenset({
+    "auth.password", "auth.logout", "auth.login", "static", "core.healthz",
+    "certification.verify", "certification.verify_form",
+})
+
+
+@bp.before_app_request
+def require_password_change():
+    """Send a user whose password was set by someone else (staff import) to change it first.
+
+    Pages redirect to ``/account/password``; JSON API calls get 403 ``{"error": "password_change_required"}``.
+    """
+    if (not current_user.is_authenticated or not current_user.must_change_password
+            or request.endpoint in PASSWORD_CHANGE_ALLOWED):
+        return None
+    if request.path.startswith("/api/"):
+        return jsonify(error="password_change_required"), 403
+    return redirect(url_for("auth.password"))
 
 
 def _login_limit() -> str:
@@ -65,6 +87,7 @@ def logout():
 def password():
     """Change one's own password; other login sessions of this user are ended."""
     form = PasswordForm()
+    forced = current_user.must_change_password
     if form.validate_on_submit():
         if change_password(current_user, form.current.data, form.new.data, current_user.get_id()):
             db.session.commit()
@@ -72,4 +95,4 @@ def password():
                   "success")
             return redirect(url_for("core.home"))
         form.current.errors.append(_("The current password is not correct."))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, forced=forced)

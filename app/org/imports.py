@@ -18,14 +18,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.auth.models import OfficerScope, User, UserSession
+from app.auth.models import OfficerScope, User
 from app.auth.services import MIN_PASSWORD_LENGTH, set_password
 from app.content.report import ContentError
-from app.core.security import hash_password, verify_password
-from app.core.time import utcnow
+from app.core.security import hash_password
 from app.extensions import db
 from app.org.models import Department
 from app.org.services import create_department, rebuild_closure
@@ -57,8 +56,9 @@ class ImportSummary:
     (``"utf-8-sig"`` or ``"gb18030"``); ``delimiter`` the sniffed one; ``rows`` the data rows read.
     Every row is counted once in ``created``, ``updated`` or ``unchanged``. ``moved`` (departments
     whose parent changed) and ``deactivated`` (staff whose ``active`` went from yes to no) are
-    subsets of ``updated``. ``passwords_set`` counts hashes written; ``without_password`` new staff
-    who got no password (they cannot log in until one is set). ``changes`` has one line per created
+    subsets of ``updated``. ``passwords_set`` counts new staff given an initial password;
+    ``without_password`` new staff who got none (they cannot log in until one is set);
+    ``passwords_ignored`` password cells of existing staff, which are not applied. ``changes`` has one line per created
     or updated row, e.g. ``"updated department CITY-CZJ: name, parent"`` (never a password).
     """
 
@@ -75,6 +75,7 @@ class ImportSummary:
     deactivated: int = 0
     passwords_set: int = 0
     without_password: int = 0
+    passwords_ignored: int = 0
     changes: list[str] = field(default_factory=list)
 
     @property
@@ -98,6 +99,9 @@ class ImportSummary:
         if self.kind == "staff" and self.passwords_set:
             line += f"; {self.passwords_set} password(s) set"
         lines.append(line)
+        if self.passwords_ignored:
+            lines.append(f"warning: {self.passwords_ignored} password cell(s) of existing staff were ignored: the "
+                         "file only sets initial passwords; use `flask users reset-password STAFF_NUMBER`")
         if self.without_password:
             lines.append(f"warning: {self.without_password} new staff member(s) have no password "
                          "and cannot log in until one is set")
@@ -446,9 +450,11 @@ def import_staff(path: Path, *, default_password: str | None = None) -> ImportSu
     (是/否, yes/no, 1/0, true/false; empty = keep, new staff: active yes, admin no),
     ``officer_of`` (department codes separated by ``;`` or ``；``: the user's officer scopes
     become exactly these, an empty cell removes them all; without the column scopes are left
-    alone) and ``password``. A password (at least 8 characters) is hashed with argon2id; new
-    staff without one get ``default_password`` if given; an existing user's password changes
-    only when the cell has a different one, and then their open login sessions are revoked.
+    alone) and ``password``. Passwords are initial passwords, for new staff only: the cell's
+    (at least MIN_PASSWORD_LENGTH characters, hashed with argon2id) or else ``default_password``
+    (hashed once for the whole file); such users must change it at their first login
+    (``must_change_password``). Cells of existing staff are ignored and counted, so re-importing a
+    file never undoes a password a user has chosen (``flask users reset-password`` resets one).
     Staff not in the file are left alone (never deactivated implicitly).
 
     Returns an :class:`ImportSummary`. Raises ContentError with every problem (missing or
@@ -518,7 +524,6 @@ def import_staff(path: Path, *, default_password: str | None = None) -> ImportSu
     default_hash = None
     if default_password and any(row.password is None and row.staff_number not in existing for row in parsed):
         default_hash = hash_password(default_password)
-    reset_sessions: list[int] = []
     for row in parsed:
         user = existing.get(row.staff_number)
         if user is None:
@@ -534,21 +539,13 @@ def import_staff(path: Path, *, default_password: str | None = None) -> ImportSu
                 changed.append(attr)
         if row.officer_of is not None and _replace_scopes(user, row.officer_of):
             changed.append("officer_of")
-        if row.password is not None and not verify_password(user.password_hash, row.password):
-            set_password(user, row.password)
-            summary.passwords_set += 1
-            reset_sessions.append(user.id)
-            changed.append("password")
+        if row.password is not None:
+            summary.passwords_ignored += 1  # initial passwords only: a file never overwrites a chosen one
         if changed:
             summary.updated += 1
             summary.changes.append(f"updated staff {row.staff_number}: {', '.join(changed)}")
         else:
             summary.unchanged += 1
-    for chunk in _chunks(reset_sessions):
-        db.session.execute(
-            update(UserSession).where(UserSession.user_id.in_(chunk), UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
     db.session.flush()
     return summary
 
@@ -562,9 +559,10 @@ def _create_user(row: _StaffRow, default_hash: str | None, summary: ImportSummar
     )
     if row.password:
         set_password(user, row.password)
-        summary.passwords_set += 1
     elif default_hash:
         user.password_hash = default_hash
+    if user.password_hash:
+        user.must_change_password = True  # someone else chose it: the user replaces it at first login
         summary.passwords_set += 1
     else:
         summary.without_password += 1

@@ -95,7 +95,6 @@ def upgrade():
 
     op.create_table('rollout_plan',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('key', sa.String(length=80), nullable=True),
     sa.Column('name_zh', sa.String(length=200), nullable=False),
     sa.Column('name_en', sa.String(length=200), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=False),
@@ -105,8 +104,7 @@ def upgrade():
     sa.Column('created_at', app.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['certification_id'], ['certification.id'], name=op.f('fk_rollout_plan_certification_id_certification')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_rollout_plan')),
-    sa.UniqueConstraint('key', name=op.f('uq_rollout_plan_key'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rollout_plan'))
     )
     op.create_table('standard_area',
     sa.Column('id', sa.Integer(), nullable=False),

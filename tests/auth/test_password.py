@@ -36,3 +36,48 @@ def test_new_password_must_be_long_enough_and_confirmed(app, db, client, login_a
                                                           "confirm": confirm, "csrf_token": token})
         assert response.status_code == 200
     assert _login(app.test_client(), user, "correct-horse-42").status_code == 302  # unchanged
+
+
+def _change(client, current, new):
+    token = csrf_token(client, "/account/password")
+    return client.post("/account/password", data={"current": current, "new": new, "confirm": new,
+                                                  "csrf_token": token})
+
+
+def test_initial_password_must_be_changed_before_anything_else(app, db, client):
+    user = make_user()
+    user.must_change_password = True
+    db.session.commit()
+    assert _login(client, user, "correct-horse-42").status_code == 302
+    for path in ("/", "/courses/", "/certificates/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/account/password"), path
+    api = client.get("/api/attempts/1/status")
+    assert api.status_code == 403 and api.get_json() == {"error": "password_change_required"}
+    page = client.get("/account/password?lang=zh_CN").get_data(as_text=True)
+    assert "请先设置您自己的密码" in page
+    assert client.get("/verify").status_code == 200  # public pages stay reachable
+
+    same = _change(client, "correct-horse-42", "correct-horse-42")
+    assert same.status_code == 200 and client.get("/courses/").status_code == 302
+    assert _change(client, "correct-horse-42", "my-own-passphrase").status_code == 302
+    assert client.get("/courses/").status_code == 200
+    db.session.refresh(user)
+    assert not user.must_change_password
+
+
+def test_cli_reset_password_forces_a_change_and_ends_sessions(app, db, client):
+    user = make_user()
+    db.session.commit()
+    assert _login(client, user, "correct-horse-42").status_code == 302
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "reset-password", user.staff_number],
+                           input="temporary-pass-9\ntemporary-pass-9\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/courses/").status_code == 302               # the open session has ended
+    fresh = app.test_client()
+    assert _login(fresh, user, "correct-horse-42").status_code == 401
+    assert _login(fresh, user, "temporary-pass-9").status_code == 302
+    assert fresh.get("/courses/").headers["Location"].endswith("/account/password")
+    missing = runner.invoke(args=["users", "reset-password", "nobody"], input="temporary-pass-9\ntemporary-pass-9\n")
+    assert missing.exit_code == 1 and "no user with staff number 'nobody'" in missing.output

@@ -392,7 +392,7 @@ def test_flags_accept_chinese_and_english_words_and_empty_keeps(org_world, tmp_p
                      "0102": (True, False), "0103": (True, False)}
 
 
-def test_password_rules(org_world, tmp_path):
+def test_passwords_are_initial_only_and_must_be_changed(org_world, tmp_path):
     db = org_world
     old = user(db, "000888")
     old_hash = old.password_hash
@@ -406,15 +406,18 @@ def test_password_rules(org_world, tmp_path):
                  + "000888,另一个,CITY,,,,,,,reset-password-2\n")
     summary = import_staff(path, default_password="default-pass-1")
     db.session.commit()
-    assert (summary.created, summary.updated, summary.unchanged, summary.passwords_set) == (2, 1, 1, 3)
+    assert (summary.created, summary.updated, summary.unchanged, summary.passwords_set) == (2, 0, 2, 2)
+    assert summary.passwords_ignored == 1
+    assert any("1 password cell(s) of existing staff were ignored" in line for line in summary.lines())
     assert verify_password(user(db, "0201").password_hash, "own-password-1")
     assert verify_password(user(db, "0202").password_hash, "default-pass-1")
-    assert verify_password(user(db, "000888").password_hash, "reset-password-2")
-    assert user(db, "000888").password_hash != old_hash
-    assert db.session.get(UserSession, live.id).revoked_at is not None  # a reset ends open sessions
+    assert user(db, "0201").must_change_password and user(db, "0202").must_change_password
+    # An existing person's password is never overwritten by a file, and their session goes on.
+    assert user(db, "000888").password_hash == old_hash and not user(db, "000888").must_change_password
+    assert db.session.get(UserSession, live.id).revoked_at is None
     untouched = user(db, "000777")  # empty cell, existing user: the default is not applied
     assert not verify_password(untouched.password_hash, "default-pass-1")
-    assert "password" not in " ".join(summary.changes).replace("updated staff 000888: password", "")
+    assert "password" not in " ".join(summary.changes)
 
     again = import_staff(path, default_password="default-pass-1")
     assert (again.created, again.updated, again.unchanged, again.passwords_set) == (0, 0, 4, 0)
