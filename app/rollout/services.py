@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import Date, and_, case, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, exists, func, insert, literal, or_, select
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
@@ -114,8 +114,25 @@ def _required_course_ids(plan: RolloutPlan):
         certification_course.c.certification_id == plan.certification_id)
 
 
-def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
-    """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed``."""
+@dataclass(frozen=True)
+class _PlanConditions:
+    """SQL conditions on ``User`` for one plan at one moment (see :func:`plan_conditions`)."""
+
+    eligible: tuple  # WHERE clauses: active, in the audience, not exempted
+    started: ColumnElement[bool]
+    certified: ColumnElement[bool]
+    sat: ColumnElement[bool]
+    passed: ColumnElement[bool]
+
+
+def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
+    """The plan's definitions as SQL conditions correlated to ``User``, as of ``as_of_end`` (UTC).
+
+    eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
+    lesson of a required course or started its exam. certified: holds a certificate of the plan's
+    certification issued before, and neither revoked nor expired at, ``as_of_end``. sat / passed: a
+    finished (passed) attempt at a required course's exam.
+    """
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
@@ -132,16 +149,28 @@ def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
     )
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)
-    flag = lambda cond: case((cond, 1), else_=0)  # noqa: E731
-    return select(
-        User.id.label("user_id"), User.department_id.label("department_id"),
-        flag(started).label("started"), flag(certified).label("certified"),
-        flag(exists().where(finished)).label("sat"),
-        flag(exists().where(finished, Attempt.passed.is_(True))).label("passed"),
-    ).where(
+    eligible = (
         User.active.is_(True), User.department_id.in_(audience),
         ~exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id),
     )
+    return _PlanConditions(eligible, started, certified, exists().where(finished),
+                           exists().where(finished, Attempt.passed.is_(True)))
+
+
+def _flag(condition) -> ColumnElement[int]:
+    """1 where ``condition`` holds, else 0 (so that SUM counts it)."""
+    return case((condition, 1), else_=0)
+
+
+def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
+    """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed``
+    (definitions: :func:`plan_conditions`)."""
+    c = plan_conditions(plan, as_of_end)
+    return select(
+        User.id.label("user_id"), User.department_id.label("department_id"),
+        _flag(c.started).label("started"), _flag(c.certified).label("certified"),
+        _flag(c.sat).label("sat"), _flag(c.passed).label("passed"),
+    ).where(*c.eligible)
 
 
 def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[DepartmentFigures]:
@@ -150,8 +179,15 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
     One SQL aggregation (eligible users × closure table, grouped by ancestor); only departments
     with eligible staff appear. Officers see only their subtrees (scoped in the query).
     """
-    users = eligible_users(plan, local_date_end_utc(as_of)).subquery("eligible")
+    # Materialised so each user's EXISTS flags are computed once, not once per ancestor row of the
+    # join (three times as often in a four-level tree); PostgreSQL inlines a plain CTE or subquery.
+    # Only users in visible departments can count towards a visible ancestor, so for officers the
+    # filter goes inside too (admins see every department).
     visible = visible_department_ids(viewer)
+    eligible = eligible_users(plan, local_date_end_utc(as_of))
+    if not viewer.is_admin:
+        eligible = eligible.where(User.department_id.in_(visible))
+    users = eligible.cte("eligible").prefix_with("MATERIALIZED", dialect="postgresql")
     rows = db.session.execute(
         select(
             DepartmentClosure.ancestor_id, func.count(users.c.user_id), func.sum(users.c.started),
@@ -202,7 +238,7 @@ def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of:
     department is outside ``viewer``'s scope.
     """
     as_of_end = local_date_end_utc(as_of)
-    users = eligible_users(plan, as_of_end).subquery("eligible")
+    conditions = plan_conditions(plan, as_of_end)
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     lessons_done = (select(func.count(LessonProgress.id))
@@ -216,14 +252,16 @@ def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of:
                                                  Attempt.state == FINISHED).scalar_subquery())
     due = (select(func.min(Enrolment.due_on)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses))
            .scalar_subquery())
+    started = _flag(conditions.started)
+    # "Not certified" as NOT EXISTS in WHERE, not as a test on a 0/1 flag: the planner can then
+    # estimate the rows and use an anti-join (PostgreSQL, 20,000 staff, city root: 399 ms → 71 ms).
     query = (
-        select(User, Department, users.c.started, lessons_done, attempts, best, due)
-        .join(users, users.c.user_id == User.id)
+        select(User, Department, started, lessons_done, attempts, best, due)
         .join(Department, Department.id == User.department_id)
-        .where(users.c.certified == 0,
+        .where(*conditions.eligible, ~conditions.certified,
                User.department_id.in_(subtree_ids([department_id])),
                User.department_id.in_(visible_department_ids(viewer)))
-        .order_by(users.c.started, Department.code, User.staff_number)
+        .order_by(started, Department.code, User.staff_number)
         .limit(limit).offset(offset)
     )
     return [

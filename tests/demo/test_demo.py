@@ -250,6 +250,78 @@ def test_dashboard_shows_bureaus_on_track_and_behind(demo):
     assert forest[0].eligible == active - exempt
 
 
+def _recount(db, plan, as_of):
+    """The plan's figures counted in Python from plain rows, independently of the SQL aggregation:
+    {department id: (eligible, started, certified, sat, passed)} over each department's subtree,
+    and the set of eligible, uncertified user ids per department subtree."""
+    from app.certification.models import certification_course
+    from app.core.time import local_date_end_utc
+
+    end = local_date_end_utc(as_of)
+    parent = dict(db.session.execute(select(Department.id, Department.parent_id)).all())
+    courses = set(db.session.execute(select(certification_course.c.course_id).where(
+        certification_course.c.certification_id == plan.certification_id)).scalars())
+    lessons = set(db.session.execute(select(Lesson.id).where(Lesson.course_id.in_(courses))).scalars())
+    exams = set(db.session.execute(select(Exam.id).where(Exam.course_id.in_(courses))).scalars())
+    audience = {d.id for d in plan.audience}
+    exempt = set(db.session.execute(select(Exemption.user_id).where(Exemption.plan_id == plan.id)).scalars())
+
+    def ancestors(dept_id):
+        while dept_id is not None:
+            yield dept_id
+            dept_id = parent[dept_id]
+
+    started = {p.user_id for p in db.session.execute(select(LessonProgress)).scalars()
+               if p.lesson_id in lessons and p.started_at < end}
+    sat, passed = set(), set()
+    for a in db.session.execute(select(Attempt).where(Attempt.exam_id.in_(exams))).scalars():
+        if a.started_at < end:
+            started.add(a.user_id)
+        if a.state == FINISHED and a.finished_at < end:
+            sat.add(a.user_id)
+            if a.passed:
+                passed.add(a.user_id)
+    certified = {c.user_id for c in db.session.execute(select(Certificate)).scalars()
+                 if c.certification_id == plan.certification_id and c.issued_at < end
+                 and (c.revoked_at is None or c.revoked_at >= end) and (c.expires_at is None or c.expires_at >= end)}
+    figures, unfinished = defaultdict(lambda: [0, 0, 0, 0, 0]), defaultdict(set)
+    for u in db.session.execute(select(User).where(User.active.is_(True))).scalars():
+        if u.department_id is None or u.id in exempt or not audience & set(ancestors(u.department_id)):
+            continue
+        for dept_id in ancestors(u.department_id):
+            row = figures[dept_id]
+            for index, members in enumerate((None, started, certified, sat, passed)):
+                row[index] += 1 if members is None else int(u.id in members)
+            if u.id not in certified:
+                unfinished[dept_id].add(u.id)
+    return {k: tuple(v) for k, v in figures.items()}, unfinished
+
+
+def test_dashboard_figures_and_drill_down_match_a_recount(demo):
+    from app.rollout.services import unfinished_staff
+
+    db = demo
+    plan, today = sec_plan(), local_today()
+    for as_of in (today, today - dt.timedelta(days=60)):
+        expected, unfinished = _recount(db, plan, as_of)
+        got = {f.department.id: (f.eligible, f.started, f.certified, f.sat, f.passed)
+               for f in flatten(department_figures(plan, user("admin"), as_of))}
+        assert got == expected
+    # The officer's bureau: the same figures as the admin sees for it, and nothing else.
+    bureau = db.session.execute(select(Department).where(Department.code == "CITY-CZJ")).scalar_one()
+    scoped = {f.department.id: (f.eligible, f.started, f.certified, f.sat, f.passed)
+              for f in flatten(department_figures(plan, user("officer"), as_of))}
+    subtree = set(db.session.execute(select(DepartmentClosure.descendant_id).where(
+        DepartmentClosure.ancestor_id == bureau.id)).scalars())
+    assert scoped == {k: v for k, v in expected.items() if k in subtree}
+    # Drill-down: exactly the eligible, uncertified staff of the subtree, those not started first.
+    rows = unfinished_staff(plan, user("officer"), bureau.id, as_of, limit=10_000)
+    assert {r["user"].id for r in rows} == unfinished[bureau.id]
+    flags = [r["started"] for r in rows]
+    assert flags == sorted(flags) and False in flags and True in flags
+    assert unfinished_staff(plan, user("officer"), user("officer2").department_id, as_of) == []
+
+
 def test_refuses_production_and_non_empty_databases(db, monkeypatch):
     assert not has_users()
     monkeypatch.setenv("CIVICSKILLS_ENV", "production")
