@@ -50,6 +50,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_SSL_STRICT = _bool("WTF_CSRF_SSL_STRICT", False)
 
+    # argon2id parameters for new password hashes: "time cost,memory in KiB,parallelism".
+    # Default: OWASP's recommended minimum (19 MiB, t=2, p=1); older hashes are upgraded at login.
+    PASSWORD_HASH_PARAMS = tuple(int(part) for part in os.environ.get("PASSWORD_HASH_PARAMS", "2,19456,1").split(","))
+
     # Login protection: failures before a lockout, and its length in seconds.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.core.security import hash_password, verify_password
+from app.core.security import equalise_login_timing, hash_password, password_needs_rehash, verify_password
 from app.core.time import utcnow
 from app.extensions import db
 
@@ -26,6 +26,9 @@ def authenticate(staff_number: str, password: str) -> User:
 
     After LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS
     (stored in the database, so the lock holds across workers).
+    A hash made with other argon2id parameters than the current ones is replaced by a new hash of
+    the same password (the password is only known at this moment). An unknown staff number costs
+    the same hashing time as a wrong password.
 
     Raises:
         LoginRefused: ``invalid`` or ``locked``. The caller commits so failure counts persist.
@@ -34,8 +37,8 @@ def authenticate(staff_number: str, password: str) -> User:
         select(User).where(User.staff_number == staff_number.strip())
     ).scalar_one_or_none()
     now = utcnow()
-    if user is None or not user.active:
-        verify_password(None, password)
+    if user is None or not user.active or not user.password_hash:
+        equalise_login_timing(password)
         raise LoginRefused("invalid")
     if user.locked_until is not None and user.locked_until > now:
         raise LoginRefused("locked", user.locked_until)
@@ -46,6 +49,8 @@ def authenticate(staff_number: str, password: str) -> User:
             user.failed_logins = 0
             raise LoginRefused("locked", user.locked_until)
         raise LoginRefused("invalid")
+    if password_needs_rehash(user.password_hash):  # made with older parameters: upgrade it now
+        user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

@@ -5,11 +5,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import Flask, current_app
 
-# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4),
-# above OWASP's minimum (m=19 MiB, t=2, p=1).
-_hasher = PasswordHasher()
+# argon2id at OWASP's recommended minimum (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1):
+# ~21 ms per hash here, against ~126 ms (and four threads) for argon2-cffi's default RFC 9106
+# low-memory profile (m=64 MiB, t=3, p=4). Exam day starts with hundreds of logins in a minute on a
+# small server; docs/performance.md has the figures. A site may set PASSWORD_HASH_PARAMS (time cost,
+# memory in KiB, parallelism) higher; hashes made with other parameters are upgraded at the next login.
+DEFAULT_HASH_PARAMS = (2, 19456, 1)
 # Tests only: a cheap argon2id profile so a suite with hundreds of logins stays fast.
-_fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_FAST_HASH_PARAMS = (1, 1024, 1)
+_hashers: dict[tuple[int, int, int], PasswordHasher] = {}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,26 +23,59 @@ CSP = (
 
 
 def _active_hasher() -> PasswordHasher:
+    """The hasher for new hashes: PASSWORD_HASH_PARAMS (or the fast test profile) of the current app."""
     try:
-        fast = current_app.config.get("PASSWORD_HASH_FAST", False)
-    except RuntimeError:
-        fast = False
-    return _fast_hasher if fast else _hasher
+        config = current_app.config
+        params = _FAST_HASH_PARAMS if config.get("PASSWORD_HASH_FAST") else tuple(
+            config.get("PASSWORD_HASH_PARAMS", DEFAULT_HASH_PARAMS))
+    except RuntimeError:  # outside an app context
+        params = DEFAULT_HASH_PARAMS
+    if params not in _hashers:
+        time_cost, memory_kib, parallelism = params
+        _hashers[params] = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    return _hashers[params]
 
 
 def hash_password(password: str) -> str:
-    """Return an argon2id hash string of ``password``."""
+    """Return an argon2id hash string (PHC format, parameters and salt included) of ``password``."""
     return _active_hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """True if ``password`` matches ``password_hash`` (False for a missing or malformed hash)."""
+    """True if ``password`` matches ``password_hash`` (False for a missing or malformed hash).
+
+    The hash's own parameters are used, so hashes made with older parameters still verify.
+    """
     if not password_hash:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _active_hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    """True if ``password_hash`` was made with other parameters than new hashes get now."""
+    try:
+        return _active_hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def equalise_login_timing(password: str) -> None:
+    """Spend the time of one verification for a login whose staff number does not exist (or has no
+    password), so response times do not tell which staff numbers are real."""
+    hasher = _active_hasher()
+    dummy = _dummy_hashes.get(id(hasher))
+    if dummy is None:
+        dummy = _dummy_hashes[id(hasher)] = hasher.hash("not-a-real-password")
+    try:
+        hasher.verify(dummy, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        pass
+
+
+_dummy_hashes: dict[int, str] = {}
 
 
 def init_app(app: Flask) -> None:

@@ -56,3 +56,30 @@ def test_login_page_is_chinese_with_english_switch(client, db):
     assert 'lang="zh-CN"' in page and "登录" in page and 'href="?lang=en"' in page
     english = client.get("/login?lang=en").get_data(as_text=True)
     assert 'lang="en"' in english and "Log in" in english
+
+
+def test_a_hash_with_older_parameters_is_upgraded_at_login(app, db, client, login_as):
+    """Hashes made with argon2-cffi's default profile (64 MiB) still log in, and are replaced by a hash
+    with the site's current parameters, of the same password."""
+    from argon2 import PasswordHasher
+
+    from app.core.security import password_needs_rehash, verify_password
+    from tests.conftest import TEST_PASSWORD
+    from tests.factories import csrf_token, make_user
+
+    user = make_user()
+    old_hash = PasswordHasher(time_cost=1, memory_cost=2048, parallelism=2).hash(TEST_PASSWORD)
+    user.password_hash = old_hash
+    db.session.commit()
+    assert password_needs_rehash(old_hash)
+    assert login_as(user).status_code == 302
+    db.session.refresh(user)
+    assert user.password_hash != old_hash and not password_needs_rehash(user.password_hash)
+    assert verify_password(user.password_hash, TEST_PASSWORD)
+    again = user.password_hash
+    fresh = app.test_client()
+    token = csrf_token(fresh, "/login")
+    assert fresh.post("/login", data={"staff_number": user.staff_number, "password": TEST_PASSWORD,
+                                      "csrf_token": token}).status_code == 302
+    db.session.refresh(user)
+    assert user.password_hash == again  # current parameters: left alone
