@@ -12,8 +12,6 @@ from app.core.cli import fail
 from app.extensions import db
 
 
-
-
 def init_app(app: Flask) -> None:
     """Register the CLI groups on ``app``."""
     from app.org.cli import init_app as init_org_cli

@@ -48,7 +48,7 @@ def sync_certifications_file(path: Path, report: SyncReport) -> list[Certificati
                 errors.append(f"{where}: field 'courses': unknown course '{slug}'")
             else:
                 courses.append(course)
-        if not courses and slugs == []:
+        if not slugs:
             errors.append(f"{where}: field 'courses' must name at least one course")
         validity = entry.get("validity_months")
         if validity is not None and (not isinstance(validity, int) or validity < 1):

@@ -27,7 +27,7 @@ def refresh_statistics(*tables: str) -> None:
 
     Freshly loaded tables have no planner statistics until autovacuum gets to them, and plans
     cached while a table was empty stay in use: right after importing 20,000 staff, re-importing
-    the same file took 15 s instead of 2.8 s, and the dashboard chooses nested loops. ANALYZE
+    the same file took 15.4 s, and 1.5 s after ANALYZE (docs/performance.md). ANALYZE
     takes tens of milliseconds and invalidates those plans. Call after the commit; a no-op on SQLite.
     """
     from sqlalchemy import text

