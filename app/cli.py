@@ -2,6 +2,7 @@
 live in their packages and are registered from here."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -25,20 +26,57 @@ def init_app(app: Flask) -> None:
         """Course and question content kept as files."""
 
     @content.command("sync")
-    def content_sync():
+    @click.option("--check", is_flag=True,
+                  help="Validate everything and run the content lint; write nothing; exit 1 on any failure.")
+    def content_sync(check):
         """Load courses/ and question_bank/ into the database (idempotent, all-or-nothing)."""
+        from app.content.lint import lint_content
         from app.content.services import sync_content
 
+        courses_dir, bank_dir = Path(current_app.config["COURSES_DIR"]), Path(current_app.config["QUESTION_BANK_DIR"])
         try:
-            report = sync_content(Path(current_app.config["COURSES_DIR"]), Path(current_app.config["QUESTION_BANK_DIR"]))
+            report = sync_content(courses_dir, bank_dir)
         except ContentError as exc:
             fail(exc.errors)
+        if check:
+            db.session.rollback()
+            for line in report.warnings:
+                click.echo(f"warning: {line}")
+            try:
+                lint = lint_content(courses_dir, bank_dir)
+            except ContentError as exc:
+                fail(exc.errors)
+            for line in lint.lines():
+                click.echo(line)
+            if not lint.passed:
+                click.echo(f"content check: {len(lint.failures)} lint failure(s); nothing was written.", err=True)
+                sys.exit(1)
+            click.echo("content check: passed; nothing was written.")
+            return
         db.session.commit()
         for line in report.warnings:
             click.echo(f"warning: {line}")
         for line in report.summary_lines():
             click.echo(line)
         click.echo("content sync: changes applied." if report.changed else "content sync: no changes.")
+
+    @content.command("stats")
+    def content_stats_command():
+        """Per standard item: lessons teaching it, questions by type and by difficulty (read from the files)."""
+        from app.content.lint import DIFFICULTIES, MIN_ITEM_QUESTIONS, TYPE_LABELS, content_stats
+
+        try:
+            rows = content_stats(Path(current_app.config["COURSES_DIR"]), Path(current_app.config["QUESTION_BANK_DIR"]))
+        except ContentError as exc:
+            fail(exc.errors)
+        for row in rows:
+            types = ", ".join(f"{label} {row['types'].get(name, 0)}" for name, label in TYPE_LABELS.items())
+            levels = ", ".join(f"{d} {row['difficulties'].get(d, 0)}" for d in DIFFICULTIES)
+            mark = "" if row["questions"] >= MIN_ITEM_QUESTIONS else f"  (< {MIN_ITEM_QUESTIONS})"
+            click.echo(f"{row['item']:<4} lessons {row['lessons']}  questions {row['questions']}  "
+                       f"[{types}]  [{levels}]{mark}")
+        total = sum(row["questions"] for row in rows)
+        click.echo(f"{len(rows)} item(s), {total} question(s)")
 
     @app.cli.group("questions")
     def questions():

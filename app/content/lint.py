@@ -1,0 +1,304 @@
+"""Content lint: is the question bank fit for an exam? (``flask content sync --check``, ``content stats``)
+
+Reads the files only (standards/*.yaml, questions/*.gift, courses/*/course.yaml); no database.
+Figures per GIFT file:
+
+* **longest-key share**: of the single-choice questions, the percentage (0–100) whose key is
+  *strictly* longer than every distractor, by displayed characters (Markdown stripped, runs of
+  white space counted once). A test-wise candidate who always picks the longest option scores
+  this share without knowing anything; with four options of comparable length it is about 25 %.
+* **key-count spread** of multiple-response questions: how many have 1, 2, 3, 4 … right options
+  (options with a positive weight). A file where all of them have the same count is warned about:
+  candidates learn to pick that many.
+* **blueprint pools**: for every exam row of every course, the drawable questions of the row's
+  item (or area) and difficulty in the whole bank; a row fails below ``POOL_FACTOR`` × its count
+  (so three attempts do not show a candidate most of a row's questions). A failing row is charged
+  to each file holding questions of that item or area.
+
+Thresholds (issue 9): whole bank longest-key share under ``BANK_MAX_LONGEST_SHARE`` %, no file over
+``FILE_MAX_LONGEST_SHARE`` %, every row at least ``POOL_FACTOR`` × its count. Standard items with
+fewer than ``MIN_ITEM_QUESTIONS`` questions are reported as a warning, not a failure.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.content.report import ContentError, load_yaml
+from app.questions.gift import parse_gift
+
+BANK_MAX_LONGEST_SHARE = 35.0   # percent; the bank fails at or above it
+FILE_MAX_LONGEST_SHARE = 45.0   # percent; a file fails above it
+POOL_FACTOR = 3                 # a row needs pool >= POOL_FACTOR * count
+MIN_ITEM_QUESTIONS = 20         # fewer questions for a standard item: reported
+
+#: Question types an exam draws (``app.questions.types.REGISTRY``); others are not counted.
+DRAWABLE = ("single_choice", "multiple_choice", "true_false")
+TYPE_LABELS = {"single_choice": "single", "multiple_choice": "multiple", "true_false": "true/false"}
+DIFFICULTIES = ("easy", "medium", "hard")
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"(\*\*|__|\*|`|~~|<[^>]+>)")
+_SPACE = re.compile(r"\s+")
+
+
+def display_length(text: str) -> int:
+    """Characters a candidate sees for ``text``: Markdown links, emphasis, code marks and HTML tags
+    removed, surrounding space trimmed and inner runs of white space counted as one."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_MARKS.sub("", text)
+    return len(_SPACE.sub(" ", text).strip())
+
+
+@dataclass
+class FileLint:
+    """Figures for one GIFT file. ``path`` is relative to the bank's parent (``question_bank/questions/x.gift``)."""
+
+    path: str
+    single_choice: int = 0
+    longest_key: int = 0
+    key_counts: Counter = field(default_factory=Counter)  # right options -> multiple-response questions
+    items: set = field(default_factory=set)                # standard item codes with questions here
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def longest_share(self) -> float | None:
+        """Percent (0–100) of single-choice keys strictly the longest; None without single-choice questions."""
+        return 100.0 * self.longest_key / self.single_choice if self.single_choice else None
+
+
+@dataclass
+class RowLint:
+    """One exam blueprint row and the size of the pool it draws from."""
+
+    course: str
+    index: int
+    label: str          # "A1" or "area A"
+    difficulty: str     # easy | medium | hard | any
+    count: int
+    pool: int
+
+    @property
+    def ok(self) -> bool:
+        """True if the pool holds at least POOL_FACTOR × count questions."""
+        return self.pool >= POOL_FACTOR * self.count
+
+
+@dataclass
+class LintReport:
+    """The lint of a whole bank: per-file figures, rows, items and everything that fails or is warned."""
+
+    files: list[FileLint] = field(default_factory=list)
+    rows: list[RowLint] = field(default_factory=list)
+    item_counts: dict = field(default_factory=dict)   # item code -> drawable questions (all items of the standard)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def file(self, path: str) -> FileLint:
+        """The figures of the file at ``path`` (as in ``FileLint.path``); KeyError if absent."""
+        for f in self.files:
+            if f.path == path:
+                return f
+        raise KeyError(path)
+
+    @property
+    def bank_longest_share(self) -> float | None:
+        """Percent (0–100) of single-choice keys strictly the longest over every file."""
+        total = sum(f.single_choice for f in self.files)
+        return 100.0 * sum(f.longest_key for f in self.files) / total if total else None
+
+    @property
+    def small_items(self) -> list[tuple[str, int]]:
+        """``(item code, questions)`` for the standard items with fewer than MIN_ITEM_QUESTIONS."""
+        return [(code, n) for code, n in self.item_counts.items() if n < MIN_ITEM_QUESTIONS]
+
+    @property
+    def passed(self) -> bool:
+        """True if no threshold is broken (warnings do not count)."""
+        return not self.failures
+
+    def lines(self) -> list[str]:
+        """Human-readable report: one line per file, the bank line, failing rows, failures and warnings."""
+        out = []
+        for f in self.files:
+            share = "n/a" if f.longest_share is None else f"{f.longest_share:.1f} %"
+            spread = "/".join(str(f.key_counts.get(k, 0)) for k in (2, 3, 4))
+            other = sum(n for k, n in f.key_counts.items() if k not in (2, 3, 4))
+            state = "FAIL" if f.failures else "ok"
+            out.append(f"{f.path}: longest key {f.longest_key}/{f.single_choice} = {share}; "
+                       f"multiple response {sum(f.key_counts.values())} (keys 2/3/4: {spread}"
+                       f"{f', other: {other}' if other else ''}) [{state}]")
+        share = self.bank_longest_share
+        out.append(f"whole bank: longest key {'n/a' if share is None else f'{share:.1f} %'} "
+                   f"(limit: under {BANK_MAX_LONGEST_SHARE:g} %, no file over {FILE_MAX_LONGEST_SHARE:g} %)")
+        short = [r for r in self.rows if not r.ok]
+        out.append(f"blueprint rows: {len(self.rows) - len(short)} of {len(self.rows)} draw from at least "
+                   f"{POOL_FACTOR}× their count")
+        out += [f"FAIL: {line}" for line in self.failures]
+        out += [f"warning: {line}" for line in self.warnings]
+        return out
+
+
+def _read_standards(bank_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """Item code -> area code, and the item codes in file order, from ``standards/*.yaml``."""
+    area_of: dict[str, str] = {}
+    for path in sorted((bank_dir / "standards").glob("*.yaml")):
+        data = load_yaml(path)
+        for area in (data or {}).get("areas") or []:
+            for item in (area or {}).get("items") or []:
+                if isinstance(item, dict) and item.get("code"):
+                    area_of[str(item["code"])] = str(area.get("code"))
+    return area_of, list(area_of)
+
+
+def _tag(tags: list[str], name: str) -> str | None:
+    for tag in tags:
+        if tag.startswith(name + ":"):
+            return tag.split(":", 1)[1].strip()
+    return None
+
+
+@dataclass
+class BankQuestion:
+    """What the lint needs of a question: file, type, item, area and difficulty."""
+
+    path: str
+    qtype: str
+    item: str | None
+    area: str | None
+    difficulty: str | None
+
+
+def read_bank(bank_dir: Path, root: Path | None = None) -> tuple[list[BankQuestion], list[FileLint], dict[str, str]]:
+    """Parse every ``questions/*.gift`` file: drawable questions, per-file figures, item -> area.
+
+    A question the parser rejects is left out (``content sync`` reports it as an error).
+    """
+    root = root or bank_dir.parent
+    area_of, _ = _read_standards(bank_dir)
+    questions, files = [], []
+    for path in sorted((bank_dir / "questions").glob("*.gift")):
+        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        lint = FileLint(rel)
+        parsed, _errors = parse_gift(path.read_text(encoding="utf-8"))
+        for q in parsed:
+            if q.qtype not in DRAWABLE:
+                continue
+            item = _tag(q.tags, "item")
+            questions.append(BankQuestion(rel, q.qtype, item, area_of.get(item or ""), _tag(q.tags, "difficulty")))
+            if item:
+                lint.items.add(item)
+            if q.qtype == "single_choice":
+                keys = [o for o in q.options if o.fraction >= 1.0]
+                others = [o for o in q.options if o.fraction < 1.0]
+                lint.single_choice += 1
+                if len(keys) == 1 and others and \
+                        display_length(keys[0].text) > max(display_length(o.text) for o in others):
+                    lint.longest_key += 1
+            elif q.qtype == "multiple_choice":
+                lint.key_counts[sum(1 for o in q.options if o.fraction > 0)] += 1
+        files.append(lint)
+    return questions, files, area_of
+
+
+def _read_blueprints(courses_dir: Path) -> list[tuple[str, int, dict]]:
+    """``(course slug, row index, row)`` for every exam blueprint row in ``courses/*/course.yaml``."""
+    rows = []
+    if not courses_dir.exists():
+        return rows
+    for path in sorted(courses_dir.iterdir()):
+        if not (path / "course.yaml").is_file():
+            continue
+        data = load_yaml(path / "course.yaml")
+        exam = data.get("exam") if isinstance(data, dict) else None
+        blueprint = exam.get("blueprint") if isinstance(exam, dict) else None
+        for index, row in enumerate(blueprint or []):
+            if isinstance(row, dict):
+                rows.append((path.name, index, row))
+    return rows
+
+
+def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None) -> LintReport:
+    """Lint the bank under ``bank_dir`` against the exams in ``courses_dir``; see the module docstring.
+
+    Paths in the report are relative to ``root`` (default: the parent of ``bank_dir``).
+    Raises ContentError only for unreadable YAML; GIFT errors are left to ``content sync``.
+    """
+    questions, files, area_of = read_bank(bank_dir, root)
+    report = LintReport(files=files)
+    item_counts = {code: 0 for code in area_of}
+    for q in questions:
+        if q.item:
+            item_counts[q.item] = item_counts.get(q.item, 0) + 1
+    report.item_counts = item_counts
+
+    for course, index, row in _read_blueprints(courses_dir):
+        item, area = row.get("item"), row.get("area")
+        difficulty = row.get("difficulty") or "any"
+        count = row.get("count") if isinstance(row.get("count"), int) else 0
+        if item is not None:
+            label, match = str(item), (lambda q, code=str(item): q.item == code)
+        elif area is not None:
+            label, match = f"area {area}", (lambda q, code=str(area): q.area == code)
+        else:
+            continue  # content sync reports the malformed row
+        pool = [q for q in questions if match(q) and (difficulty == "any" or q.difficulty == difficulty)]
+        r = RowLint(course, index, label, str(difficulty), count, len(pool))
+        report.rows.append(r)
+        if not r.ok:
+            message = (f"course {course}, blueprint row {index + 1} ({label} {difficulty}, count {count}): "
+                       f"pool {r.pool} is below {POOL_FACTOR}× the count ({POOL_FACTOR * count})")
+            report.failures.append(message)
+            for f in files:
+                if (item is not None and str(item) in f.items) or \
+                        (area is not None and any(area_of.get(i) == str(area) for i in f.items)):
+                    f.failures.append(message)
+
+    for f in files:
+        share = f.longest_share
+        if share is not None and share > FILE_MAX_LONGEST_SHARE:
+            message = (f"{f.path}: the key is the longest option in {f.longest_key} of {f.single_choice} "
+                       f"single-choice questions ({share:.1f} %), over {FILE_MAX_LONGEST_SHARE:g} %")
+            f.failures.insert(0, message)
+            report.failures.append(message)
+        total_mr = sum(f.key_counts.values())
+        if total_mr >= 3 and len(f.key_counts) == 1:
+            keys = next(iter(f.key_counts))
+            report.warnings.append(f"{f.path}: all {total_mr} multiple-response questions have {keys} right options")
+    share = report.bank_longest_share
+    if share is not None and share >= BANK_MAX_LONGEST_SHARE:
+        report.failures.append(f"whole bank: the key is the longest option in {share:.1f} % of single-choice "
+                               f"questions; it must stay under {BANK_MAX_LONGEST_SHARE:g} %")
+    small = report.small_items
+    if small:
+        report.warnings.append(f"items with fewer than {MIN_ITEM_QUESTIONS} questions: "
+                               + ", ".join(f"{code} ({n})" for code, n in small))
+    return report
+
+
+def content_stats(courses_dir: Path, bank_dir: Path) -> list[dict]:
+    """Per standard item (in the standard's order): lessons teaching it and questions by type and difficulty.
+
+    Returns ``[{"item": "A1", "lessons": 6, "questions": 20, "types": Counter, "difficulties": Counter}]``.
+    "Lessons teaching it" are the lessons of every course whose ``items`` list the item.
+    """
+    questions, _files, area_of = read_bank(bank_dir)
+    lessons: Counter = Counter()
+    if courses_dir.exists():
+        for path in sorted(courses_dir.iterdir()):
+            if not (path / "course.yaml").is_file():
+                continue
+            data = load_yaml(path / "course.yaml")
+            if not isinstance(data, dict):
+                raise ContentError([f"{path / 'course.yaml'}: expected a mapping at the top level"])
+            for code in data.get("items") or []:
+                lessons[str(code)] += len(data.get("lessons") or [])
+    by_item: dict[str, list[BankQuestion]] = defaultdict(list)
+    for q in questions:
+        by_item[q.item or "(none)"].append(q)
+    codes = list(area_of) + sorted(set(by_item) - set(area_of))
+    return [{"item": code, "lessons": lessons[code], "questions": len(by_item[code]),
+             "types": Counter(q.qtype for q in by_item[code]),
+             "difficulties": Counter(q.difficulty or "(none)" for q in by_item[code])} for code in codes]
