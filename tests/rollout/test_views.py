@@ -1,0 +1,28 @@
+"""Dashboard, drill-down and person pages over HTTP (the tree in conftest.py)."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/departments/{a}"])
+@pytest.mark.parametrize("query", ["as_of=garbage", "as_of=0001-01-01", "as_of=9999-12-31", "as_of=2026-02-30",
+                                   "as_of=2024-01-01", "as_of=2040-01-01"])
+def test_bad_as_of_is_a_clear_400(tree, client, login_as, path, query):
+    login_as(tree["admin"])
+    response = client.get(path.format(a=tree["a"].id) + f"?plan={tree['plan'].id}&{query}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "YYYY-MM-DD" in html or "between" in html or "之间" in html
+
+
+@pytest.mark.parametrize("page", ["x", "0", "-3", "99999999999999999999", "1e3"])
+def test_bad_page_number_is_a_clear_400(tree, client, login_as, page):
+    login_as(tree["admin"])
+    response = client.get(f"/dashboard/departments/{tree['a'].id}?plan={tree['plan'].id}&page={page}")
+    assert response.status_code == 400
+    assert "page" in response.get_data(as_text=True).lower()
+
+
+def test_good_as_of_inside_the_range(tree, client, login_as):
+    login_as(tree["admin"])
+    assert client.get(f"/dashboard/?plan={tree['plan'].id}&as_of=2026-10-15").status_code == 200
