@@ -348,16 +348,18 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
         Enrolment.user_id == User.id, Enrolment.course_id.in_(courses), Enrolment.created_at < as_of_end,
         Enrolment.due_on < as_of, or_(Enrolment.completed_at.is_(None), Enrolment.completed_at >= as_of_end)))
     exam = Exam.__table__.alias("req_exam")
+    # Two levels down from User: correlate explicitly (auto-correlation stops at the nearest SELECT).
     used = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
-                                                Attempt.started_at < as_of_end).scalar_subquery())
+                                                Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
     allowed = func.coalesce(
         select(ExamOverride.attempts_allowed).where(ExamOverride.user_id == User.id, ExamOverride.exam_id == exam.c.id,
                                                     ExamOverride.attempts_allowed.is_not(None))
-        .limit(1).scalar_subquery(), exam.c.attempts_allowed)
-    exhausted_c = exists().where(
-        exam.c.course_id.in_(courses), used >= allowed,
-        ~exists().where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id, Attempt.passed.is_(True),
-                        Attempt.finished_at < as_of_end))
+        .correlate(User, exam).limit(1).scalar_subquery(), exam.c.attempts_allowed)
+    passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
+                                             Attempt.passed.is_(True), Attempt.finished_at < as_of_end)
+                    .correlate(User, exam).exists())
+    exhausted_c = (select(exam.c.id).where(exam.c.course_id.in_(courses), used >= allowed, ~passed_there)
+                   .correlate(User).exists())
     scope = (*c.eligible, User.department_id.in_(subtree_ids([department_id])),
              User.department_id.in_(visible_department_ids(viewer)))
     counts_row = db.session.execute(select(
