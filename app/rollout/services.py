@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Date, and_, case, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, exists, func, insert, literal, or_, select, true
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
@@ -362,22 +362,23 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
                    .correlate(User).exists())
     scope = (*c.eligible, User.department_id.in_(subtree_ids([department_id])),
              User.department_id.in_(visible_department_ids(viewer)))
+    chosen = {"unfinished": [~c.certified], "not_started": [~c.started], "in_progress": [c.started, ~c.certified],
+              "certified": [c.certified], "all": []}[status]
+    if position:
+        chosen.append(User.position == position)
+    if overdue:
+        chosen.append(overdue_c)
+    if exhausted:
+        chosen.append(exhausted_c)
+    # One pass over the subtree's eligible staff for the four counts and the filtered total.
     counts_row = db.session.execute(select(
         func.count(User.id), func.sum(_flag(~c.started)), func.sum(_flag(and_(c.started, ~c.certified))),
-        func.sum(_flag(c.certified))).where(*scope)).one()
-    counts = dict(zip(("eligible", "not_started", "in_progress", "certified"), (int(v or 0) for v in counts_row)))
-    filters = list(scope)
+        func.sum(_flag(c.certified)), func.sum(_flag(and_(true(), *chosen)))).where(*scope)).one()
+    eligible, not_started, in_progress, certified_n, total = (int(v or 0) for v in counts_row)
+    counts = {"eligible": eligible, "not_started": not_started, "in_progress": in_progress, "certified": certified_n}
     # "Not certified" as NOT EXISTS in WHERE, not as a test on a 0/1 flag: the planner can then
     # estimate the rows and use an anti-join (PostgreSQL, 20,000 staff, city root: 390 ms → 69 ms).
-    filters += {"unfinished": [~c.certified], "not_started": [~c.started], "in_progress": [c.started, ~c.certified],
-                "certified": [c.certified], "all": []}[status]
-    if position:
-        filters.append(User.position == position)
-    if overdue:
-        filters.append(overdue_c)
-    if exhausted:
-        filters.append(exhausted_c)
-    total = db.session.execute(select(func.count(User.id)).where(*filters)).scalar_one()
+    filters = [*scope, *chosen]
     positions = [p for p in db.session.execute(
         select(User.position).where(*scope, User.position.is_not(None)).distinct().order_by(User.position)).scalars()]
     paths = department_paths().alias("paths")

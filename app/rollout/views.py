@@ -110,8 +110,12 @@ def department(department_id: int):
     if result is not None and page > result.pages:
         abort(400, description=_("Page %(page)s does not exist: there are %(pages)s pages.",
                                  page=page, pages=result.pages))
-    forest = services.department_figures(plan, current_user, as_of) if covered else []
-    figures = next((f for f in services.flatten(forest) if f.department.id == department_id), None)
+    figures = None
+    if result is not None and result.counts["eligible"]:
+        counts = result.counts  # the subtree's completion from the drill-down's own counts (no second aggregate)
+        figures = services.DepartmentFigures(department=department, level=0, eligible=counts["eligible"],
+                                             started=counts["eligible"] - counts["not_started"],
+                                             certified=counts["certified"], target=services.target_percent(plan, as_of))
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)]
     query = {"plan": plan.id, "as_of": as_of.isoformat(), "status": args["status"], "sort": args["sort"],
              "dir": "desc" if descending else "asc", "position": args["position"] or "",
