@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Date, and_, case, exists, func, insert, literal, or_, select, true
+from sqlalchemy import ColumnElement, Date, Text, and_, case, cast, exists, func, insert, literal, or_, select, true
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
@@ -281,12 +281,15 @@ def department_paths():
     """Recursive CTE ``department_path(id, path)``: each department's name path below its tree's root,
     e.g. ``市财政局 › 办公室`` (a root's path is its own name). Built in SQL (a recursive CTE, the same
     on SQLite and PostgreSQL), so the drill-down can sort by it and needs no query per row."""
-    anchor = select(Department.id.label("id"), Department.name.label("path"), literal(0).label("lvl")).where(
-        Department.parent_id.is_(None))
+    # Both terms as TEXT: PostgreSQL refuses a recursive CTE whose column is varchar(200) in one term
+    # and unbounded varchar in the other.
+    anchor = select(Department.id.label("id"), cast(Department.name, Text).label("path"),
+                    literal(0).label("lvl")).where(Department.parent_id.is_(None))
     paths = anchor.cte("department_path", recursive=True)
     child = Department.__table__.alias("child_dept")
     step = select(
-        child.c.id, case((paths.c.lvl == 0, child.c.name), else_=paths.c.path + PATH_SEPARATOR + child.c.name),
+        child.c.id, cast(case((paths.c.lvl == 0, child.c.name), else_=paths.c.path + PATH_SEPARATOR + child.c.name),
+                         Text),
         paths.c.lvl + 1,
     ).where(child.c.parent_id == paths.c.id)
     return paths.union_all(step)
