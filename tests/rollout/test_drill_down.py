@@ -168,3 +168,27 @@ def test_city_drill_down_page_names_the_bureau(tree, client, login_as):
     html = client.get(f"/dashboard/departments/{tree['city'].id}?plan={tree['plan'].id}&as_of=2026-10-15"
                       ).get_data(as_text=True)
     assert "市财政局 › 办公室" in html
+
+
+def test_officer_sees_only_plans_that_reach_their_scope(tree, db):
+    from app.rollout.services import plans_for
+    from tests.factories import make_user
+
+    outside = make_user(tree["users"][1].department, staff_number="OFF-HR", officer_of=[
+        next(d for d in uncovered_scope(tree["plan"], tree["admin"]))])
+    db.session.commit()
+    assert plans_for(outside) == []
+    assert plans_for(tree["officer"]) == [tree["plan"]]
+
+
+def test_officer_with_two_subtrees_sees_both(tree, db):
+    from app.org.services import grant_officer_scope
+
+    grant_officer_scope(tree["officer"], tree["b"])
+    db.session.commit()
+    got = {f.department.code: (f.eligible, f.certified) for f in
+           flatten(department_figures(tree["plan"], tree["officer"], OCT15))}
+    # Oct 15: A (u1 u2 u4, none certified) and B (u3 certified); never the city above them.
+    assert got == {"A": (3, 0), "A-OFF": (3, 0), "B": (1, 1), "B-OFF": (1, 1)}
+    result = drill_down(tree["plan"], tree["officer"], tree["city"].id, OCT15, status="all")
+    assert sorted(_numbers(result)) == ["U1", "U2", "U3", "U4"]

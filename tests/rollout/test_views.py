@@ -27,3 +27,11 @@ def test_bad_page_number_is_a_clear_400(tree, client, login_as, page):
 def test_good_as_of_inside_the_range(tree, client, login_as):
     login_as(tree["admin"])
     assert client.get(f"/dashboard/?plan={tree['plan'].id}&as_of=2026-10-15").status_code == 200
+
+
+def test_dashboard_shows_each_figure_with_its_definition(tree, client, login_as):
+    login_as(tree["admin"])
+    html = client.get(f"/dashboard/?plan={tree['plan'].id}&as_of=2026-10-15&lang=zh_CN").get_data(as_text=True)
+    for figure in ("参学率", "完成率", "考试合格率", "学时达标率"):
+        assert html.count(figure) >= 2, figure  # the column or figure and its definition beside it
+    assert "50" in html.split("学时达标率")[-1]  # the quota named in the definition
