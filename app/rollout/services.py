@@ -159,7 +159,9 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
     lesson of a required course or started its exam. certified: holds a certificate of the plan's
     certification issued before, and neither revoked nor expired at, ``as_of_end``. sat / passed: a
-    finished (passed) attempt at a required course's exam.
+    finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
+    calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
+    stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
     """
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
@@ -204,8 +206,8 @@ def _flag(condition) -> ColumnElement[int]:
 
 
 def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
-    """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed``
-    (definitions: :func:`plan_conditions`)."""
+    """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed,
+    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`)."""
     c = plan_conditions(plan, as_of_end)
     return select(
         User.id.label("user_id"), User.department_id.label("department_id"),
