@@ -376,6 +376,23 @@ def _wrap_chars(text: str, font: str, size: float, max_width: float) -> list[str
     return lines
 
 
+def _split_url(url: str, font: str, size: float, max_width: float) -> list[str]:
+    """Two lines for a URL too long for one (``max_width`` pt): broken after a ``/`` (else after
+    ``.``, ``-``, ``?``, ``&`` or ``=``) where the longer line is shortest, never after a lone
+    character; if no such break fits, at the character that balances the lines."""
+    def width(text: str) -> float:
+        return pdfmetrics.stringWidth(text, font, size)
+
+    for marks in ("/", ".-?&="):
+        fits = [i for i in range(2, len(url) - 1)
+                if url[i - 1] in marks and width(url[:i]) <= max_width and width(url[i:]) <= max_width]
+        if fits:
+            best = min(fits, key=lambda i: max(width(url[:i]), width(url[i:])))
+            return [url[:best], url[best:]]
+    best = min(range(1, len(url)), key=lambda i: max(width(url[:i]), width(url[i:])))
+    return [url[:best], url[best:]]
+
+
 def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
     """Draw a QR code for ``data`` as filled vector rectangles.
 
@@ -574,6 +591,8 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
     if len(url_lines) > 2:  # absurdly long URL: keep the start, mark the cut
         url_lines = url_lines[:2]
         url_lines[1] = url_lines[1][:-1] + "…"
+    elif len(url_lines) == 2:
+        url_lines = _split_url(doc.verify_url, SANS, url_size, url_box_w)
     y = caption_y - 3.6 * mm
     for line in url_lines:
         _draw_fitted_string(c, line, qr_cx, y, font=SANS, max_size=url_size,

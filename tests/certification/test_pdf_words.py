@@ -99,3 +99,14 @@ def test_a_word_longer_than_the_line_still_breaks_rather_than_overflowing():
     lines = _break_cjk("公务员培训中心", "STSong-Light", 16, 40, keep=("公务员培训中心",))
     assert "".join(lines) == "公务员培训中心" and len(lines) > 1
     assert all(pdfmetrics.stringWidth(line, "STSong-Light", 16) <= 40 for line in lines)
+
+
+def test_a_two_line_verify_url_breaks_after_a_slash():
+    from app.certification.pdf import _split_url
+
+    url = "https://train.example.gov.cn/verify/K7Q2-M9XD-4TPA"
+    assert _split_url(url, "Helvetica", 6.5, 130) == ["https://train.example.gov.cn/", "verify/K7Q2-M9XD-4TPA"]
+    # no slash that fits: another separator, never a lone character on a line
+    first, second = _split_url("https://civicskills.training-centre.example.gov.cn", "Helvetica", 6.5, 110)
+    assert first + second == "https://civicskills.training-centre.example.gov.cn"
+    assert first[-1] in ".-" and len(second) > 1
