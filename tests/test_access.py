@@ -36,6 +36,7 @@ ROUTES = {
     "certification.verify_form": ("GET", "/verify", [200, 200, 200, 200]),
     "rollout.dashboard": ("GET", "/dashboard/", [302, 403, 200, 200]),
     "rollout.department": ("GET", "/dashboard/departments/{department}", [302, 403, 404, 200]),
+    "rollout.person": ("GET", "/dashboard/people/{owner}", [302, 403, 404, 200]),
     "org.overview": ("GET", "/admin/", [302, 403, 403, 200]),
 }
 
@@ -80,7 +81,7 @@ def world(db):
     db.session.commit()
     values = {"slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
-              "code": certificate.verification_code, "department": owner_bureau.id}
+              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id}
     return users, values
 
 

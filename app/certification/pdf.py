@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -138,13 +139,21 @@ def format_date_zh(d: datetime.date) -> str:
 def _title_phrase_zh(title: str) -> str:
     """Quote the certification title for the Chinese body sentence.
 
-    Returns e.g. ``“数据安全管理员”证书``; a title that already ends in 证书
-    is quoted whole, without a second 证书: ``“数据安全合格证书”``.
+    Returns e.g. ``“数据安全管理员”证书``; a title that already names a
+    certificate (contains 证书, also before a qualifier as in
+    ``公务员计算机与数字技能合格证书（基础）``) is quoted whole, without a second 证书.
     """
     title = title.strip()
-    if title.endswith("证书"):
+    if "证书" in title:
         return f"“{title}”"
     return f"“{title}”证书"
+
+
+def _certificate_name_zh(title: str) -> str:
+    """The certificate's proper name for the PDF title metadata: the title itself when it already
+    names a certificate (``网络安全与保密合格证书``), else title + 合格证书 (``数据安全管理员合格证书``)."""
+    title = title.strip()
+    return title if "证书" in title else f"{title}合格证书"
 
 
 # --------------------------------------------------------------------------
@@ -235,18 +244,56 @@ _NO_LINE_END = set("（《「『【〔〈“‘([{<")
 _PREFERRED_BREAK_AFTER = set("，、；：。）》」 ")
 
 
-def _break_cjk(text: str, font: str, size: float, max_width: float) -> list[str]:
+# Words of our certificate texts that a line break must not split (Chinese has no spaces, so
+# without a list a greedy breaker happily splits 考|核 or 培训|中心 at the right width). The list holds
+# the fixed body sentence, the shipped certification titles (courses/certifications.yaml) and the
+# usual words of issuer names; names of people and units are kept together by :func:`name_runs`.
+KEEP_TOGETHER_ZH = (
+    "兹证明", "同志", "完成", "规定", "课程", "学习", "通过", "考核", "获得", "合格证书", "合格", "证书",
+    "公务员", "计算机", "数字技能", "技能", "网络安全", "安全", "保密", "操作系统", "系统", "基础", "公文",
+    "排版", "文字处理", "处理", "电子表格", "表格", "数据", "培训中心", "培训", "中心", "行政学院", "学院",
+    "党校", "组织部", "人力资源", "社会保障", "办公室", "信息化", "管理",
+)
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,10}")
+
+
+def name_runs(*names: str) -> tuple[str, ...]:
+    """Runs of 2–10 ideographs in proper names (a person, a unit such as 市财政局 or 预算处, an
+    issuer), split at spaces, brackets and other punctuation, to be kept on one line each.
+
+    A dictionary-free rule for text no list can foresee: a unit's name between separators is one
+    word to its reader, and at 10 characters it is short enough for any line on the certificate
+    (longer runs, e.g. 滨江市人力资源和社会保障局, fall back to :data:`KEEP_TOGETHER_ZH`).
+    """
+    return tuple(run for name in names for run in _CJK_RUN.findall(name or ""))
+
+
+def _break_cjk(text: str, font: str, size: float, max_width: float, keep=()) -> list[str]:
     """Greedy line breaking for Chinese text, ``max_width`` in pt.
 
     Breaks between any two characters except: before closing punctuation,
-    after opening punctuation, and inside runs of Latin letters/digits;
+    after opening punctuation, inside runs of Latin letters/digits, and inside
+    any occurrence of a word of ``keep`` (e.g. :data:`KEEP_TOGETHER_ZH`);
     prefers breaking after a comma or closing bracket, or at a space.
-    Spaces at line ends are dropped.  A line is only overfull when no legal
-    break exists in it.
+    Spaces at line ends are dropped.  When a line has no break outside the
+    ``keep`` words (a word longer than the line), it breaks by the
+    punctuation rules alone; a line is only overfull when no legal break
+    exists in it at all.
     """
-    def glued(a: str, b: str) -> bool:
+    inside_word: set[int] = set()  # i: a break before text[i] would split a keep word
+    for word in keep:
+        pos = text.find(word)
+        while pos >= 0 and len(word) > 1:
+            inside_word.update(range(pos + 1, pos + len(word)))
+            pos = text.find(word, pos + 1)
+
+    def glued_punct(i: int) -> bool:
+        a, b = text[i - 1], text[i]
         latin = a.isascii() and a.isalnum() and b.isascii() and b.isalnum()
         return b in _NO_LINE_START or a in _NO_LINE_END or latin
+
+    def glued(i: int) -> bool:
+        return glued_punct(i) or i in inside_word
 
     lines: list[str] = []
     start, n = 0, len(text)
@@ -256,16 +303,19 @@ def _break_cjk(text: str, font: str, size: float, max_width: float) -> list[str]
                 text[start:end + 1].rstrip(), font, size) <= max_width:
             end += 1
         if end < n:
-            brk = end
-            while brk > start + 1 and glued(text[brk - 1], text[brk]):
-                brk -= 1
-            if brk > start + 1 or not glued(text[brk - 1], text[brk]):
+            for rule in (glued, glued_punct):
+                brk = end
+                while brk > start + 1 and rule(brk):
+                    brk -= 1
+                if not rule(brk):
+                    break
+            if brk > start + 1 or not glued_punct(brk):
                 end = brk
                 # Prefer a break after a comma/bracket or at a space when one
                 # lies in the last 40 % of the line.
                 for pref in range(end, start + (end - start) * 3 // 5, -1):
                     if text[pref - 1] in _PREFERRED_BREAK_AFTER or text[pref] == " ":
-                        if not glued(text[pref - 1], text[pref]):
+                        if not glued(pref):
                             end = pref
                             break
         line = text[start:end].strip()
@@ -278,25 +328,25 @@ def _break_cjk(text: str, font: str, size: float, max_width: float) -> list[str]
 
 
 def _break_cjk_balanced(text: str, font: str, size: float,
-                        max_width: float) -> list[str]:
+                        max_width: float, keep=()) -> list[str]:
     """Like :func:`_break_cjk` but with lines of similar length: the
     narrowest width (pt, >= half of ``max_width``) giving no more lines than
     the greedy break at ``max_width`` is used, so no short orphan line."""
-    lines = _break_cjk(text, font, size, max_width)
+    lines = _break_cjk(text, font, size, max_width, keep)
     if len(lines) < 2:
         return lines
     lo, hi = max_width / 2, max_width
     while hi - lo > 1.0:
         mid = (lo + hi) / 2
-        if len(_break_cjk(text, font, size, mid)) <= len(lines):
+        if len(_break_cjk(text, font, size, mid, keep)) <= len(lines):
             hi = mid
         else:
             lo = mid
-    return _break_cjk(text, font, size, hi)
+    return _break_cjk(text, font, size, hi, keep)
 
 
 def _bilingual_paras(zh_text: str, en_text: str, width: float, *, zh_size: float, zh_leading: float,
-                     en_size: float, en_leading: float, en_font: str) -> list[Paragraph]:
+                     en_size: float, en_leading: float, en_font: str, keep=()) -> list[Paragraph]:
     """A centred Chinese paragraph (balanced CJK line breaks within ``width`` pt) and its English
     translation below it in ``en_font``; sizes in pt, leadings as multiples of the size."""
     zh_style = ParagraphStyle(
@@ -305,7 +355,7 @@ def _bilingual_paras(zh_text: str, en_text: str, width: float, *, zh_size: float
     en_style = ParagraphStyle(
         "en", fontName=en_font, fontSize=en_size, leading=en_size * en_leading,
         alignment=TA_CENTER, textColor=MUTED)
-    zh_lines = _break_cjk_balanced(zh_text, CJK_FONT, zh_size, width)
+    zh_lines = _break_cjk_balanced(zh_text, CJK_FONT, zh_size, width, keep)
     return [Paragraph("<br/>".join(escape(x) for x in zh_lines), zh_style),
             Paragraph(escape(en_text), en_style)]
 
@@ -324,6 +374,23 @@ def _wrap_chars(text: str, font: str, size: float, max_width: float) -> list[str
     if current:
         lines.append(current)
     return lines
+
+
+def _split_url(url: str, font: str, size: float, max_width: float) -> list[str]:
+    """Two lines for a URL too long for one (``max_width`` pt): broken after a ``/`` (else after
+    ``.``, ``-``, ``?``, ``&`` or ``=``) where the longer line is shortest, never after a lone
+    character; if no such break fits, at the character that balances the lines."""
+    def width(text: str) -> float:
+        return pdfmetrics.stringWidth(text, font, size)
+
+    for marks in ("/", ".-?&="):
+        fits = [i for i in range(2, len(url) - 1)
+                if url[i - 1] in marks and width(url[:i]) <= max_width and width(url[i:]) <= max_width]
+        if fits:
+            best = min(fits, key=lambda i: max(width(url[:i]), width(url[i:])))
+            return [url[:best], url[best:]]
+    best = min(range(1, len(url)), key=lambda i: max(width(url[:i]), width(url[i:])))
+    return [url[:best], url[best:]]
 
 
 def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
@@ -394,7 +461,7 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
       ``doc.verify_url``, with the caption 扫码验证 / Scan to verify and the URL
       in small type below it.
 
-    PDF metadata: Title = "<title_zh>合格证书 <serial>", Author =
+    PDF metadata: Title = "<certificate name> <serial>" (:func:`_certificate_name_zh`), Author =
     ``doc.issuer_zh``, Subject, Keywords, Creator; document language zh-CN.
     """
     _register_fonts(font_path)
@@ -402,7 +469,7 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
     c = Canvas(buf, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1,
                lang="zh-CN")
 
-    title_meta = f"{doc.certification_title_zh}合格证书 {doc.serial}"
+    title_meta = f"{_certificate_name_zh(doc.certification_title_zh)} {doc.serial}"
     c.setTitle(title_meta)
     c.setAuthor(doc.issuer_zh)
     c.setSubject(
@@ -457,10 +524,12 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
         "prescribed course of study, passed the assessment, and is awarded "
         f"the certificate \u201c{doc.certification_title_en}\u201d.")
     body_gap = 10
+    body_keep = KEEP_TOGETHER_ZH + name_runs(doc.holder_name, doc.department_name)
+    issuer_keep = KEEP_TOGETHER_ZH + name_runs(doc.issuer_zh)
 
     def body_paras(scale: float):
         return _bilingual_paras(zh_sentence, en_sentence, body_box_w, zh_size=16 * scale, zh_leading=1.7,
-                                en_size=11.5 * scale, en_leading=1.4, en_font=SERIF_ITALIC)
+                                en_size=11.5 * scale, en_leading=1.4, en_font=SERIF_ITALIC, keep=body_keep)
 
     body_ps, body_hs, scale = _fit_paragraphs(body_paras, body_box_w, body_box_h,
                                               gap=body_gap, min_scale=0.35)
@@ -522,6 +591,8 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
     if len(url_lines) > 2:  # absurdly long URL: keep the start, mark the cut
         url_lines = url_lines[:2]
         url_lines[1] = url_lines[1][:-1] + "…"
+    elif len(url_lines) == 2:
+        url_lines = _split_url(doc.verify_url, SANS, url_size, url_box_w)
     y = caption_y - 3.6 * mm
     for line in url_lines:
         _draw_fitted_string(c, line, qr_cx, y, font=SANS, max_size=url_size,
@@ -541,7 +612,7 @@ def render_certificate_pdf(doc: CertificateDocument, font_path: str | None = Non
 
     def issuer_paras(scale: float):
         return _bilingual_paras(doc.issuer_zh, doc.issuer_en, issuer_w, zh_size=14 * scale, zh_leading=1.25,
-                                en_size=10 * scale, en_leading=1.2, en_font=SERIF)
+                                en_size=10 * scale, en_leading=1.2, en_font=SERIF, keep=issuer_keep)
 
     issuer_ps, issuer_hs, i_scale = _fit_paragraphs(
         issuer_paras, issuer_w, issuer_box_h, gap=3, min_scale=0.45)

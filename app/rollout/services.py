@@ -5,8 +5,11 @@ Definitions (shown in the UI next to each figure):
     started    eligible staff who opened a lesson of a required course or started its exam (参学)
     certified  eligible staff holding a valid certificate of the plan's certification (完成)
     sat/passed eligible staff with a finished attempt / a passed attempt at a required exam
+    hours met  eligible staff credited with at least the annual quota of 学时 this calendar year
     completion certified ÷ eligible × 100 (percent 0–100)
     participation started ÷ eligible × 100; pass rate passed ÷ sat × 100
+    credit-hour rate hours met ÷ eligible × 100 (学时达标率)
+Every figure is as of the end of the chosen local day: events after it are ignored.
     target     percent due today: linear between plan start (0 %) and each milestone, then held
     gap        completion − target (percentage points; negative = behind)
 A department's figures include its whole subtree (closure table join).
@@ -18,17 +21,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Date, and_, case, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Date, Text, and_, case, cast, exists, func, insert, literal, or_, select, true
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
-from app.core.time import local_date_end_utc, utcnow
+from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
 from app.core.types import UTCDateTime
-from app.exams.models import FINISHED, Attempt, Exam
+from app.exams.models import FINISHED, Attempt, Exam, ExamOverride
 from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure
-from app.org.services import subtree_ids, visible_department_ids
+from app.org.services import scope_roots, subtree_ids, visible_department_ids
 from app.rollout.models import Exemption, RolloutPlan, plan_audience
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
@@ -71,6 +74,7 @@ class DepartmentFigures:
     certified: int = 0
     sat: int = 0
     passed: int = 0
+    hours_met: int = 0
     target: Decimal = Decimal(0)
     children: list["DepartmentFigures"] = field(default_factory=list)
 
@@ -92,6 +96,11 @@ class DepartmentFigures:
     def pass_rate(self) -> Decimal | None:
         """Passed ÷ sat × 100 (percent 0–100, 考试合格率); None when nobody has sat the exam."""
         return self._pct(self.passed, self.sat)
+
+    @property
+    def hours_rate(self) -> Decimal | None:
+        """Staff who reached the annual 学时 quota ÷ eligible × 100 (percent 0–100, 学时达标率)."""
+        return self._pct(self.hours_met, self.eligible)
 
     @property
     def gap(self) -> Decimal | None:
@@ -123,16 +132,25 @@ class _PlanConditions:
     certified: ColumnElement[bool]
     sat: ColumnElement[bool]
     passed: ColumnElement[bool]
+    hours_met: ColumnElement[bool]
 
 
-def eligible_conditions(plan: RolloutPlan) -> tuple:
+def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None) -> tuple:
     """WHERE clauses on ``User`` for the plan's eligible staff: active, in a department of the
-    audience's subtrees, not exempted. The one definition used by figures, drill-down and enrolment."""
+    audience's subtrees, not exempted. The one definition used by figures, drill-down and enrolment.
+
+    With ``as_of_end`` (UTC instant, the end of the chosen local day) only what was known by then
+    counts: staff whose record existed (``User.created_at`` before it, i.e. joined by then) and
+    exemptions recorded before it. Department and active flag are today's: the platform keeps no
+    history of transfers or leaving dates.
+    """
     audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
-    return (
-        User.active.is_(True), User.department_id.in_(audience),
-        ~exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id),
-    )
+    exempted = exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id)
+    conditions = [User.active.is_(True), User.department_id.in_(audience)]
+    if as_of_end is not None:
+        exempted = exempted.where(Exemption.created_at < as_of_end)
+        conditions.append(User.created_at < as_of_end)
+    return (*conditions, ~exempted)
 
 
 def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
@@ -141,7 +159,9 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
     lesson of a required course or started its exam. certified: holds a certificate of the plan's
     certification issued before, and neither revoked nor expired at, ``as_of_end``. sat / passed: a
-    finished (passed) attempt at a required course's exam.
+    finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
+    calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
+    stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
     """
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
@@ -158,8 +178,26 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     )
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)
-    return _PlanConditions(eligible_conditions(plan), started, certified, exists().where(finished),
-                           exists().where(finished, Attempt.passed.is_(True)))
+    return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
+                           exists().where(finished, Attempt.passed.is_(True)),
+                           credit_hours_in_year(as_of_end) >= annual_quota())
+
+
+def annual_quota() -> Decimal:
+    """The annual credit-hour quota (学时 per person per calendar year; ``ANNUAL_CREDIT_HOUR_QUOTA``,
+    default 50 after the 2023–2027 national plan's 50 学时 of online study a year)."""
+    return Decimal(str(current_app.config.get("ANNUAL_CREDIT_HOUR_QUOTA", 50)))
+
+
+def credit_hours_in_year(as_of_end: dt.datetime):
+    """Scalar subquery correlated to ``User``: 学时 credited (courses completed, any course) from
+    1 January of the local year containing the instant before ``as_of_end`` up to ``as_of_end``."""
+    year = to_local(as_of_end - dt.timedelta(microseconds=1)).year
+    year_start = local_date_start_utc(dt.date(year, 1, 1))
+    return (select(func.coalesce(func.sum(Enrolment.credit_hours_awarded), 0))
+            .where(Enrolment.user_id == User.id, Enrolment.completed_at.is_not(None),
+                   Enrolment.completed_at >= year_start, Enrolment.completed_at < as_of_end)
+            .scalar_subquery())
 
 
 def _flag(condition) -> ColumnElement[int]:
@@ -168,13 +206,13 @@ def _flag(condition) -> ColumnElement[int]:
 
 
 def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
-    """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed``
-    (definitions: :func:`plan_conditions`)."""
+    """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed,
+    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`)."""
     c = plan_conditions(plan, as_of_end)
     return select(
         User.id.label("user_id"), User.department_id.label("department_id"),
         _flag(c.started).label("started"), _flag(c.certified).label("certified"),
-        _flag(c.sat).label("sat"), _flag(c.passed).label("passed"),
+        _flag(c.sat).label("sat"), _flag(c.passed).label("passed"), _flag(c.hours_met).label("hours_met"),
     ).where(*c.eligible)
 
 
@@ -197,6 +235,7 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
         select(
             DepartmentClosure.ancestor_id, func.count(users.c.user_id), func.sum(users.c.started),
             func.sum(users.c.certified), func.sum(users.c.sat), func.sum(users.c.passed),
+            func.sum(users.c.hours_met),
         )
         .join(users, users.c.department_id == DepartmentClosure.descendant_id)
         .where(DepartmentClosure.ancestor_id.in_(visible))
@@ -209,8 +248,9 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
     target = target_percent(plan, as_of)
     figures = {
         dept_id: DepartmentFigures(department=departments[dept_id], level=0, eligible=int(n), started=int(s or 0),
-                                   certified=int(c or 0), sat=int(sat or 0), passed=int(p or 0), target=target)
-        for dept_id, n, s, c, sat, p in rows
+                                   certified=int(c or 0), sat=int(sat or 0), passed=int(p or 0),
+                                   hours_met=int(h or 0), target=target)
+        for dept_id, n, s, c, sat, p, h in rows
     }
     roots = []
     for fig in sorted(figures.values(), key=lambda f: (f.department.depth, f.department.sort_order, f.department.code)):
@@ -234,16 +274,67 @@ def flatten(forest: list[DepartmentFigures]) -> list[DepartmentFigures]:
     return out
 
 
-def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date,
-                     limit: int = 200, offset: int = 0) -> list[dict]:
-    """Eligible staff in the department's subtree who are not certified, with their progress.
+STATUS_FILTERS = ("unfinished", "not_started", "in_progress", "certified", "all")
+SORT_KEYS = ("status", "name", "staff_number", "department", "position", "lessons", "attempts", "best_score", "due")
+PATH_SEPARATOR = " › "
 
-    Each row: ``{"user": User, "department": Department, "started": bool, "lessons_done": int,
-    "attempts": int, "best_score": Decimal | None, "due_on": date | None}``. Empty if the
-    department is outside ``viewer``'s scope.
+
+def department_paths():
+    """Recursive CTE ``department_path(id, path)``: each department's name path below its tree's root,
+    e.g. ``市财政局 › 办公室`` (a root's path is its own name). Built in SQL (a recursive CTE, the same
+    on SQLite and PostgreSQL), so the drill-down can sort by it and needs no query per row."""
+    # Both terms as TEXT: PostgreSQL refuses a recursive CTE whose column is varchar(200) in one term
+    # and unbounded varchar in the other.
+    anchor = select(Department.id.label("id"), cast(Department.name, Text).label("path"),
+                    literal(0).label("lvl")).where(Department.parent_id.is_(None))
+    paths = anchor.cte("department_path", recursive=True)
+    child = Department.__table__.alias("child_dept")
+    step = select(
+        child.c.id, cast(case((paths.c.lvl == 0, child.c.name), else_=paths.c.path + PATH_SEPARATOR + child.c.name),
+                         Text),
+        paths.c.lvl + 1,
+    ).where(child.c.parent_id == paths.c.id)
+    return paths.union_all(step)
+
+
+@dataclass
+class DrillDown:
+    """One page of the people in a department's subtree. ``rows``: dicts (see :func:`drill_down`);
+    ``total``: rows matching the filters; ``counts``: eligible / not_started / in_progress / certified
+    over the whole subtree (no filters); ``page`` (1-based), ``per_page``, ``pages`` (≥ 1)."""
+
+    rows: list[dict]
+    total: int
+    counts: dict
+    page: int
+    per_page: int
+    positions: list[str]
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date, *, status: str = "unfinished",
+               position: str | None = None, overdue: bool = False, exhausted: bool = False, sort: str = "status",
+               descending: bool = False, page: int = 1, per_page: int = 50) -> DrillDown:
+    """Eligible staff in the department's subtree as of the end of local date ``as_of``.
+
+    Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
+    started, not certified); ``position`` exact; ``overdue`` = not certified and a required course
+    due before ``as_of`` not completed by then; ``exhausted`` = at some required exam every allowed
+    attempt used (the exam's ``attempts_allowed`` or the person's override) without a pass. Sorting by
+    one of :data:`SORT_KEYS` (``status``: not started first, then department path, staff number).
+    Each row: ``{"user", "path" (department path str), "started", "certified", "lessons_done" (int),
+    "attempts" (int), "best_score" (Decimal 0–100 | None), "due_on" (date | None), "overdue", "exhausted"}``,
+    every column as of ``as_of``. Outside ``viewer``'s scope the result is empty. Raises ValueError on
+    an unknown status or sort key.
     """
+    if status not in STATUS_FILTERS or sort not in SORT_KEYS:
+        raise ValueError(f"unknown status {status!r} or sort {sort!r}")
     as_of_end = local_date_end_utc(as_of)
-    conditions = plan_conditions(plan, as_of_end)
+    c = plan_conditions(plan, as_of_end)
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     lessons_done = (select(func.count(LessonProgress.id))
@@ -251,29 +342,78 @@ def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of:
                     .where(LessonProgress.user_id == User.id, Lesson.course_id.in_(courses),
                            LessonProgress.completed_at.is_not(None), LessonProgress.completed_at < as_of_end)
                     .scalar_subquery())
-    attempts = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id.in_(exams))
-                .scalar_subquery())
+    attempts = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id.in_(exams),
+                                                    Attempt.started_at < as_of_end).scalar_subquery())
     best = (select(func.max(Attempt.score)).where(Attempt.user_id == User.id, Attempt.exam_id.in_(exams),
-                                                 Attempt.state == FINISHED).scalar_subquery())
-    due = (select(func.min(Enrolment.due_on)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses))
-           .scalar_subquery())
-    started = _flag(conditions.started)
+                                                 Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
+            .scalar_subquery())
+    due = (select(func.min(Enrolment.due_on)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses),
+                                                    Enrolment.created_at < as_of_end).scalar_subquery())
+    overdue_c = and_(~c.certified, exists().where(
+        Enrolment.user_id == User.id, Enrolment.course_id.in_(courses), Enrolment.created_at < as_of_end,
+        Enrolment.due_on < as_of, or_(Enrolment.completed_at.is_(None), Enrolment.completed_at >= as_of_end)))
+    exam = Exam.__table__.alias("req_exam")
+    # Two levels down from User: correlate explicitly (auto-correlation stops at the nearest SELECT).
+    used = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
+                                                Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
+    allowed = func.coalesce(
+        select(ExamOverride.attempts_allowed).where(ExamOverride.user_id == User.id, ExamOverride.exam_id == exam.c.id,
+                                                    ExamOverride.attempts_allowed.is_not(None))
+        .correlate(User, exam).limit(1).scalar_subquery(), exam.c.attempts_allowed)
+    passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
+                                             Attempt.passed.is_(True), Attempt.finished_at < as_of_end)
+                    .correlate(User, exam).exists())
+    exhausted_c = (select(exam.c.id).where(exam.c.course_id.in_(courses), used >= allowed, ~passed_there)
+                   .correlate(User).exists())
+    scope = (*c.eligible, User.department_id.in_(subtree_ids([department_id])),
+             User.department_id.in_(visible_department_ids(viewer)))
+    chosen = {"unfinished": [~c.certified], "not_started": [~c.started], "in_progress": [c.started, ~c.certified],
+              "certified": [c.certified], "all": []}[status]
+    if position:
+        chosen.append(User.position == position)
+    if overdue:
+        chosen.append(overdue_c)
+    if exhausted:
+        chosen.append(exhausted_c)
+    # One pass over the subtree's eligible staff for the four counts and the filtered total.
+    counts_row = db.session.execute(select(
+        func.count(User.id), func.sum(_flag(~c.started)), func.sum(_flag(and_(c.started, ~c.certified))),
+        func.sum(_flag(c.certified)), func.sum(_flag(and_(true(), *chosen)))).where(*scope)).one()
+    eligible, not_started, in_progress, certified_n, total = (int(v or 0) for v in counts_row)
+    counts = {"eligible": eligible, "not_started": not_started, "in_progress": in_progress, "certified": certified_n}
     # "Not certified" as NOT EXISTS in WHERE, not as a test on a 0/1 flag: the planner can then
     # estimate the rows and use an anti-join (PostgreSQL, 20,000 staff, city root: 390 ms → 69 ms).
+    filters = [*scope, *chosen]
+    positions = [p for p in db.session.execute(
+        select(User.position).where(*scope, User.position.is_not(None)).distinct().order_by(User.position)).scalars()]
+    paths = department_paths().alias("paths")
+    started, certified = _flag(c.started), _flag(c.certified)
+    keys = {"status": [certified, started], "name": [User.name], "staff_number": [User.staff_number],
+            "department": [paths.c.path], "position": [User.position], "lessons": [lessons_done],
+            "attempts": [attempts], "best_score": [best], "due": [due]}[sort]
+    order = [k.desc() if descending else k.asc() for k in keys] + [paths.c.path, User.staff_number]
     query = (
-        select(User, Department, started, lessons_done, attempts, best, due)
-        .join(Department, Department.id == User.department_id)
-        .where(*conditions.eligible, ~conditions.certified,
-               User.department_id.in_(subtree_ids([department_id])),
-               User.department_id.in_(visible_department_ids(viewer)))
-        .order_by(started, Department.code, User.staff_number)
-        .limit(limit).offset(offset)
+        select(User, paths.c.path, started, certified, lessons_done, attempts, best, due, _flag(overdue_c),
+               _flag(exhausted_c))
+        .join(paths, paths.c.id == User.department_id)
+        .where(*filters).order_by(*order).limit(per_page).offset((page - 1) * per_page)
     )
-    return [
-        {"user": u, "department": d, "started": bool(s), "lessons_done": int(ld or 0), "attempts": int(a or 0),
-         "best_score": b, "due_on": due_on}
-        for u, d, s, ld, a, b, due_on in db.session.execute(query).all()
+    rows = [
+        {"user": u, "path": path, "started": bool(s), "certified": bool(cert), "lessons_done": int(ld or 0),
+         "attempts": int(a or 0), "best_score": b, "due_on": due_on, "overdue": bool(od), "exhausted": bool(ex)}
+        for u, path, s, cert, ld, a, b, due_on, od, ex in db.session.execute(query).all()
     ]
+    return DrillDown(rows=rows, total=total, counts=counts, page=page, per_page=per_page, positions=positions)
+
+
+def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date,
+                     limit: int = 200, offset: int = 0) -> list[dict]:
+    """Eligible staff in the department's subtree who are not certified as of ``as_of``, those not
+    started first (rows as in :func:`drill_down`). Empty if the department is outside ``viewer``'s scope."""
+    per_page = max(1, limit)
+    if offset % per_page:
+        raise ValueError("offset must be a multiple of limit")
+    return drill_down(plan, viewer, department_id, as_of, page=offset // per_page + 1, per_page=per_page).rows
 
 
 def plans_for(viewer: User) -> list[RolloutPlan]:
@@ -313,3 +453,73 @@ def assign_plan(plan: RolloutPlan) -> int:
         created += max(result.rowcount or 0, 0)
     db.session.flush()
     return created
+
+
+@dataclass
+class PersonRecord:
+    """A person's training record for an officer: enrolments (with lessons done of active lessons),
+    attempts (newest first), certificates, and 学时 credited this local calendar year (Decimal)."""
+
+    user: User
+    path: str
+    enrolments: list[dict]
+    attempts: list[Attempt]
+    certificates: list[Certificate]
+    hours_this_year: Decimal
+    quota: Decimal
+
+
+def person_record(viewer: User, user_id: int) -> PersonRecord | None:
+    """The record of ``user_id`` if their department is within ``viewer``'s scope, else None.
+
+    Queries: the user (scoped in the query), their path, enrolments with lesson counts (one
+    grouped query), attempts, certificates, and the year's 学时.
+    """
+    user = db.session.execute(select(User).where(
+        User.id == user_id, User.department_id.in_(visible_department_ids(viewer)))).scalar_one_or_none()
+    if user is None:
+        return None
+    paths = department_paths().alias("paths")
+    path = db.session.execute(select(paths.c.path).where(paths.c.id == user.department_id)).scalar_one_or_none() or ""
+    total = (select(func.count(Lesson.id)).where(Lesson.course_id == Enrolment.course_id, Lesson.active.is_(True))
+             .scalar_subquery())
+    done = (select(func.count(LessonProgress.id)).join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(LessonProgress.user_id == user.id, Lesson.course_id == Enrolment.course_id, Lesson.active.is_(True),
+                   LessonProgress.completed_at.is_not(None)).scalar_subquery())
+    enrolments = [
+        {"enrolment": e, "lessons_total": int(t or 0), "lessons_done": int(d or 0)}
+        for e, t, d in db.session.execute(
+            select(Enrolment, total, done).where(Enrolment.user_id == user.id).order_by(Enrolment.due_on, Enrolment.id))
+    ]
+    attempts = list(db.session.execute(select(Attempt).where(Attempt.user_id == user.id)
+                                       .order_by(Attempt.started_at.desc())).scalars())
+    certificates = list(db.session.execute(select(Certificate).where(Certificate.user_id == user.id)
+                                           .order_by(Certificate.issued_at.desc())).scalars())
+    today_end = local_date_end_utc(to_local(utcnow()).date())
+    hours = db.session.execute(select(credit_hours_in_year(today_end)).where(User.id == user.id)).scalar_one()
+    return PersonRecord(user=user, path=path, enrolments=enrolments, attempts=attempts, certificates=certificates,
+                        hours_this_year=Decimal(hours or 0), quota=annual_quota())
+
+
+def uncovered_scope(plan: RolloutPlan, viewer: User) -> list[Department]:
+    """The viewer's scope roots (admins: tree roots) that the plan's audience does not reach at all
+    (neither inside an audience subtree nor above one): the plan says nothing about them."""
+    audience = select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id)
+    out = []
+    for root in scope_roots(viewer):
+        overlap = db.session.execute(select(DepartmentClosure.descendant_id).where(
+            or_(and_(DepartmentClosure.ancestor_id == root.id, DepartmentClosure.descendant_id.in_(audience)),
+                and_(DepartmentClosure.descendant_id == root.id, DepartmentClosure.ancestor_id.in_(audience)))
+        ).limit(1)).first()
+        if overlap is None:
+            out.append(root)
+    return out
+
+
+def covers_department(plan: RolloutPlan, department_id: int) -> bool:
+    """True if the department lies inside one of the plan's audience subtrees or above one."""
+    audience = select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id)
+    return db.session.execute(select(DepartmentClosure.descendant_id).where(or_(
+        and_(DepartmentClosure.descendant_id == department_id, DepartmentClosure.ancestor_id.in_(audience)),
+        and_(DepartmentClosure.ancestor_id == department_id, DepartmentClosure.descendant_id.in_(audience)),
+    )).limit(1)).first() is not None

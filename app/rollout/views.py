@@ -1,9 +1,11 @@
-"""Officer dashboard and drill-down. Every figure is scoped in the query to the viewer's departments."""
+"""Officer dashboard, drill-down and person record. Every figure is scoped in the query to the viewer's
+departments; every query argument is checked (400 with a clear message) before any query runs."""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import _
 from flask_login import current_user
 
 from app.core.permissions import officer_required
@@ -16,15 +18,47 @@ from app.rollout.models import RolloutPlan
 
 bp = Blueprint("rollout", __name__, url_prefix="/dashboard")
 
+MAX_PAGE = 100_000
+PER_PAGE = 50
 
-def _as_of() -> dt.date:
-    raw = request.args.get("as_of")
-    if raw:
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            abort(400)
-    return local_today()
+
+def _as_of(plan: RolloutPlan | None) -> dt.date:
+    """``?as_of=YYYY-MM-DD`` (default today), between a year before the plan's start and five years
+    from today; anything else is a 400 that says what is accepted."""
+    today = local_today()
+    earliest = (plan.starts_on if plan else today) - dt.timedelta(days=366)
+    latest = today + dt.timedelta(days=5 * 366)
+    raw = request.args.get("as_of", "").strip()
+    if not raw:
+        return today
+    try:
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        abort(400, description=_("The date “%(value)s” is not a date of the form YYYY-MM-DD.", value=raw[:40]))
+    if not earliest <= day <= latest:
+        abort(400, description=_("The date must be between %(earliest)s and %(latest)s.",
+                                 earliest=earliest.isoformat(), latest=latest.isoformat()))
+    return day
+
+
+def _page() -> int:
+    """``?page=N``: a whole number from 1 to MAX_PAGE (default 1), else a 400."""
+    raw = request.args.get("page", "").strip()
+    if not raw:
+        return 1
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+        abort(400, description=_("The page number “%(value)s” is not valid: use a whole number from 1.",
+                                 value=raw[:40]))
+    return int(raw)
+
+
+def _choice(name: str, allowed: tuple, default: str) -> str:
+    value = request.args.get(name, default) or default
+    if value not in allowed:
+        abort(400, description=_("“%(value)s” is not a valid choice for %(name)s.", value=value[:40], name=name))
+    return value
 
 
 def _plan(plans: list[RolloutPlan]) -> RolloutPlan | None:
@@ -40,31 +74,65 @@ def _plan(plans: list[RolloutPlan]) -> RolloutPlan | None:
 @bp.route("/")
 @officer_required
 def dashboard():
-    """Per-department completion against the plan, as a tree with subtotals."""
+    """Per-department figures against the plan, as a tree with subtotals."""
     plans = services.plans_for(current_user)
     plan = _plan(plans)
-    as_of = _as_of()
+    as_of = _as_of(plan)
     rows = services.flatten(services.department_figures(plan, current_user, as_of)) if plan else []
+    uncovered = services.uncovered_scope(plan, current_user) if plan else []
     return render_template("rollout/dashboard.html", plans=plans, plan=plan, rows=rows, as_of=as_of,
+                           uncovered=uncovered, quota=services.annual_quota(),
                            target=services.target_percent(plan, as_of) if plan else None)
 
 
 @bp.route("/departments/<int:department_id>")
 @officer_required
 def department(department_id: int):
-    """Who in this department's subtree has not finished, with their progress (404 outside scope)."""
+    """The people in this department's subtree with their progress: filters, sorting, paging (404 outside scope)."""
     plans = services.plans_for(current_user)
     plan = _plan(plans)
     department = db.session.get(Department, department_id)
     if department is None or plan is None or not can_see_department(current_user, department_id):
         abort(404)
-    as_of = _as_of()
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = 100
-    staff = services.unfinished_staff(plan, current_user, department_id, as_of, limit=per_page + 1,
-                                      offset=(page - 1) * per_page)
-    forest = services.department_figures(plan, current_user, as_of)
-    figures = next((f for f in services.flatten(forest) if f.department.id == department_id), None)
+    as_of = _as_of(plan)
+    page = _page()
+    args = {
+        "status": _choice("status", services.STATUS_FILTERS, "unfinished"),
+        "sort": _choice("sort", services.SORT_KEYS, "status"),
+        "position": request.args.get("position", "").strip()[:100] or None,
+        "overdue": request.args.get("overdue") == "1",
+        "exhausted": request.args.get("exhausted") == "1",
+    }
+    descending = _choice("dir", ("asc", "desc"), "asc") == "desc"
+    covered = services.covers_department(plan, department_id)
+    result = services.drill_down(plan, current_user, department_id, as_of, page=page, per_page=PER_PAGE,
+                                 descending=descending, **args) if covered else None
+    if result is not None and page > result.pages:
+        abort(400, description=_("Page %(page)s does not exist: there are %(pages)s pages.",
+                                 page=page, pages=result.pages))
+    figures = None
+    if result is not None and result.counts["eligible"]:
+        counts = result.counts  # the subtree's completion from the drill-down's own counts (no second aggregate)
+        figures = services.DepartmentFigures(department=department, level=0, eligible=counts["eligible"],
+                                             started=counts["eligible"] - counts["not_started"],
+                                             certified=counts["certified"], target=services.target_percent(plan, as_of))
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)]
+    query = {"plan": plan.id, "as_of": as_of.isoformat(), "status": args["status"], "sort": args["sort"],
+             "dir": "desc" if descending else "asc", "position": args["position"] or "",
+             "overdue": "1" if args["overdue"] else "", "exhausted": "1" if args["exhausted"] else ""}
     return render_template("rollout/department.html", plan=plan, department=department, figures=figures,
-                           staff=staff[:per_page], has_more=len(staff) > per_page, page=page, as_of=as_of, path=path)
+                           result=result, covered=covered, as_of=as_of, path=path, query=query,
+                           statuses=services.STATUS_FILTERS)
+
+
+@bp.route("/people/<int:user_id>")
+@officer_required
+def person(user_id: int):
+    """One person's training record (404 outside the officer's scope)."""
+    record = services.person_record(current_user, user_id)
+    if record is None:
+        abort(404)
+    plans = services.plans_for(current_user)
+    plan = _plan(plans) if request.args.get("plan") else None
+    as_of = _as_of(plan) if plan else local_today()
+    return render_template("rollout/person.html", record=record, plan=plan, as_of=as_of)

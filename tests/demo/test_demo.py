@@ -264,7 +264,8 @@ def _recount(db, plan, as_of):
     lessons = set(db.session.execute(select(Lesson.id).where(Lesson.course_id.in_(courses))).scalars())
     exams = set(db.session.execute(select(Exam.id).where(Exam.course_id.in_(courses))).scalars())
     audience = {d.id for d in plan.audience}
-    exempt = set(db.session.execute(select(Exemption.user_id).where(Exemption.plan_id == plan.id)).scalars())
+    exempt = set(db.session.execute(select(Exemption.user_id).where(Exemption.plan_id == plan.id,
+                                                                    Exemption.created_at < end)).scalars())
 
     def ancestors(dept_id):
         while dept_id is not None:
@@ -286,7 +287,8 @@ def _recount(db, plan, as_of):
                  and (c.revoked_at is None or c.revoked_at >= end) and (c.expires_at is None or c.expires_at >= end)}
     figures, unfinished = defaultdict(lambda: [0, 0, 0, 0, 0]), defaultdict(set)
     for u in db.session.execute(select(User).where(User.active.is_(True))).scalars():
-        if u.department_id is None or u.id in exempt or not audience & set(ancestors(u.department_id)):
+        if (u.department_id is None or u.id in exempt or u.created_at >= end  # joined after the day shown
+                or not audience & set(ancestors(u.department_id))):
             continue
         for dept_id in ancestors(u.department_id):
             row = figures[dept_id]
