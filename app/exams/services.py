@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
-from app.exams.models import FINISHED, IN_PROGRESS, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
+from app.exams.models import FINISHED, IN_PROGRESS, NAVIGATIONS, SEQUENTIAL, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question, QuestionVersion
 from app.questions.types import REGISTRY, ResponseError
@@ -357,28 +357,98 @@ def start_attempt(user, exam: Exam) -> Attempt:
 
 # --- answering -------------------------------------------------------------------------------
 
+MAX_POSITION = 10_000            # no form has more questions; larger positions are refused as malformed
+MAX_REVISION = 2**31 - 1         # the column is a 32-bit integer
+
+
 @dataclass
 class SaveResult:
-    """Outcome of an autosave: ``status`` is ``saved`` or ``stale`` (a newer save already stored)."""
+    """Outcome of an autosave that stored the answer (or found it already stored).
+
+    ``revision`` is the item's revision now (the page sends it with its next save of that question);
+    ``saved_at`` is UTC; ``remaining_seconds`` whole seconds until the deadline.
+    """
 
     status: str
-    seq: int
-    saved_at: dt.datetime | None
+    revision: int
+    saved_at: dt.datetime
     remaining_seconds: int
 
 
-def save_answer(attempt: Attempt, position: int, response, seq: int) -> SaveResult:
-    """Store the candidate's response for one question, if the attempt is open and ``seq`` is newer.
+class SaveConflict(DomainError):
+    """The page's revision is not the stored one and the stored answer differs (HTTP 409, code ``conflict``).
 
-    Idempotent per question: a repeated or older ``seq`` changes nothing and reports ``stale``.
-    The attempt row is updated first (a row lock on PostgreSQL, the write lock on SQLite), so a
-    concurrent finish either sees this answer or this save sees the attempt finished.
+    ``revision`` is the stored revision (send it to overwrite: "keep mine"), ``saved_response`` the
+    stored response (the type's JSON) and ``selected`` its option ids as the page shows them.
+    """
+
+    def __init__(self, revision: int, saved_response: dict | None, selected: list[str]):
+        super().__init__(_("This answer was changed in another window."), code="conflict", status=409)
+        self.revision = revision
+        self.saved_response = saved_response
+        self.selected = selected
+
+
+def _whole_number(value, field: str, minimum: int, maximum: int) -> int:
+    """``value`` if it is an int (not a bool) within [minimum, maximum]; else DomainError 400 naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(_("Field '%(field)s' must be a whole number.", field=field), code="bad_request", status=400)
+    if not minimum <= value <= maximum:
+        raise DomainError(_("Field '%(field)s' must be between %(low)s and %(high)s.", field=field, low=minimum,
+                            high=maximum), code="bad_request", status=400)
+    return value
+
+
+def page_of(position: int, per_page: int) -> int:
+    """1-based page number holding ``position`` (1-based) when ``per_page`` questions fit a page (0: all on page 1)."""
+    return 1 if per_page <= 0 else (position - 1) // per_page + 1
+
+
+def page_bounds(page: int, per_page: int, count: int) -> tuple[int, int]:
+    """(first, last) positions of ``page`` (1-based) for ``count`` questions, ``per_page`` a page (0: all)."""
+    if per_page <= 0:
+        return 1, count
+    first = (page - 1) * per_page + 1
+    return first, min(count, first + per_page - 1)
+
+
+def page_count(per_page: int, count: int) -> int:
+    """Number of pages for ``count`` questions at ``per_page`` a page (0: one page)."""
+    return 1 if per_page <= 0 or count == 0 else -(-count // per_page)
+
+
+def _refuse_closed(attempt: Attempt) -> None:
+    """After a conditional attempt UPDATE matched nothing: finalise if overdue and raise time_up."""
+    db.session.rollback()
+    db.session.refresh(attempt)
+    if attempt.state == IN_PROGRESS and attempt.is_overdue:
+        finish_attempt(attempt, by="deadline")
+        db.session.commit()
+    raise DomainError(_("Time is up: this attempt has been submitted. Your saved answers were kept."),
+                      code="time_up", status=409)
+
+
+def save_answer(attempt: Attempt, position, response, revision) -> SaveResult:
+    """Store the candidate's response for one question if the page saw the stored revision.
+
+    ``position`` (1-based) and ``revision`` (the item revision the page last saw, 0 before any save)
+    must be ints, not bools. The attempt row is updated first with a condition on state, deadline +
+    grace and (sequential navigation) the page reached — a row lock on PostgreSQL, the write lock on
+    SQLite — so a concurrent finish either sees this answer or this save is refused. Then ONE
+    conditional UPDATE writes the response and ``revision + 1`` where the revision still matches.
+    If it does not and the stored response equals this one (a retry whose acknowledgement was lost),
+    the save counts as stored. Flushes; the caller commits.
 
     Raises:
-        DomainError(status=409, code="time_up"): past deadline + grace, or already finished
-            (the attempt is finalised lazily if still open); the stored answer is unchanged.
-        DomainError(status=400): unknown position or malformed response.
+        SaveConflict (409, code ``conflict``): another page stored a different answer since.
+        DomainError(409, code ``time_up``): past deadline + grace, or already finished (the
+            attempt is finalised lazily if still open); nothing is stored.
+        DomainError(409, code ``sequential``): sequential navigation and the question is not on
+            the page the candidate has reached.
+        DomainError(400): malformed position, revision or response, or unknown position.
     """
+    position = _whole_number(position, "position", 1, MAX_POSITION)
+    revision = _whole_number(revision, "revision", 0, MAX_REVISION)
     now = utcnow()
     row = db.session.execute(
         select(AttemptItem.id, QuestionVersion.qtype, QuestionVersion.spec)
@@ -392,31 +462,91 @@ def save_answer(attempt: Attempt, position: int, response, seq: int) -> SaveResu
         normalised = REGISTRY[qtype].check_response(spec, response)
     except ResponseError as exc:
         raise DomainError(str(exc), code="bad_response", status=400) from exc
-    if not isinstance(seq, int) or seq < 1:
-        raise DomainError("seq must be a positive integer", code="bad_seq", status=400)
     grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
+    conditions = [Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.deadline_at >= now - grace]
+    exam = attempt.exam
+    sequential = exam.navigation == SEQUENTIAL and exam.questions_per_page > 0
+    if sequential:
+        first, last = page_bounds(page_of(position, exam.questions_per_page), exam.questions_per_page, MAX_POSITION)
+        conditions.append(Attempt.furthest_position.between(first, last))
     opened = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.deadline_at >= now - grace)
-        .values(last_saved_at=now)
-        .execution_options(synchronize_session=False)
+        update(Attempt).where(*conditions).values(last_saved_at=now).execution_options(synchronize_session=False)
     ).rowcount
     if opened != 1:
-        db.session.rollback()
-        db.session.refresh(attempt)
-        if attempt.state == IN_PROGRESS:
-            finish_attempt(attempt, by="deadline")
-            db.session.commit()
-        raise DomainError(_("Time is up: this attempt has been submitted. Your saved answers were kept."),
-                          code="time_up", status=409)
+        if sequential:
+            db.session.refresh(attempt)
+            if attempt.state == IN_PROGRESS and not attempt.is_overdue:
+                raise DomainError(_("This exam goes forward only: this question can no longer be changed."),
+                                  code="sequential", status=409)
+        _refuse_closed(attempt)
     written = db.session.execute(
         update(AttemptItem)
-        .where(AttemptItem.id == item_id, AttemptItem.response_seq < seq)
-        .values(response=normalised, response_seq=seq, answered_at=now)
+        .where(AttemptItem.id == item_id, AttemptItem.revision == revision)
+        .values(response=normalised, revision=AttemptItem.revision + 1, answered_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     remaining = max(0, int((attempt.deadline_at - now).total_seconds()))
-    return SaveResult(status="saved" if written == 1 else "stale", seq=seq, saved_at=now, remaining_seconds=remaining)
+    if written == 1:
+        return SaveResult(status="saved", revision=revision + 1, saved_at=now, remaining_seconds=remaining)
+    stored, current = db.session.execute(
+        select(AttemptItem.response, AttemptItem.revision).where(AttemptItem.id == item_id)).one()
+    if stored == normalised:
+        return SaveResult(status="saved", revision=current, saved_at=now, remaining_seconds=remaining)
+    raise SaveConflict(current, stored, REGISTRY[qtype].selected(spec, stored))
+
+
+def set_flag(attempt: Attempt, position, flagged) -> bool:
+    """Flag (or unflag) a question for review while the attempt is open. Returns the stored flag.
+
+    One conditional UPDATE on the item that also requires the attempt to be in progress and within
+    deadline + grace. Raises DomainError 400 for a malformed position or flag, 409 ``time_up``.
+    """
+    position = _whole_number(position, "position", 1, MAX_POSITION)
+    if not isinstance(flagged, bool):
+        raise DomainError(_("Field '%(field)s' must be true or false.", field="flagged"), code="bad_request", status=400)
+    now = utcnow()
+    grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
+    open_attempt = select(Attempt.id).where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS,
+                                            Attempt.deadline_at >= now - grace)
+    written = db.session.execute(
+        update(AttemptItem)
+        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position,
+               AttemptItem.attempt_id.in_(open_attempt.scalar_subquery()))
+        .values(flagged=flagged).execution_options(synchronize_session=False)
+    ).rowcount
+    if written == 1:
+        return flagged
+    exists_item = db.session.execute(select(AttemptItem.id).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)).first()
+    if exists_item is None:
+        raise DomainError(_("Unknown question."), code="unknown_question", status=400)
+    _refuse_closed(attempt)
+
+
+def reach_page(attempt: Attempt, page: int) -> int:
+    """Move the candidate to ``page`` (1-based) and return the page they may see.
+
+    Free navigation: any existing page. Sequential: the page reached so far or the next one;
+    moving on is a conditional UPDATE raising ``furthest_position`` (so two tabs cannot skip or go
+    back); an earlier page is not allowed and the current page is returned instead. Flushes.
+    """
+    exam = attempt.exam
+    count = len(attempt.items)
+    pages = page_count(exam.questions_per_page, count)
+    page = min(max(1, page), pages)
+    if exam.navigation != SEQUENTIAL or exam.questions_per_page <= 0:
+        return page
+    current = page_of(attempt.furthest_position, exam.questions_per_page)
+    if page != current + 1:
+        return current
+    first, _last = page_bounds(page, exam.questions_per_page, count)
+    moved = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.furthest_position < first)
+        .values(furthest_position=first).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    return page if moved == 1 else page_of(attempt.furthest_position, exam.questions_per_page)
 
 
 # --- finishing and grading -------------------------------------------------------------------
@@ -522,7 +652,7 @@ def candidate_payload(attempt: Attempt) -> dict:
     """Everything the exam page needs, without any key or feedback.
 
     Shape: ``{"attempt_id", "remaining_seconds", "deadline_at" (ISO UTC), "questions": [{"position",
-    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "seq"}]}``.
+    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "revision", "flagged"}]}``.
     """
     questions = []
     for item in attempt.items:
@@ -530,7 +660,7 @@ def candidate_payload(attempt: Attempt) -> dict:
         qtype = REGISTRY[version.qtype]
         rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec, item.option_order)
         rendered.update(position=item.position, selected=qtype.selected(version.spec, item.response),
-                        seq=item.response_seq)
+                        revision=item.revision, flagged=item.flagged)
         questions.append(rendered)
     return {
         "attempt_id": attempt.id,
