@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import _, ngettext
+from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -206,10 +206,8 @@ def navigate(attempt_id: int):
         return redirect(url_for("exams.result", attempt_id=attempt.id))
     db.session.commit()
     if kept:
-        flash(ngettext("%(num)s answer had been changed in another window since this page was loaded; "
-                       "the saved answer was kept.",
-                       "%(num)s answers had been changed in another window since this page was loaded; "
-                       "the saved answers were kept.", kept), "warning")
+        flash(_("Answers changed in another window after this page was loaded were not overwritten: %(num)s. "
+                "The saved answers were kept.", num=kept), "warning")
     if page is None and target == "summary":
         return redirect(url_for("exams.summary", attempt_id=attempt.id))
     return redirect(url_for("exams.attempt", attempt_id=attempt.id, page=page or here))
