@@ -58,7 +58,9 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
 
     The exam code is the course slug. Each blueprint row names either a standard ``item`` of the
     course or an ``area`` holding at least one of them, plus ``difficulty`` (or any), ``count`` and
-    ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times.
+    ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times;
+    optional ``questions_per_page`` (0 = all on one page, the default) and ``navigation`` (``free``,
+    the default, or ``sequential``: forward only, enforced by the server).
     Raises ContentError naming the file and field; warns (in ``report``) where the bank holds fewer
     than twice the questions a row draws (forms would repeat).
     """
@@ -78,6 +80,16 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     pass_mark = number("pass_mark", 60, 0)
     attempts_allowed = number("attempts_allowed", 3, 1)
     grace = number("grace_period_seconds", 0, 0)
+    per_page = exam_data.get("questions_per_page", 0)
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 0:
+        errors.append(f"{where}: field 'questions_per_page' must be a whole number >= 0 (0 = all on one page)")
+        per_page = 0
+    navigation = exam_data.get("navigation", "free")
+    if navigation not in NAVIGATIONS:
+        errors.append(f"{where}: field 'navigation' must be one of {', '.join(NAVIGATIONS)}")
+        navigation = "free"
+    if navigation == SEQUENTIAL and per_page == 0:
+        errors.append(f"{where}: field 'navigation': sequential needs 'questions_per_page' of 1 or more")
     opens_at = _local_datetime(exam_data.get("opens_at"), "opens_at", where, errors)
     closes_at = _local_datetime(exam_data.get("closes_at"), "closes_at", where, errors)
     if pass_mark > 100:
@@ -141,7 +153,7 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         "title_zh": exam_data["title"][0], "title_en": exam_data["title"][1], "course_id": course.id,
         "time_limit_seconds": int(time_limit * 60), "pass_mark": Decimal(str(pass_mark)).quantize(TWO),
         "attempts_allowed": int(attempts_allowed), "grace_period_seconds": int(grace), "active": True,
-        "opens_at": opens_at, "closes_at": closes_at,
+        "opens_at": opens_at, "closes_at": closes_at, "questions_per_page": per_page, "navigation": navigation,
     }
     wanted_rows = [(item.id if item else None, area.id if area else None, difficulty, count, points)
                    for item, area, _label, difficulty, count, points in rows]
