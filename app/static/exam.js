@@ -321,6 +321,17 @@
         showState();
       }).catch(function () { /* offline: the flag is not changed; the button shows the stored state */ });
     });
+    // The panel's links to questions on this page: jump there and put the keyboard focus on it.
+    each("a.qbtn[data-q]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        var fs = fieldset(link.dataset.q);
+        if (!fs) { return; }
+        event.preventDefault();
+        fs.scrollIntoView({ block: "start" });
+        if (history.replaceState) { history.replaceState(null, "", "#q" + link.dataset.q); }
+        focusQuestion(link.dataset.q);
+      });
+    });
     each("button.flag-toggle[aria-pressed=true] .flag-label").forEach(function (el) { el.textContent = data.msgUnflag; });
 
     // Leaving the page (next, previous, a question in the panel, finish): send every queued answer
