@@ -321,6 +321,16 @@
         showState();
       }).catch(function () { /* offline: the flag is not changed; the button shows the stored state */ });
     });
+    // All on one page: the question holding the keyboard focus is the panel's current one.
+    if (!document.querySelector(".qbtn.current")) {
+      form.addEventListener("focusin", function (event) {
+        var fs = event.target.closest("fieldset.question");
+        if (!fs) { return; }
+        each(".qbtn.current").forEach(function (b) { b.classList.remove("current"); b.removeAttribute("aria-current"); });
+        var btn = panelButton(fs.dataset.position);
+        if (btn) { btn.classList.add("current"); btn.setAttribute("aria-current", "true"); }
+      });
+    }
     // The panel's links to questions on this page: jump there and put the keyboard focus on it.
     each("a.qbtn[data-q]").forEach(function (link) {
       link.addEventListener("click", function (event) {
