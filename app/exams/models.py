@@ -120,8 +120,8 @@ class Attempt(db.Model):
 
     ``deadline_at`` (UTC) is fixed by the server at start; ``score`` is a percentage 0–100;
     ``finished_by`` is ``candidate``, ``deadline`` (lazily, on the next request) or ``scheduler``.
-    ``furthest_position`` is the highest question position the candidate has reached (1-based); with
-    sequential navigation only the page holding it may be answered.
+    ``furthest_position`` is the first position (1-based) of the furthest page the candidate has
+    reached; with sequential navigation only that page may be answered.
     """
 
     __tablename__ = "attempt"

@@ -31,8 +31,23 @@
 
   // --- state --------------------------------------------------------------------------------
   function load() { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } }
-  function store() { try { localStorage.setItem(storeKey, JSON.stringify(queue)); } catch (e) { /* private mode */ } }
-  var queue = load();      // position -> {response, base}: answers not yet acknowledged by the server
+  // Other tabs of the same attempt share this storage: write this tab's entries and remove only the
+  // entries this tab has dropped (same stamp), so one tab never erases another tab's unsent answer.
+  var dropped = {};        // position -> stamp of an entry this tab acknowledged or discarded
+  function store() {
+    try {
+      var saved = load();
+      Object.keys(dropped).forEach(function (pos) {
+        if (saved[pos] && saved[pos].stamp === dropped[pos]) { delete saved[pos]; }
+      });
+      Object.keys(queue).forEach(function (pos) { saved[pos] = queue[pos]; });
+      localStorage.setItem(storeKey, JSON.stringify(saved));
+    } catch (e) { /* private mode: the in-memory queue still works */ }
+    dropped = {};
+  }
+  function drop(pos) { if (queue[pos]) { dropped[pos] = queue[pos].stamp; delete queue[pos]; } }
+  function clearAll() { queue = {}; dropped = {}; try { localStorage.removeItem(storeKey); } catch (e) { /* private mode */ } }
+  var queue = load();      // position -> {response, base, stamp}: answers not yet acknowledged by the server
   var held = {};           // position -> {kind: "conflict"|"refused"|"retry", message, conflict}
   var revisions = {};      // position -> the revision this page knows is stored
   each("[data-position][data-revision], [data-q][data-revision]").forEach(function (el) {
@@ -42,7 +57,7 @@
   // Drop entries that do not belong to this attempt's questions or are malformed.
   Object.keys(queue).forEach(function (pos) {
     var entry = queue[pos];
-    if (!(pos in revisions) || !entry || typeof entry.base !== "number") { delete queue[pos]; }
+    if (!(pos in revisions) || !entry || typeof entry.base !== "number") { drop(pos); }
   });
   store();
 
@@ -190,14 +205,14 @@
         retryDelay = 2000;
         setRevision(pos, body.revision);
         delete held[pos];
-        if (queue[pos] === entry) { delete queue[pos]; }
+        if (queue[pos] === entry) { drop(pos); }
         else if (queue[pos]) { queue[pos].base = body.revision; }   // changed again while in flight
         store();
         if (typeof body.remaining_seconds === "number") { endsAt = performance.now() + body.remaining_seconds * 1000; }
         sendNext();
         return;
       }
-      if (r.status === 409 && body.code === "time_up") { queue = {}; store(); timeUp(); return; }
+      if (r.status === 409 && body.code === "time_up") { clearAll(); timeUp(); return; }
       if (r.status === 409 && body.code === "conflict" && queue[pos] === entry) {
         held[pos] = { kind: "conflict", message: body.message || "", conflict: body };
       } else if (r.status >= 500 || r.status === 0 || r.status === 429 || (r.ok && body.status !== "saved")) {
@@ -234,7 +249,7 @@
     var fs = fieldset(pos);
     if (fs) { showChoices(fs, info.conflict.selected || []); }
     setRevision(pos, info.conflict.revision);
-    delete queue[pos];
+    drop(pos);
     delete held[pos];
     store();
     focusQuestion(pos);
@@ -289,8 +304,8 @@
       // Choosing again after seeing the saved answer of a conflict means "this is my answer".
       var base = info && info.conflict ? info.conflict.revision : (queue[pos] ? queue[pos].base : revisions[pos]);
       delete held[pos];
-      if (response === null) { delete queue[pos]; store(); showState(); return; }
-      queue[pos] = { response: response, base: base };
+      if (response === null) { drop(pos); store(); showState(); return; }
+      queue[pos] = { response: response, base: base, stamp: Date.now() + "-" + Math.random() };
       store();
       showState();
       sendNext();
@@ -391,7 +406,7 @@
           return;
         }
         submitting = true;
-        queue = {}; store();
+        clearAll();
         summaryForm.submit();
       });
     });
@@ -406,6 +421,7 @@
     if (left <= 0) {
       if (!submitting) {
         submitting = true;
+        clearAll();   // the form carries every answer with its revision
         if (form) { form.action = data.submitUrl; form.submit(); }
         else { summaryForm.submit(); }
       }

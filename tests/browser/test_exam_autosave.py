@@ -121,3 +121,39 @@ def test_offline_for_a_while_then_online_stores_every_answer(page, live_server, 
     for position, value in chosen.items():
         assert value in (json.dumps(stored[position].response) + str(stored[position].response)), position
         assert stored[position].revision == 1
+
+
+def test_a_tab_restored_from_an_old_queue_replays_into_a_conflict_never_an_overwrite(page, live_server, db):
+    attempt_id = _start(page, live_server, db)
+    attempt_url = page.url
+    fs = _single_choice_with_three_options(page)
+    position = fs.get_attribute("data-position")
+    values = [fs.locator("label.option input").nth(i).get_attribute("value") for i in range(2)]
+    # Yesterday, on this PC: chosen while offline, then the tab was closed before it could send.
+    page.context.set_offline(True)
+    fs.locator(f'label.option input[value="{values[0]}"]').check()
+    page.wait_for_selector("#save-state.offline")
+    page.close()
+    # Today, on another device: a different answer is saved.
+    other = page.context.browser.new_context()
+    tab = other.new_page()
+    tab.goto(f"{live_server}/login")
+    user_staff = db.session.get(__import__("app.exams.models", fromlist=["Attempt"]).Attempt, attempt_id).user.staff_number
+    tab.fill("#staff_number", user_staff)
+    tab.fill("#password", "correct-horse-42")
+    tab.click("button[type=submit]")
+    tab.goto(attempt_url)
+    tab.locator(f'fieldset[data-position="{position}"] label.option input[value="{values[1]}"]').check()
+    tab.wait_for_selector(SAVED)
+    assert _choice(db, attempt_id, int(position)) == values[1]
+    other.close()
+    # Back on the first PC: the page replays its old queue and shows a conflict instead of overwriting.
+    page.context.set_offline(False)
+    restored = page.context.new_page()
+    restored.goto(attempt_url)
+    box = restored.locator(f'fieldset[data-position="{position}"] .q-status.is-conflict')
+    box.wait_for()
+    assert _choice(db, attempt_id, int(position)) == values[1]
+    box.locator("button.keep-mine").click()
+    restored.wait_for_selector(SAVED)
+    assert _choice(db, attempt_id, int(position)) == values[0]
