@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.content.report import ContentError, SyncReport
@@ -440,16 +440,72 @@ def _refuse_closed(attempt: Attempt) -> None:
                       code="time_up", status=409)
 
 
+# Statements of the save path, built once (not per request); values are bound at execution.
+_SAVE_LOOKUP = (
+    select(AttemptItem.id, AttemptItem.question_version_id, QuestionVersion.content_hash,
+           Attempt.deadline_at, Attempt.grace_period_seconds, Exam.navigation, Exam.questions_per_page)
+    .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+    .where(AttemptItem.attempt_id == bindparam("b_attempt"), Attempt.user_id == bindparam("b_user"),
+           AttemptItem.position == bindparam("position"))
+)
+_SAVE_OPEN_ATTEMPT = (
+    update(Attempt)
+    .where(Attempt.id == bindparam("b_attempt"), Attempt.user_id == bindparam("b_user"),
+           Attempt.state == IN_PROGRESS, Attempt.deadline_at >= bindparam("cutoff"),
+           Attempt.furthest_position.between(bindparam("first"), bindparam("last")))
+    .values(last_saved_at=bindparam("now_"))
+    .execution_options(synchronize_session=False)
+)
+_SAVE_WRITE_ITEM = (
+    update(AttemptItem)
+    .where(AttemptItem.id == bindparam("item_id"), AttemptItem.revision == bindparam("base"))
+    .values(response=bindparam("response_"), revision=AttemptItem.revision + 1, answered_at=bindparam("now_"))
+    .execution_options(synchronize_session=False)
+)
+_SAVE_CURRENT = select(AttemptItem.response, AttemptItem.revision).where(AttemptItem.id == bindparam("item_id"))
+_SPEC_CACHE: "OrderedDict[tuple[int, str], tuple[str, dict]]" = OrderedDict()
+_SPEC_CACHE_SIZE = 4096
+
+
+def version_spec(version_id: int, content_hash: str) -> tuple[str, dict]:
+    """``(qtype, spec)`` of a question version from an in-process LRU cache (4,096 entries).
+
+    Versions are immutable (an edit makes a new version), and the key includes the SHA-256
+    ``content_hash`` of the version's content, so a cached entry can never be stale even where
+    ids are reused (e.g. a database emptied between tests). The spec is shared: do not mutate it.
+    """
+    key = (version_id, content_hash)
+    cached = _SPEC_CACHE.get(key)
+    if cached is not None:
+        _SPEC_CACHE.move_to_end(key)
+        return cached
+    qtype, spec = db.session.execute(
+        select(QuestionVersion.qtype, QuestionVersion.spec).where(QuestionVersion.id == version_id)).one()
+    _SPEC_CACHE[key] = (qtype, spec)
+    if len(_SPEC_CACHE) > _SPEC_CACHE_SIZE:
+        _SPEC_CACHE.popitem(last=False)
+    return qtype, spec
+
+
 def save_answer(attempt: Attempt, position, response, revision) -> SaveResult:
+    """:func:`save_answer_for` for a loaded attempt (its id and owner)."""
+    return save_answer_for(attempt.id, attempt.user_id, position, response, revision)
+
+
+def save_answer_for(attempt_id: int, user_id: int, position, response, revision) -> SaveResult:
     """Store the candidate's response for one question if the page saw the stored revision.
 
     ``position`` (1-based) and ``revision`` (the item revision the page last saw, 0 before any save)
-    must be ints, not bools. The attempt row is updated first with a condition on state, deadline +
-    grace and (sequential navigation) the page reached — a row lock on PostgreSQL, the write lock on
-    SQLite — so a concurrent finish either sees this answer or this save is refused. Then ONE
-    conditional UPDATE writes the response and ``revision + 1`` where the revision still matches.
-    If it does not and the stored response equals this one (a retry whose acknowledgement was lost),
-    the save counts as stored. Flushes; the caller commits.
+    must be ints, not bools. One SELECT finds the item of the owner's attempt (with the attempt's
+    deadline and the exam's navigation); the response is validated against the question version
+    from an in-process cache (:func:`version_spec`). The attempt row is then updated with a
+    condition on owner, state, deadline + grace and (sequential navigation) the page reached — a
+    row lock on PostgreSQL, the write lock on SQLite — so a concurrent finish either sees this answer
+    or this save is refused. Then ONE conditional UPDATE writes the response and ``revision + 1``
+    where the revision still matches. If it does not and the stored response equals this one (a
+    retry whose acknowledgement was lost), the save counts as stored. Flushes; the caller commits.
 
     Raises:
         SaveConflict (409, code ``conflict``): another page stored a different answer since.
@@ -457,51 +513,44 @@ def save_answer(attempt: Attempt, position, response, revision) -> SaveResult:
             attempt is finalised lazily if still open); nothing is stored.
         DomainError(409, code ``sequential``): sequential navigation and the question is not on
             the page the candidate has reached.
+        DomainError(404, code ``not_found``): no such attempt of this user.
         DomainError(400): malformed position, revision or response, or unknown position.
     """
     position = _whole_number(position, "position", 1, MAX_POSITION)
     revision = _whole_number(revision, "revision", 0, MAX_REVISION)
     now = utcnow()
-    row = db.session.execute(
-        select(AttemptItem.id, QuestionVersion.qtype, QuestionVersion.spec)
-        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
-        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
-    ).first()
+    row = db.session.execute(_SAVE_LOOKUP, {"b_attempt": attempt_id, "b_user": user_id,
+                                            "position": position}).first()
     if row is None:
+        owned = db.session.execute(select(Attempt.id).where(Attempt.id == attempt_id, Attempt.user_id == user_id)).first()
+        if owned is None:
+            raise DomainError(_("The page you asked for does not exist."), code="not_found", status=404)
         raise DomainError(_("Unknown question."), code="unknown_question", status=400)
-    item_id, qtype, spec = row
+    item_id, version_id, content_hash, deadline_at, grace_seconds, navigation, per_page = row
+    qtype, spec = version_spec(version_id, content_hash)
     try:
         normalised = REGISTRY[qtype].check_response(spec, response)
     except ResponseError as exc:
         raise DomainError(str(exc), code="bad_response", status=400) from exc
-    grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
-    conditions = [Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.deadline_at >= now - grace]
-    exam = attempt.exam
-    sequential = exam.navigation == SEQUENTIAL and exam.questions_per_page > 0
-    if sequential:
-        first, last = page_bounds(page_of(position, exam.questions_per_page), exam.questions_per_page, MAX_POSITION)
-        conditions.append(Attempt.furthest_position.between(first, last))
-    opened = db.session.execute(
-        update(Attempt).where(*conditions).values(last_saved_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+    sequential = navigation == SEQUENTIAL and per_page > 0
+    first, last = page_bounds(page_of(position, per_page), per_page, MAX_POSITION) if sequential else (1, MAX_POSITION)
+    opened = db.session.execute(_SAVE_OPEN_ATTEMPT, {
+        "b_attempt": attempt_id, "b_user": user_id, "cutoff": now - dt.timedelta(seconds=grace_seconds or 0),
+        "first": first, "last": last, "now_": now}).rowcount
     if opened != 1:
+        attempt = db.session.get(Attempt, attempt_id)
         if sequential:
             db.session.refresh(attempt)
             if attempt.state == IN_PROGRESS and not attempt.is_overdue:
                 raise DomainError(_("This exam goes forward only: this question can no longer be changed."),
                                   code="sequential", status=409)
         _refuse_closed(attempt)
-    written = db.session.execute(
-        update(AttemptItem)
-        .where(AttemptItem.id == item_id, AttemptItem.revision == revision)
-        .values(response=normalised, revision=AttemptItem.revision + 1, answered_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    remaining = max(0, int((attempt.deadline_at - now).total_seconds()))
+    written = db.session.execute(_SAVE_WRITE_ITEM, {"item_id": item_id, "base": revision, "response_": normalised,
+                                                    "now_": now}).rowcount
+    remaining = max(0, int((deadline_at - now).total_seconds()))
     if written == 1:
         return SaveResult(status="saved", revision=revision + 1, saved_at=now, remaining_seconds=remaining)
-    stored, current = db.session.execute(
-        select(AttemptItem.response, AttemptItem.revision).where(AttemptItem.id == item_id)).one()
+    stored, current = db.session.execute(_SAVE_CURRENT, {"item_id": item_id}).one()
     if stored == normalised:
         return SaveResult(status="saved", revision=current, saved_at=now, remaining_seconds=remaining)
     raise SaveConflict(current, stored, REGISTRY[qtype].selected(spec, stored))

@@ -128,7 +128,6 @@ def save_answer(attempt_id: int):
     another window changed the answer; 409 code ``time_up`` / ``sequential``; 400 with a message for
     malformed input. Error bodies: ``{"status": "error", "code", "error", "message"}``.
     """
-    attempt = _own_attempt_or_404(attempt_id)
     try:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise DomainError(_("The request is too large."), code="bad_request", status=400)
@@ -138,7 +137,9 @@ def save_answer(attempt_id: int):
         for field in ("position", "revision", "response"):
             if field not in data:
                 raise DomainError(_("Field '%(field)s' is missing.", field=field), code="bad_request", status=400)
-        result = services.save_answer(attempt, data["position"], data["response"], data["revision"])
+        # the lean path: the attempt is not loaded; the service's statements check the owner
+        result = services.save_answer_for(attempt_id, current_user.id, data["position"], data["response"],
+                                          data["revision"])
     except services.SaveConflict as conflict:
         db.session.rollback()
         return jsonify(status="conflict", code="conflict", error="conflict", message=conflict.message,

@@ -158,3 +158,17 @@ def test_stale_form_submit_does_not_overwrite_a_newer_answer(app, db):
         form[f"q{item.position}-multiple"] = "1"
     client.post(f"/attempts/{attempt.id}/submit", data=form)
     assert _stored(db, item.id).response == b_response(item)
+
+
+def test_spec_cache_is_keyed_by_content_hash_so_a_reused_id_is_never_stale(db):
+    from app.exams.services import version_spec
+    from app.questions.models import QuestionVersion
+
+    _user, attempt = _started(db)
+    version = attempt.items[0].question_version
+    qtype, spec = version_spec(version.id, version.content_hash)
+    assert (qtype, spec) == (version.qtype, version.spec)
+    # The same id with other content (as after a database was emptied and refilled) is read afresh.
+    db.session.query(QuestionVersion).filter_by(id=version.id).update({"qtype": "true_false", "spec": {"answer": True},
+                                                                       "content_hash": "0" * 64})
+    assert version_spec(version.id, "0" * 64) == ("true_false", {"answer": True})
