@@ -102,17 +102,17 @@ def candidate(base: str, number: int, timings, errors) -> None:
         questions = re.findall(r'data-position="(\d+)" data-multiple="(true|false)"', page)
         options = {int(p): re.findall(rf'name="q{p}" value="([^"]+)"', page) for p, _m in questions}
         rng = random.Random(number)
-        seq = defaultdict(int)
+        revision = defaultdict(int)  # the server's revision per question, 0 before the first save
         for position, multiple in questions * 2:  # every answer once, then changed once
             position = int(position)
-            seq[position] += 1
             choice = rng.choice(options[position])
             response = {"choices": [choice]} if multiple == "true" else {"choice": choice}
             status, _loc, body = client.request("autosave", "POST", f"/api/attempts/{attempt_id}/answers",
                                                 json.dumps({"position": position, "response": response,
-                                                            "seq": seq[position]}),
+                                                            "revision": revision[position]}),
                                                 {"Content-Type": "application/json", "X-CSRFToken": token})
             assert status == 200, f"autosave {status} {body[:200]}"
+            revision[position] = json.loads(body)["revision"]
         status, _loc, _ = client.request("submit", "POST", f"/attempts/{attempt_id}/submit",
                                          urllib.parse.urlencode({"csrf_token": token}),
                                          {"Content-Type": "application/x-www-form-urlencoded"})

@@ -28,6 +28,9 @@ ROUTES = {
     "exams.attempt": ("GET", "/attempts/{attempt}", [302, 404, 404, 404]),
     "exams.save_answer": ("POST", "/api/attempts/{attempt}/answers", [401, 404, 404, 404]),
     "exams.status": ("GET", "/api/attempts/{attempt}/status", [401, 404, 404, 404]),
+    "exams.flag": ("POST", "/api/attempts/{attempt}/flags", [401, 404, 404, 404]),
+    "exams.navigate": ("POST", "/attempts/{attempt}/navigate", [302, 404, 404, 404]),
+    "exams.summary": ("GET", "/attempts/{attempt}/summary", [302, 404, 404, 404]),
     "exams.submit": ("POST", "/attempts/{attempt}/submit", [302, 404, 404, 404]),
     "exams.result": ("GET", "/attempts/{finished}/result", [302, 404, 404, 404]),
     "certification.mine": ("GET", "/certificates/", [302, 200, 200, 200]),
@@ -101,7 +104,7 @@ def test_access(app, world, endpoint, role_index):
     if method == "GET":
         response = client.get(url)
     elif url.startswith("/api/"):
-        response = client.post(url, json={"position": 1, "response": {"choice": "a"}, "seq": 1},
+        response = client.post(url, json={"position": 1, "response": {"choice": "a"}, "revision": 0, "flagged": True},
                                headers={"X-CSRFToken": token})
     else:
         response = client.post(url, data={"csrf_token": token})

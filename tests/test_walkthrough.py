@@ -79,13 +79,13 @@ def test_learner_path_to_certificate_and_officer_sees_it(app, content, db, login
     plan_answers = {p: (wrong_response(items[p]) if i < 3 else right_response(items[p])) for i, p in enumerate(positions)}
     first, second = positions[:10], positions[10:]
     for p in first:
-        response = client.post(f"/api/attempts/{attempt_id}/answers", json={"position": p, "response": plan_answers[p], "seq": 1},
+        response = client.post(f"/api/attempts/{attempt_id}/answers", json={"position": p, "response": plan_answers[p], "revision": 0},
                                headers={"X-CSRFToken": csrf})
         assert response.status_code == 200 and response.get_json()["status"] == "saved"
     reloaded = client.get(attempt_url).get_data(as_text=True)
     assert reloaded.count("checked") >= len(first)  # saved answers survive the reload
     for p in second:
-        response = client.post(f"/api/attempts/{attempt_id}/answers", json={"position": p, "response": plan_answers[p], "seq": 1},
+        response = client.post(f"/api/attempts/{attempt_id}/answers", json={"position": p, "response": plan_answers[p], "revision": 0},
                                headers={"X-CSRFToken": csrf})
         assert response.status_code == 200
     result = client.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": csrf}, follow_redirects=True)

@@ -606,7 +606,7 @@ class _Builder:
             fraction, awarded = grade_item(qtype_name, spec, response, item["points"])
             answered = None if response is None else \
                 started + dt.timedelta(seconds=int(duration * item["position"] / (len(form) + 1)))
-            item.update(response=response, response_seq=0 if response is None else rng.choice([1, 1, 1, 2]),
+            item.update(response=response, revision=0 if response is None else rng.choice([1, 1, 1, 2]),
                         answered_at=answered, fraction=fraction, awarded=awarded)
             total += awarded
             maximum += item["points"]

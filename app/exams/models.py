@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, UniqueConstraint, and_, or_,
+    false as sa_false,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,10 +18,18 @@ from app.extensions import db
 
 IN_PROGRESS = "in_progress"
 FINISHED = "finished"
+FREE = "free"
+SEQUENTIAL = "sequential"
+NAVIGATIONS = (FREE, SEQUENTIAL)
 
 
 class Exam(BilingualMixin, TimestampMixin, db.Model):
-    """A timed exam. Times in seconds; ``pass_mark`` is a percentage 0–100 of the maximum points."""
+    """A timed exam. Times in seconds; ``pass_mark`` is a percentage 0–100 of the maximum points.
+
+    ``questions_per_page``: 0 shows every question on one page, n > 0 shows n per page.
+    ``navigation``: ``free`` (any page, any order) or ``sequential`` (forward only; enforced by
+    the server, see :func:`app.exams.services.save_answer`).
+    """
 
     __tablename__ = "exam"
 
@@ -36,6 +45,8 @@ class Exam(BilingualMixin, TimestampMixin, db.Model):
     pass_mark: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=60)
     grace_period_seconds: Mapped[int] = mapped_column(Integer, default=0)
     shuffle_options: Mapped[bool] = mapped_column(Boolean, default=True)
+    questions_per_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    navigation: Mapped[str] = mapped_column(String(20), default=FREE, server_default=FREE)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     course = relationship("Course")
@@ -109,6 +120,8 @@ class Attempt(db.Model):
 
     ``deadline_at`` (UTC) is fixed by the server at start; ``score`` is a percentage 0–100;
     ``finished_by`` is ``candidate``, ``deadline`` (lazily, on the next request) or ``scheduler``.
+    ``furthest_position`` is the first position (1-based) of the furthest page the candidate has
+    reached; with sequential navigation only that page may be answered.
     """
 
     __tablename__ = "attempt"
@@ -130,6 +143,7 @@ class Attempt(db.Model):
     max_points: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=0)
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     passed: Mapped[bool | None] = mapped_column(Boolean)
+    furthest_position: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     exam: Mapped[Exam] = relationship()
     user = relationship("User")
@@ -160,9 +174,11 @@ class Attempt(db.Model):
 class AttemptItem(db.Model):
     """One question slot of an attempt and the candidate's latest response to it.
 
-    ``response`` is the type's JSON (e.g. ``{"choice": "b"}``); ``response_seq`` is the client's
-    sequence number of the save that wrote it (later saves with a lower number are ignored);
-    ``fraction`` is the grade 0–1 and ``awarded`` the points given.
+    ``response`` is the type's JSON (e.g. ``{"choice": "b"}``); ``revision`` is issued by the server:
+    0 until the first save, +1 on every stored save. A save names the revision its page last saw and
+    is stored only if it still matches (otherwise a conflict), so no page overwrites an answer it has
+    not seen. ``flagged`` is the candidate's "flag for review" mark; ``fraction`` is the grade 0–1 and
+    ``awarded`` the points given.
     """
 
     __tablename__ = "attempt_item"
@@ -177,7 +193,8 @@ class AttemptItem(db.Model):
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     option_order: Mapped[list] = mapped_column(JSON, default=list)
     response: Mapped[dict | None] = mapped_column(JSON)
-    response_seq: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     fraction: Mapped[float | None] = mapped_column(Numeric(6, 5))
     awarded: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
-from app.exams.models import FINISHED, IN_PROGRESS, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
+from app.exams.models import FINISHED, IN_PROGRESS, NAVIGATIONS, SEQUENTIAL, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question, QuestionVersion
 from app.questions.types import REGISTRY, ResponseError
@@ -58,7 +58,9 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
 
     The exam code is the course slug. Each blueprint row names either a standard ``item`` of the
     course or an ``area`` holding at least one of them, plus ``difficulty`` (or any), ``count`` and
-    ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times.
+    ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times;
+    optional ``questions_per_page`` (0 = all on one page, the default) and ``navigation`` (``free``,
+    the default, or ``sequential``: forward only, enforced by the server).
     Raises ContentError naming the file and field; warns (in ``report``) where the bank holds fewer
     than twice the questions a row draws (forms would repeat).
     """
@@ -78,6 +80,16 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     pass_mark = number("pass_mark", 60, 0)
     attempts_allowed = number("attempts_allowed", 3, 1)
     grace = number("grace_period_seconds", 0, 0)
+    per_page = exam_data.get("questions_per_page", 0)
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 0:
+        errors.append(f"{where}: field 'questions_per_page' must be a whole number >= 0 (0 = all on one page)")
+        per_page = 0
+    navigation = exam_data.get("navigation", "free")
+    if navigation not in NAVIGATIONS:
+        errors.append(f"{where}: field 'navigation' must be one of {', '.join(NAVIGATIONS)}")
+        navigation = "free"
+    if navigation == SEQUENTIAL and per_page == 0:
+        errors.append(f"{where}: field 'navigation': sequential needs 'questions_per_page' of 1 or more")
     opens_at = _local_datetime(exam_data.get("opens_at"), "opens_at", where, errors)
     closes_at = _local_datetime(exam_data.get("closes_at"), "closes_at", where, errors)
     if pass_mark > 100:
@@ -141,7 +153,7 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         "title_zh": exam_data["title"][0], "title_en": exam_data["title"][1], "course_id": course.id,
         "time_limit_seconds": int(time_limit * 60), "pass_mark": Decimal(str(pass_mark)).quantize(TWO),
         "attempts_allowed": int(attempts_allowed), "grace_period_seconds": int(grace), "active": True,
-        "opens_at": opens_at, "closes_at": closes_at,
+        "opens_at": opens_at, "closes_at": closes_at, "questions_per_page": per_page, "navigation": navigation,
     }
     wanted_rows = [(item.id if item else None, area.id if area else None, difficulty, count, points)
                    for item, area, _label, difficulty, count, points in rows]
@@ -357,66 +369,245 @@ def start_attempt(user, exam: Exam) -> Attempt:
 
 # --- answering -------------------------------------------------------------------------------
 
+MAX_POSITION = 10_000            # no form has more questions; larger positions are refused as malformed
+MAX_REVISION = 2**31 - 1         # the column is a 32-bit integer
+
+
 @dataclass
 class SaveResult:
-    """Outcome of an autosave: ``status`` is ``saved`` or ``stale`` (a newer save already stored)."""
+    """Outcome of an autosave that stored the answer (or found it already stored).
+
+    ``revision`` is the item's revision now (the page sends it with its next save of that question);
+    ``saved_at`` is UTC; ``remaining_seconds`` whole seconds until the deadline.
+    """
 
     status: str
-    seq: int
-    saved_at: dt.datetime | None
+    revision: int
+    saved_at: dt.datetime
     remaining_seconds: int
 
 
-def save_answer(attempt: Attempt, position: int, response, seq: int) -> SaveResult:
-    """Store the candidate's response for one question, if the attempt is open and ``seq`` is newer.
+class SaveConflict(DomainError):
+    """The page's revision is not the stored one and the stored answer differs (HTTP 409, code ``conflict``).
 
-    Idempotent per question: a repeated or older ``seq`` changes nothing and reports ``stale``.
-    The attempt row is updated first (a row lock on PostgreSQL, the write lock on SQLite), so a
-    concurrent finish either sees this answer or this save sees the attempt finished.
+    ``revision`` is the stored revision (send it to overwrite: "keep mine"), ``saved_response`` the
+    stored response (the type's JSON) and ``selected`` its option ids as the page shows them.
+    """
+
+    def __init__(self, revision: int, saved_response: dict | None, selected: list[str]):
+        super().__init__(_("This answer was changed in another window."), code="conflict", status=409)
+        self.revision = revision
+        self.saved_response = saved_response
+        self.selected = selected
+
+
+def _whole_number(value, field: str, minimum: int, maximum: int) -> int:
+    """``value`` if it is an int (not a bool) within [minimum, maximum]; else DomainError 400 naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(_("Field '%(field)s' must be a whole number.", field=field), code="bad_request", status=400)
+    if not minimum <= value <= maximum:
+        raise DomainError(_("Field '%(field)s' must be between %(low)s and %(high)s.", field=field, low=minimum,
+                            high=maximum), code="bad_request", status=400)
+    return value
+
+
+def page_of(position: int, per_page: int) -> int:
+    """1-based page number holding ``position`` (1-based) when ``per_page`` questions fit a page (0: all on page 1)."""
+    return 1 if per_page <= 0 else (position - 1) // per_page + 1
+
+
+def page_bounds(page: int, per_page: int, count: int) -> tuple[int, int]:
+    """(first, last) positions of ``page`` (1-based) for ``count`` questions, ``per_page`` a page (0: all)."""
+    if per_page <= 0:
+        return 1, count
+    first = (page - 1) * per_page + 1
+    return first, min(count, first + per_page - 1)
+
+
+def page_count(per_page: int, count: int) -> int:
+    """Number of pages for ``count`` questions at ``per_page`` a page (0: one page)."""
+    return 1 if per_page <= 0 or count == 0 else -(-count // per_page)
+
+
+def _refuse_closed(attempt: Attempt) -> None:
+    """After a conditional attempt UPDATE matched nothing: finalise if overdue and raise time_up."""
+    db.session.rollback()
+    db.session.refresh(attempt)
+    if attempt.state == IN_PROGRESS and attempt.is_overdue:
+        finish_attempt(attempt, by="deadline")
+        db.session.commit()
+    raise DomainError(_("Time is up: this attempt has been submitted. Your saved answers were kept."),
+                      code="time_up", status=409)
+
+
+# Statements of the save path, built once (not per request); values are bound at execution.
+_SAVE_LOOKUP = (
+    select(AttemptItem.id, AttemptItem.question_version_id, QuestionVersion.content_hash,
+           Attempt.deadline_at, Attempt.grace_period_seconds, Exam.navigation, Exam.questions_per_page)
+    .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+    .where(AttemptItem.attempt_id == bindparam("b_attempt"), Attempt.user_id == bindparam("b_user"),
+           AttemptItem.position == bindparam("position"))
+)
+_SAVE_OPEN_ATTEMPT = (
+    update(Attempt)
+    .where(Attempt.id == bindparam("b_attempt"), Attempt.user_id == bindparam("b_user"),
+           Attempt.state == IN_PROGRESS, Attempt.deadline_at >= bindparam("cutoff"),
+           Attempt.furthest_position.between(bindparam("first"), bindparam("last")))
+    .values(last_saved_at=bindparam("now_"))
+    .execution_options(synchronize_session=False)
+)
+_SAVE_WRITE_ITEM = (
+    update(AttemptItem)
+    .where(AttemptItem.id == bindparam("item_id"), AttemptItem.revision == bindparam("base"))
+    .values(response=bindparam("response_"), revision=AttemptItem.revision + 1, answered_at=bindparam("now_"))
+    .execution_options(synchronize_session=False)
+)
+_SAVE_CURRENT = select(AttemptItem.response, AttemptItem.revision).where(AttemptItem.id == bindparam("item_id"))
+_SPEC_CACHE: "OrderedDict[tuple[int, str], tuple[str, dict]]" = OrderedDict()
+_SPEC_CACHE_SIZE = 4096
+
+
+def version_spec(version_id: int, content_hash: str) -> tuple[str, dict]:
+    """``(qtype, spec)`` of a question version from an in-process LRU cache (4,096 entries).
+
+    Versions are immutable (an edit makes a new version), and the key includes the SHA-256
+    ``content_hash`` of the version's content, so a cached entry can never be stale even where
+    ids are reused (e.g. a database emptied between tests). The spec is shared: do not mutate it.
+    """
+    key = (version_id, content_hash)
+    cached = _SPEC_CACHE.get(key)
+    if cached is not None:
+        _SPEC_CACHE.move_to_end(key)
+        return cached
+    qtype, spec = db.session.execute(
+        select(QuestionVersion.qtype, QuestionVersion.spec).where(QuestionVersion.id == version_id)).one()
+    _SPEC_CACHE[key] = (qtype, spec)
+    if len(_SPEC_CACHE) > _SPEC_CACHE_SIZE:
+        _SPEC_CACHE.popitem(last=False)
+    return qtype, spec
+
+
+def save_answer(attempt: Attempt, position, response, revision) -> SaveResult:
+    """:func:`save_answer_for` for a loaded attempt (its id and owner)."""
+    return save_answer_for(attempt.id, attempt.user_id, position, response, revision)
+
+
+def save_answer_for(attempt_id: int, user_id: int, position, response, revision) -> SaveResult:
+    """Store the candidate's response for one question if the page saw the stored revision.
+
+    ``position`` (1-based) and ``revision`` (the item revision the page last saw, 0 before any save)
+    must be ints, not bools. One SELECT finds the item of the owner's attempt (with the attempt's
+    deadline and the exam's navigation); the response is validated against the question version
+    from an in-process cache (:func:`version_spec`). The attempt row is then updated with a
+    condition on owner, state, deadline + grace and (sequential navigation) the page reached — a
+    row lock on PostgreSQL, the write lock on SQLite — so a concurrent finish either sees this answer
+    or this save is refused. Then ONE conditional UPDATE writes the response and ``revision + 1``
+    where the revision still matches. If it does not and the stored response equals this one (a
+    retry whose acknowledgement was lost), the save counts as stored. Flushes; the caller commits.
 
     Raises:
-        DomainError(status=409, code="time_up"): past deadline + grace, or already finished
-            (the attempt is finalised lazily if still open); the stored answer is unchanged.
-        DomainError(status=400): unknown position or malformed response.
+        SaveConflict (409, code ``conflict``): another page stored a different answer since.
+        DomainError(409, code ``time_up``): past deadline + grace, or already finished (the
+            attempt is finalised lazily if still open); nothing is stored.
+        DomainError(409, code ``sequential``): sequential navigation and the question is not on
+            the page the candidate has reached.
+        DomainError(404, code ``not_found``): no such attempt of this user.
+        DomainError(400): malformed position, revision or response, or unknown position.
     """
+    position = _whole_number(position, "position", 1, MAX_POSITION)
+    revision = _whole_number(revision, "revision", 0, MAX_REVISION)
     now = utcnow()
-    row = db.session.execute(
-        select(AttemptItem.id, QuestionVersion.qtype, QuestionVersion.spec)
-        .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
-        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
-    ).first()
+    row = db.session.execute(_SAVE_LOOKUP, {"b_attempt": attempt_id, "b_user": user_id,
+                                            "position": position}).first()
     if row is None:
+        owned = db.session.execute(select(Attempt.id).where(Attempt.id == attempt_id, Attempt.user_id == user_id)).first()
+        if owned is None:
+            raise DomainError(_("The page you asked for does not exist."), code="not_found", status=404)
         raise DomainError(_("Unknown question."), code="unknown_question", status=400)
-    item_id, qtype, spec = row
+    item_id, version_id, content_hash, deadline_at, grace_seconds, navigation, per_page = row
+    qtype, spec = version_spec(version_id, content_hash)
     try:
         normalised = REGISTRY[qtype].check_response(spec, response)
     except ResponseError as exc:
         raise DomainError(str(exc), code="bad_response", status=400) from exc
-    if not isinstance(seq, int) or seq < 1:
-        raise DomainError("seq must be a positive integer", code="bad_seq", status=400)
-    grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
-    opened = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.deadline_at >= now - grace)
-        .values(last_saved_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    sequential = navigation == SEQUENTIAL and per_page > 0
+    first, last = page_bounds(page_of(position, per_page), per_page, MAX_POSITION) if sequential else (1, MAX_POSITION)
+    opened = db.session.execute(_SAVE_OPEN_ATTEMPT, {
+        "b_attempt": attempt_id, "b_user": user_id, "cutoff": now - dt.timedelta(seconds=grace_seconds or 0),
+        "first": first, "last": last, "now_": now}).rowcount
     if opened != 1:
-        db.session.rollback()
-        db.session.refresh(attempt)
-        if attempt.state == IN_PROGRESS:
-            finish_attempt(attempt, by="deadline")
-            db.session.commit()
-        raise DomainError(_("Time is up: this attempt has been submitted. Your saved answers were kept."),
-                          code="time_up", status=409)
+        attempt = db.session.get(Attempt, attempt_id)
+        if sequential:
+            db.session.refresh(attempt)
+            if attempt.state == IN_PROGRESS and not attempt.is_overdue:
+                raise DomainError(_("This exam goes forward only: this question can no longer be changed."),
+                                  code="sequential", status=409)
+        _refuse_closed(attempt)
+    written = db.session.execute(_SAVE_WRITE_ITEM, {"item_id": item_id, "base": revision, "response_": normalised,
+                                                    "now_": now}).rowcount
+    remaining = max(0, int((deadline_at - now).total_seconds()))
+    if written == 1:
+        return SaveResult(status="saved", revision=revision + 1, saved_at=now, remaining_seconds=remaining)
+    stored, current = db.session.execute(_SAVE_CURRENT, {"item_id": item_id}).one()
+    if stored == normalised:
+        return SaveResult(status="saved", revision=current, saved_at=now, remaining_seconds=remaining)
+    raise SaveConflict(current, stored, REGISTRY[qtype].selected(spec, stored))
+
+
+def set_flag(attempt: Attempt, position, flagged) -> bool:
+    """Flag (or unflag) a question for review while the attempt is open. Returns the stored flag.
+
+    One conditional UPDATE on the item that also requires the attempt to be in progress and within
+    deadline + grace. Raises DomainError 400 for a malformed position or flag, 409 ``time_up``.
+    """
+    position = _whole_number(position, "position", 1, MAX_POSITION)
+    if not isinstance(flagged, bool):
+        raise DomainError(_("Field '%(field)s' must be true or false.", field="flagged"), code="bad_request", status=400)
+    now = utcnow()
+    grace = dt.timedelta(seconds=attempt.grace_period_seconds or 0)
+    open_attempt = select(Attempt.id).where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS,
+                                            Attempt.deadline_at >= now - grace)
     written = db.session.execute(
         update(AttemptItem)
-        .where(AttemptItem.id == item_id, AttemptItem.response_seq < seq)
-        .values(response=normalised, response_seq=seq, answered_at=now)
-        .execution_options(synchronize_session=False)
+        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position,
+               AttemptItem.attempt_id.in_(open_attempt.scalar_subquery()))
+        .values(flagged=flagged).execution_options(synchronize_session=False)
     ).rowcount
-    remaining = max(0, int((attempt.deadline_at - now).total_seconds()))
-    return SaveResult(status="saved" if written == 1 else "stale", seq=seq, saved_at=now, remaining_seconds=remaining)
+    if written == 1:
+        return flagged
+    exists_item = db.session.execute(select(AttemptItem.id).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)).first()
+    if exists_item is None:
+        raise DomainError(_("Unknown question."), code="unknown_question", status=400)
+    _refuse_closed(attempt)
+
+
+def reach_page(attempt: Attempt, page: int) -> int:
+    """Move the candidate to ``page`` (1-based) and return the page they may see.
+
+    Free navigation: any existing page. Sequential: the page reached so far or the next one;
+    moving on is a conditional UPDATE raising ``furthest_position`` (so two tabs cannot skip or go
+    back); an earlier page is not allowed and the current page is returned instead. Flushes.
+    """
+    exam = attempt.exam
+    count = len(attempt.items)
+    pages = page_count(exam.questions_per_page, count)
+    page = min(max(1, page), pages)
+    if exam.navigation != SEQUENTIAL or exam.questions_per_page <= 0:
+        return page
+    current = page_of(attempt.furthest_position, exam.questions_per_page)
+    if page != current + 1:
+        return current
+    first, _last = page_bounds(page, exam.questions_per_page, count)
+    moved = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == IN_PROGRESS, Attempt.furthest_position < first)
+        .values(furthest_position=first).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    return page if moved == 1 else page_of(attempt.furthest_position, exam.questions_per_page)
 
 
 # --- finishing and grading -------------------------------------------------------------------
@@ -522,7 +713,7 @@ def candidate_payload(attempt: Attempt) -> dict:
     """Everything the exam page needs, without any key or feedback.
 
     Shape: ``{"attempt_id", "remaining_seconds", "deadline_at" (ISO UTC), "questions": [{"position",
-    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "seq"}]}``.
+    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "revision", "flagged"}]}``.
     """
     questions = []
     for item in attempt.items:
@@ -530,7 +721,7 @@ def candidate_payload(attempt: Attempt) -> dict:
         qtype = REGISTRY[version.qtype]
         rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec, item.option_order)
         rendered.update(position=item.position, selected=qtype.selected(version.spec, item.response),
-                        seq=item.response_seq)
+                        revision=item.revision, flagged=item.flagged)
         questions.append(rendered)
     return {
         "attempt_id": attempt.id,

@@ -1,136 +1,437 @@
-/* CivicSkills exam page: autosave every answer, queue answers while offline (kept in localStorage
-   so a reload or a crash loses nothing), and a countdown driven by the server's remaining seconds
-   measured on the browser's monotonic clock (performance.now), never the PC's wall clock. */
+/* CivicSkills exam page and summary page.
+
+   Autosave by server-issued revision: every answer is queued in localStorage with the revision it is
+   based on (the one the page last saw) and sent to the server; it counts as saved only after a 2xx
+   whose body says "saved". Any other answer keeps it queued and visibly unsaved on its question, with
+   the reason: network errors and 5xx are retried with back-off, 400/403 are not retried blindly (the
+   reason is shown; changing the answer tries again), a 409 "conflict" asks "Keep mine / Take the saved
+   one", a 409 "time_up" ends the exam, a 401 reloads to the login page. A page restored from an old
+   localStorage replays its entries with their old base revision, so it ends in a conflict, never in a
+   silent overwrite or loss.
+
+   The countdown is driven by the server's remaining seconds measured on the browser's monotonic clock
+   (performance.now), never the PC's wall clock. */
 (function () {
   "use strict";
   var form = document.getElementById("attempt-form");
-  if (!form) { return; }
+  var summary = document.getElementById("summary");
+  var root = form || summary;
+  if (!root) { return; }
+  var data = root.dataset;
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
-  var saveUrl = form.dataset.saveUrl, statusUrl = form.dataset.statusUrl, resultUrl = form.dataset.resultUrl;
-  var storeKey = "civicskills-attempt-" + form.dataset.attempt;
+  var storeKey = "civicskills-attempt-" + data.attempt;
   var stateEl = document.getElementById("save-state");
   var countdownEl = document.getElementById("countdown");
-  var endsAt = performance.now() + Number(form.dataset.remaining) * 1000;
-  var submitting = false, sending = false, retryTimer = null;
+  var answeredEl = document.getElementById("answered");
+  var endsAt = performance.now() + Number(data.remaining) * 1000;
+  var submitting = false, sending = false, retryTimer = null, retryDelay = 2000;
 
+  function each(selector, scope) { return Array.prototype.slice.call((scope || document).querySelectorAll(selector)); }
+  function fmt(text, key, value) { return text.replace("{" + key + "}", value); }
+
+  // --- state --------------------------------------------------------------------------------
   function load() { try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; } }
-  function store(queue) { try { localStorage.setItem(storeKey, JSON.stringify(queue)); } catch (e) { /* private mode */ } }
-  var queue = load();              // position -> {seq, response}
-  var seqs = {};                   // position -> last seq used
+  // Other tabs of the same attempt share this storage: write this tab's entries and remove only the
+  // entries this tab has dropped (same stamp), so one tab never erases another tab's unsent answer.
+  var dropped = {};        // position -> stamp of an entry this tab acknowledged or discarded
+  function store() {
+    try {
+      var saved = load();
+      Object.keys(dropped).forEach(function (pos) {
+        if (saved[pos] && saved[pos].stamp === dropped[pos]) { delete saved[pos]; }
+      });
+      Object.keys(queue).forEach(function (pos) { saved[pos] = queue[pos]; });
+      localStorage.setItem(storeKey, JSON.stringify(saved));
+    } catch (e) { /* private mode: the in-memory queue still works */ }
+    dropped = {};
+  }
+  function drop(pos) { if (queue[pos]) { dropped[pos] = queue[pos].stamp; delete queue[pos]; } }
+  function clearAll() { queue = {}; dropped = {}; try { localStorage.removeItem(storeKey); } catch (e) { /* private mode */ } }
+  var queue = load();      // position -> {response, base, stamp}: answers not yet acknowledged by the server
+  var held = {};           // position -> {kind: "conflict"|"refused"|"retry", message, conflict}
+  var revisions = {};      // position -> the revision this page knows is stored
+  each("[data-position][data-revision], [data-q][data-revision]").forEach(function (el) {
+    var pos = el.dataset.position || el.dataset.q, rev = Number(el.dataset.revision) || 0;
+    if (!(pos in revisions) || rev > revisions[pos]) { revisions[pos] = rev; }
+  });
+  // Drop entries that do not belong to this attempt's questions or are malformed.
+  Object.keys(queue).forEach(function (pos) {
+    var entry = queue[pos];
+    if (!(pos in revisions) || !entry || typeof entry.base !== "number") { drop(pos); }
+  });
+  store();
 
-  function fieldsets() { return Array.prototype.slice.call(form.querySelectorAll("fieldset.question")); }
-  fieldsets().forEach(function (fs) { seqs[fs.dataset.position] = Number(fs.dataset.seq) || 0; });
+  function fieldset(pos) { return form ? form.querySelector('fieldset.question[data-position="' + pos + '"]') : null; }
+  function panelButton(pos) { return document.querySelector('.qbtn[data-q="' + pos + '"]'); }
 
   function responseOf(fs) {
-    var checked = Array.prototype.slice.call(fs.querySelectorAll("input:checked")).map(function (i) { return i.value; });
+    var checked = each("input:checked", fs).map(function (i) { return i.value; });
     if (fs.dataset.multiple === "true") { return { choices: checked }; }
     return checked.length ? { choice: checked[0] } : null;
   }
-
-  function showState(kind) {
-    stateEl.classList.remove("pending", "offline");
-    if (kind === "saved") { stateEl.textContent = form.dataset.msgSaved; }
-    if (kind === "saving") { stateEl.classList.add("pending"); stateEl.textContent = form.dataset.msgSaving; }
-    if (kind === "offline") { stateEl.classList.add("offline"); stateEl.textContent = form.dataset.msgOffline; }
+  function choicesOf(response) {
+    if (!response) { return []; }
+    if (response.choices) { return response.choices; }
+    if (typeof response.answer === "boolean") { return [response.answer ? "true" : "false"]; }
+    return response.choice ? [response.choice] : [];
   }
-
-  // Restore answers that were queued but not acknowledged before a reload.
-  Object.keys(queue).forEach(function (pos) {
-    var entry = queue[pos], fs = form.querySelector('fieldset[data-position="' + pos + '"]');
-    if (!fs || entry.seq <= seqs[pos]) { delete queue[pos]; return; }
-    seqs[pos] = entry.seq;
-    var chosen = entry.response ? (entry.response.choices || [entry.response.choice]) : [];
-    fs.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (input) {
+  function showChoices(fs, chosen) {
+    each("input[type=radio], input[type=checkbox]", fs).forEach(function (input) {
       input.checked = chosen.indexOf(input.value) !== -1;
     });
-  });
-  store(queue);
+  }
+  function setRevision(pos, revision) {
+    revisions[pos] = revision;
+    var fs = fieldset(pos);
+    if (fs) {
+      fs.dataset.revision = revision;
+      var hidden = form.querySelector('input[name="r' + pos + '"]');
+      if (hidden) { hidden.value = revision; }
+    }
+    var btn = panelButton(pos);
+    if (btn) { btn.dataset.revision = revision; }
+  }
+
+  // --- what the page shows -------------------------------------------------------------------
+  function optionText(fs, id) {
+    var input = fs.querySelector('input[value="' + id + '"]');
+    var span = input && input.parentNode.querySelector("span");
+    return span ? span.textContent.trim() : id;
+  }
+
+  function renderQuestion(pos) {
+    var fs = fieldset(pos);
+    var btn = panelButton(pos);
+    var unsaved = (pos in queue) || (pos in held);
+    if (btn) {
+      btn.classList.toggle("unsaved", unsaved);
+      var answered = fs ? !!fs.querySelector("input:checked") : btn.classList.contains("answered");
+      btn.classList.toggle("answered", answered);
+      var states = [answered ? data.msgAnswered : data.msgNotAnswered];
+      if (btn.classList.contains("flagged")) { states.push(data.msgFlagged); }
+      btn.setAttribute("aria-label", fmt(data.msgQuestion, "n", pos) + ": " + states.join(", "));
+    }
+    if (!fs) { return; }
+    fs.classList.toggle("unsaved", unsaved);
+    var box = fs.querySelector(".q-status");
+    var info = held[pos];
+    var wanted = !unsaved ? "" : info ? info.kind + ":" + info.message + ":" + (info.conflict ? info.conflict.revision : "") : "queued";
+    if (box.dataset.shown === wanted) { return; }   // do not re-announce the same state
+    box.dataset.shown = wanted;
+    box.textContent = "";
+    box.className = "q-status" + (unsaved ? " is-unsaved" : "");
+    if (!unsaved) { return; }
+    if (!info) { return; }   // in flight: the bar says "Saving…"
+    var p = document.createElement("p");
+    if (info.kind === "retry") {
+      p.textContent = data.msgQRetry;
+    } else if (info.kind === "refused") {
+      p.textContent = fmt(data.msgQRefused, "reason", info.message);
+    } else if (info.kind === "conflict") {
+      p.textContent = data.msgConflict;
+      box.classList.add("is-conflict");
+      box.appendChild(p);
+      var saved = document.createElement("p");
+      var names = (info.conflict.selected || []).map(function (id) { return optionText(fs, id); });
+      saved.textContent = fmt(data.msgConflictSaved, "answer", names.length ? names.join("; ") : data.msgNone);
+      box.appendChild(saved);
+      var keep = document.createElement("button");
+      keep.type = "button"; keep.className = "keep-mine"; keep.textContent = data.msgKeep;
+      keep.addEventListener("click", function () { keepMine(pos); });
+      var take = document.createElement("button");
+      take.type = "button"; take.className = "take-saved"; take.textContent = data.msgTake;
+      take.addEventListener("click", function () { takeSaved(pos); });
+      box.appendChild(keep); box.appendChild(document.createTextNode(" ")); box.appendChild(take);
+      return;
+    }
+    box.appendChild(p);
+  }
+
+  function showState() {
+    var unsaved = {};
+    Object.keys(queue).concat(Object.keys(held)).forEach(function (pos) { unsaved[pos] = true; });
+    var count = Object.keys(unsaved).length;
+    var offline = Object.keys(held).some(function (pos) { return held[pos].kind === "retry"; });
+    var blocked = Object.keys(held).some(function (pos) { return held[pos].kind !== "retry"; });
+    stateEl.classList.remove("pending", "offline", "error");
+    if (!count) {
+      stateEl.textContent = data.msgSaved;
+    } else if (blocked) {
+      stateEl.classList.add("error");
+      stateEl.textContent = fmt(data.msgUnsaved, "n", count);
+    } else if (offline) {
+      stateEl.classList.add("offline");
+      stateEl.textContent = data.msgOffline;
+    } else {
+      stateEl.classList.add("pending");
+      stateEl.textContent = data.msgSaving;
+    }
+    Object.keys(revisions).forEach(renderQuestion);
+    if (answeredEl && form) {
+      answeredEl.textContent = each(".qbtn.answered:not(.sample)").length;
+    }
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+  function nextToSend() {
+    var positions = Object.keys(queue).filter(function (pos) { return !held[pos] || held[pos].kind === "retry"; });
+    return positions.length ? positions[0] : null;
+  }
+
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(function () { retryTimer = null; sendNext(); }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 30000);
+  }
+
+  function sendNext() {
+    if (sending || submitting) { return; }
+    var pos = nextToSend();
+    showState();
+    if (pos === null) { settle(); return; }
+    sending = true;
+    var entry = queue[pos];
+    fetch(data.saveUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify({ position: Number(pos), response: entry.response, revision: entry.base })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) { return { r: r, body: body || {} }; });
+    }).then(function (res) {
+      sending = false;
+      var r = res.r, body = res.body;
+      if (r.status === 401) { window.location.reload(); return; }
+      if (r.ok && body.status === "saved" && typeof body.revision === "number") {
+        retryDelay = 2000;
+        setRevision(pos, body.revision);
+        delete held[pos];
+        if (queue[pos] === entry) { drop(pos); }
+        else if (queue[pos]) { queue[pos].base = body.revision; }   // changed again while in flight
+        store();
+        if (typeof body.remaining_seconds === "number") { endsAt = performance.now() + body.remaining_seconds * 1000; }
+        sendNext();
+        return;
+      }
+      if (r.status === 409 && body.code === "time_up") { clearAll(); timeUp(); return; }
+      if (r.status === 409 && body.code === "conflict" && queue[pos] === entry) {
+        held[pos] = { kind: "conflict", message: body.message || "", conflict: body };
+      } else if (r.status >= 500 || r.status === 0 || r.status === 429 || (r.ok && body.status !== "saved")) {
+        held[pos] = { kind: "retry", message: "HTTP " + r.status };
+        showState();
+        scheduleRetry();
+        return;
+      } else if (queue[pos] === entry) {
+        var reason = body.message || (r.status === 403 ? data.msgForbidden : data.msgRefusedGeneric);
+        held[pos] = { kind: "refused", message: reason };
+      }
+      sendNext();
+    }).catch(function () {
+      sending = false;
+      held[pos] = { kind: "retry", message: "network" };
+      showState();
+      scheduleRetry();
+    });
+  }
+
+  function keepMine(pos) {
+    var info = held[pos];
+    if (!info || !info.conflict || !queue[pos]) { return; }
+    queue[pos].base = info.conflict.revision;
+    store();
+    delete held[pos];
+    focusQuestion(pos);
+    sendNext();
+  }
+
+  function takeSaved(pos) {
+    var info = held[pos];
+    if (!info || !info.conflict) { return; }
+    var fs = fieldset(pos);
+    if (fs) { showChoices(fs, info.conflict.selected || []); }
+    setRevision(pos, info.conflict.revision);
+    drop(pos);
+    delete held[pos];
+    store();
+    focusQuestion(pos);
+    sendNext();
+  }
+
+  function focusQuestion(pos) {
+    var fs = fieldset(pos);
+    var input = fs && (fs.querySelector("input:checked") || fs.querySelector("input:not([type=hidden])"));
+    if (input) { input.focus(); }
+  }
+
+  // --- after the queue drains: callbacks waiting for a flush ---------------------------------
+  var waiting = [];
+  function settle() {
+    if (sending || nextToSend() !== null) { return; }
+    var callbacks = waiting; waiting = [];
+    callbacks.forEach(function (cb) { cb(); });
+  }
+  function flush(done) {
+    waiting.push(done);
+    clearTimeout(retryTimer); retryTimer = null;
+    Object.keys(held).forEach(function (pos) { if (held[pos].kind === "retry") { delete held[pos]; } });
+    sendNext();
+    settle();
+  }
+  function blockedPositions() {
+    return Object.keys(held).filter(function (pos) { return held[pos].kind !== "retry"; });
+  }
 
   function timeUp() {
     if (submitting) { return; }
     submitting = true;
-    alert(form.dataset.msgTimeup);
-    window.location.href = resultUrl;
+    alert(data.msgTimeup);
+    window.location.href = data.resultUrl;
   }
 
-  function sendNext() {
-    if (sending) { return; }
-    var positions = Object.keys(queue);
-    if (!positions.length) { showState("saved"); return; }
-    sending = true;
-    showState("saving");
-    var pos = positions[0], entry = queue[pos];
-    fetch(saveUrl, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
-      body: JSON.stringify({ position: Number(pos), response: entry.response, seq: entry.seq })
-    }).then(function (r) {
-      sending = false;
-      if (r.status === 409) { queue = {}; store(queue); timeUp(); return; }
-      if (r.status === 401) { window.location.reload(); return; }
-      if (!r.ok && r.status !== 400) { throw new Error("HTTP " + r.status); }
-      return r.json().then(function (body) {
-        if (queue[pos] && queue[pos].seq === entry.seq) { delete queue[pos]; store(queue); }
-        if (typeof body.remaining_seconds === "number") { endsAt = performance.now() + body.remaining_seconds * 1000; }
-        sendNext();
+  // --- the exam page ---------------------------------------------------------------------------
+  if (form) {
+    // Restore answers that were queued but not acknowledged (a reload, a crash, a day-old tab).
+    Object.keys(queue).forEach(function (pos) {
+      var fs = fieldset(pos);
+      if (fs) { showChoices(fs, choicesOf(queue[pos].response)); }
+    });
+
+    form.addEventListener("change", function (event) {
+      var fs = event.target.closest("fieldset.question");
+      if (!fs) { return; }
+      var pos = fs.dataset.position;
+      var response = responseOf(fs);
+      var info = held[pos];
+      // Choosing again after seeing the saved answer of a conflict means "this is my answer".
+      var base = info && info.conflict ? info.conflict.revision : (queue[pos] ? queue[pos].base : revisions[pos]);
+      delete held[pos];
+      if (response === null) { drop(pos); store(); showState(); return; }
+      queue[pos] = { response: response, base: base, stamp: Date.now() + "-" + Math.random() };
+      store();
+      showState();
+      sendNext();
+    });
+
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest("button.flag-toggle");
+      if (!button) { return; }
+      event.preventDefault();
+      var fs = button.closest("fieldset.question"), pos = fs.dataset.position;
+      var flagged = button.getAttribute("aria-pressed") !== "true";
+      fetch(data.flagUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+        body: JSON.stringify({ position: Number(pos), flagged: flagged })
+      }).then(function (r) {
+        if (r.status === 401) { window.location.reload(); return null; }
+        return r.json().then(function (body) { return { r: r, body: body }; });
+      }).then(function (res) {
+        if (!res) { return; }
+        if (res.r.status === 409 && res.body.code === "time_up") { timeUp(); return; }
+        if (!res.r.ok) { return; }
+        button.setAttribute("aria-pressed", res.body.flagged ? "true" : "false");
+        button.querySelector(".flag-label").textContent = res.body.flagged ? data.msgUnflag : data.msgFlag;
+        fs.classList.toggle("is-flagged", res.body.flagged);
+        var btn = panelButton(pos);
+        if (btn) { btn.classList.toggle("flagged", res.body.flagged); }
+        showState();
+      }).catch(function () { /* offline: the flag is not changed; the button shows the stored state */ });
+    });
+    // All on one page: the question holding the keyboard focus is the panel's current one.
+    if (!document.querySelector(".qbtn.current")) {
+      form.addEventListener("focusin", function (event) {
+        var fs = event.target.closest("fieldset.question");
+        if (!fs) { return; }
+        each(".qbtn.current").forEach(function (b) { b.classList.remove("current"); b.removeAttribute("aria-current"); });
+        var btn = panelButton(fs.dataset.position);
+        if (btn) { btn.classList.add("current"); btn.setAttribute("aria-current", "true"); }
       });
-    }).catch(function () {
-      sending = false;
-      showState("offline");
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(sendNext, 3000);
+    }
+    // The panel's links to questions on this page: jump there and put the keyboard focus on it.
+    each("a.qbtn[data-q]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        var fs = fieldset(link.dataset.q);
+        if (!fs) { return; }
+        event.preventDefault();
+        fs.scrollIntoView({ block: "start" });
+        if (history.replaceState) { history.replaceState(null, "", "#q" + link.dataset.q); }
+        focusQuestion(link.dataset.q);
+      });
+    });
+    each("button.flag-toggle[aria-pressed=true] .flag-label").forEach(function (el) { el.textContent = data.msgUnflag; });
+
+    // Leaving the page (next, previous, a question in the panel, finish): send every queued answer
+    // first; a conflict or a refused answer is shown and the page stays.
+    form.addEventListener("submit", function (event) {
+      if (submitting) { return; }
+      event.preventDefault();
+      var submitter = event.submitter;
+      if (submitter && submitter.classList.contains("flag-toggle")) { return; }
+      flush(function () {
+        var blocked = blockedPositions();
+        if (blocked.length) {
+          showState();
+          alert(data.msgPendingFirst);
+          var fs = fieldset(blocked[0]);
+          var target = fs ? fs.querySelector(".q-status button, .q-status") : null;
+          if (fs) { fs.scrollIntoView({ block: "center" }); }
+          if (target && target.focus) { target.focus(); } else { focusQuestion(blocked[0]); }
+          return;
+        }
+        submitting = true;
+        // the form still carries every answer with its revision: the server applies only current ones
+        if (submitter && submitter.name) {
+          var carry = document.createElement("input");
+          carry.type = "hidden"; carry.name = submitter.name; carry.value = submitter.value;
+          form.appendChild(carry);
+        }
+        if (submitter && submitter.getAttribute("formaction")) { form.action = submitter.getAttribute("formaction"); }
+        form.submit();
+      });
     });
   }
 
-  var answeredEl = document.getElementById("answered");
-  function showAnswered() {
-    answeredEl.textContent = fieldsets().length - unanswered();
+  // --- the summary page ------------------------------------------------------------------------
+  var summaryForm = document.getElementById("summary-form");
+  if (summaryForm) {
+    summaryForm.addEventListener("submit", function (event) {
+      if (submitting) { return; }
+      event.preventDefault();
+      flush(function () {
+        var blocked = blockedPositions();
+        if (blocked.length) {
+          var note = document.getElementById("summary-pending");
+          note.hidden = false;
+          note.textContent = data.msgPendingFirst + " " + blocked.map(function (pos) { return fmt(data.msgQuestion, "n", pos); }).join(", ");
+          document.getElementById("summary-back").focus();
+          return;
+        }
+        submitting = true;
+        clearAll();
+        summaryForm.submit();
+      });
+    });
   }
 
-  form.addEventListener("change", function (event) {
-    var fs = event.target.closest("fieldset.question");
-    if (!fs) { return; }
-    showAnswered();
-    var response = responseOf(fs);
-    if (response === null) { return; }
-    var pos = fs.dataset.position;
-    seqs[pos] = (seqs[pos] || 0) + 1;
-    queue[pos] = { seq: seqs[pos], response: response };
-    store(queue);
-    sendNext();
-  });
-  window.addEventListener("online", sendNext);
-
-  function unanswered() {
-    return fieldsets().filter(function (fs) { return !fs.querySelector("input:checked"); }).length;
-  }
-
-  form.addEventListener("submit", function (event) {
-    if (submitting) { return; }
-    event.preventDefault();
-    var missing = unanswered();
-    var message = form.dataset.msgConfirm;
-    if (missing) { message = form.dataset.msgUnanswered.replace("{n}", missing) + "\n" + message; }
-    if (!window.confirm(message)) { return; }
-    submitting = true;
-    store({});
-    form.submit();  // the form carries every answer, so nothing queued is lost
-  });
-
+  // --- countdown -------------------------------------------------------------------------------
   function tick() {
     var left = Math.max(0, Math.round((endsAt - performance.now()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
     countdownEl.textContent = m + ":" + (s < 10 ? "0" : "") + s;
     countdownEl.classList.toggle("low", left <= 300);
     if (left <= 0) {
-      if (!submitting) { submitting = true; store({}); form.submit(); }
+      if (!submitting) {
+        submitting = true;
+        clearAll();   // the form carries every answer with its revision
+        if (form) { form.action = data.submitUrl; form.submit(); }
+        else { summaryForm.submit(); }
+      }
       return;
     }
     setTimeout(tick, 250);
   }
 
   function resync() {
-    fetch(statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    fetch(data.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
         if (!body) { return; }
@@ -140,7 +441,12 @@
   }
   setInterval(resync, 30000);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { resync(); } });
-  showAnswered();
+  window.addEventListener("online", function () {
+    Object.keys(held).forEach(function (pos) { if (held[pos].kind === "retry") { delete held[pos]; } });
+    retryDelay = 2000;
+    sendNext();
+  });
+  showState();
   tick();
   sendNext();
 })();

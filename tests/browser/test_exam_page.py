@@ -15,7 +15,7 @@ from tests.factories import make_department, make_exam_world, make_user
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 playwright_api = pytest.importorskip("playwright.sync_api")
-SAVED = "#save-state:not(.pending):not(.offline)"  # selectors, not script: the page's CSP forbids eval
+SAVED = "#save-state:not(.pending):not(.offline):not(.error)"  # selectors, not script: the page's CSP forbids eval
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
 

@@ -11,7 +11,7 @@ def test_concurrent_finishers_grade_once(app, db):
     course, exam = make_exam_world()
     attempt = start_attempt(make_user(), exam)
     for item in attempt.items:
-        save_answer(attempt, item.position, right_response(item), 1)
+        save_answer(attempt, item.position, right_response(item), 0)
     db.session.commit()
     attempt_id = attempt.id
     barrier = threading.Barrier(4)
@@ -55,7 +55,7 @@ def test_answer_racing_a_finish_is_either_graded_or_refused(app, db):
             barrier.wait()
             try:
                 for position, response in positions:
-                    save_answer(mine, position, response, 1)
+                    save_answer(mine, position, response, 0)
                     _db.session.commit()
                 outcome["save"] = "saved"
             except DomainError:
@@ -83,3 +83,41 @@ def test_answer_racing_a_finish_is_either_graded_or_refused(app, db):
         if stored[position] is not None:
             assert graded[position] == 1.0, "an answer stored after grading would be lost"
     assert outcome["save"] in ("saved", "refused")
+
+
+def test_two_saves_from_the_same_revision_at_once_one_is_stored_the_other_conflicts(app, db):
+    """Two windows send different answers based on the same revision at the same moment: exactly one
+    is stored (revision 1) and the other gets a conflict naming it — never two silent writes."""
+    from app.exams.services import SaveConflict
+    from tests.factories import wrong_response
+
+    course, exam = make_exam_world()
+    attempt = start_attempt(make_user(), exam)
+    db.session.commit()
+    attempt_id, item = attempt.id, attempt.items[0]
+    position, responses = item.position, [right_response(item), wrong_response(item)]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def saver(response):
+        with app.app_context():
+            mine = _db.session.get(Attempt, attempt_id)
+            barrier.wait()
+            try:
+                save_answer(mine, position, response, 0)
+                _db.session.commit()
+                outcomes.append("saved")
+            except SaveConflict as conflict:
+                _db.session.rollback()
+                outcomes.append(("conflict", conflict.revision))
+            _db.session.remove()
+
+    threads = [threading.Thread(target=saver, args=(r,)) for r in responses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes, key=str) == sorted(["saved", ("conflict", 1)], key=str)
+    db.session.expire_all()
+    stored = db.session.get(Attempt, attempt_id).items[0]
+    assert stored.revision == 1 and stored.response is not None

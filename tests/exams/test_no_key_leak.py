@@ -49,7 +49,7 @@ def test_attempt_page_and_api_responses_carry_no_key(app, db):
     for item in attempt.items:
         option = item.option_order[0]
         response = client.post(f"/api/attempts/{attempt.id}/answers",
-                               json={"position": item.position, "seq": 1,
+                               json={"position": item.position, "revision": 0,
                                      "response": {"choices": [option]} if item.question_version.qtype == "multiple_choice"
                                      else {"choice": option}},
                                headers={"X-CSRFToken": token})

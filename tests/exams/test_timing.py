@@ -1,6 +1,7 @@
 """Deadlines with a frozen clock: the server's clock is the only one that counts."""
 import datetime as dt
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -30,31 +31,31 @@ def test_answer_one_second_before_deadline_is_accepted(db):
     _user, _exam, attempt = _started(db)
     item = attempt.items[0]
     with time_machine.travel(attempt.deadline_at - dt.timedelta(seconds=1), tick=False):
-        result = save_answer(attempt, item.position, right_response(item), 1)
+        result = save_answer(attempt, item.position, right_response(item), 0)
         db.session.commit()
     assert result.status == "saved"
     db.session.refresh(item)
-    assert item.response is not None and item.response_seq == 1
+    assert item.response is not None and item.revision == 1
 
 
 def test_answer_one_second_after_deadline_is_rejected_and_stored_answer_unchanged(db):
     _user, _exam, attempt = _started(db)
     item = attempt.items[0]
     with time_machine.travel(attempt.deadline_at - dt.timedelta(seconds=10), tick=False):
-        save_answer(attempt, item.position, wrong_response(item), 1)
+        save_answer(attempt, item.position, wrong_response(item), 0)
         db.session.commit()
     db.session.refresh(item)
     before = dict(item.response)
     with time_machine.travel(attempt.deadline_at + dt.timedelta(seconds=1), tick=False):
         try:
-            save_answer(attempt, item.position, right_response(item), 2)
+            save_answer(attempt, item.position, right_response(item), 1)
         except DomainError as exc:
             assert exc.code == "time_up" and exc.status == 409
         else:
             raise AssertionError("a late answer was accepted")
     db.session.expire_all()
     item = db.session.get(type(item), item.id)
-    assert item.response == before and item.response_seq == 1
+    assert item.response == before and item.revision == 1
     assert item.attempt.state == FINISHED  # finalised lazily by the late request
 
 
@@ -62,7 +63,7 @@ def test_abandoned_attempt_is_finalised_once_at_deadline_with_saved_answers(db):
     _user, _exam, attempt = _started(db)
     for item in attempt.items:
         with time_machine.travel(START + dt.timedelta(minutes=5), tick=False):
-            save_answer(attempt, item.position, right_response(item), 1)
+            save_answer(attempt, item.position, right_response(item), 0)
     db.session.commit()
     with time_machine.travel(attempt.deadline_at - dt.timedelta(seconds=1), tick=False):
         assert finalise_overdue_attempts() == 0
@@ -78,16 +79,19 @@ def test_abandoned_attempt_is_finalised_once_at_deadline_with_saved_answers(db):
     assert float(done.score) == 100.0 and done.passed
 
 
-def test_duplicate_or_older_sequence_number_changes_nothing(db):
+def test_repeated_save_is_idempotent_and_an_older_revision_changes_nothing(db):
+    from app.exams.services import SaveConflict
+
     _user, _exam, attempt = _started(db)
     item = attempt.items[0]
     with time_machine.travel(START + dt.timedelta(minutes=1), tick=False):
-        assert save_answer(attempt, item.position, right_response(item), 5).status == "saved"
-        assert save_answer(attempt, item.position, wrong_response(item), 4).status == "stale"
-        assert save_answer(attempt, item.position, wrong_response(item), 5).status == "stale"
+        assert save_answer(attempt, item.position, right_response(item), 0).revision == 1
+        assert save_answer(attempt, item.position, right_response(item), 0).revision == 1
+        with pytest.raises(SaveConflict):
+            save_answer(attempt, item.position, wrong_response(item), 0)
         db.session.commit()
     db.session.refresh(item)
-    assert item.response_seq == 5
+    assert item.revision == 1
     from app.questions.types import REGISTRY
 
     assert REGISTRY[item.question_version.qtype].grade(item.question_version.spec, item.response) == 1.0
@@ -133,6 +137,6 @@ def test_autosave_keeps_working_after_more_than_an_hour(app, db):
     item = attempt.items[0]
     with time_machine.travel(START + dt.timedelta(hours=2), tick=False):
         response = client.post(f"/api/attempts/{attempt_id}/answers",
-                               json={"position": item.position, "response": right_response(item), "seq": 1},
+                               json={"position": item.position, "response": right_response(item), "revision": 0},
                                headers={"X-CSRFToken": token})
     assert response.status_code == 200 and response.get_json()["status"] == "saved"
