@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select, update
 
 from app.auth.models import User
 from app.core.security import equalise_login_timing, hash_password, password_needs_rehash, verify_password
@@ -13,47 +13,65 @@ from app.extensions import db
 
 
 class LoginRefused(Exception):
-    """Login refused. ``reason`` is ``invalid`` (unknown user or wrong password) or ``locked``."""
+    """Login refused. ``reason`` is ``invalid`` for every refusal (unknown user, wrong password, locked
+    account): callers must not be able to tell them apart."""
 
-    def __init__(self, reason: str, locked_until: dt.datetime | None = None):
+    def __init__(self, reason: str = "invalid"):
         super().__init__(reason)
         self.reason = reason
-        self.locked_until = locked_until
 
 
 def authenticate(staff_number: str, password: str) -> User:
     """Return the active user whose staff number and password match.
 
-    After LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS
-    (stored in the database, so the lock holds across workers).
+    Every path costs exactly one argon2 verification (an unknown staff number, a user without a
+    password or a locked account included: the user's hash or a dummy one), and every refusal is the
+    same ``LoginRefused("invalid")``, so neither the answer nor its timing tells whether a staff
+    number exists or is locked.
+
+    Failures are counted by one conditional UPDATE (``failed_logins = failed_logins + 1`` and, from the
+    LOGIN_MAX_FAILURES-th consecutive failure on, ``locked_until = now + LOGIN_LOCKOUT_SECONDS``), so
+    concurrent wrong passwords in several workers each count. Once the limit is reached every further
+    failure (also after the lock ran out) locks again, until a successful login resets the count.
+    A success is one UPDATE that only matches while the account is not locked, so a right password
+    during a lock is refused even when it races the failures that locked it.
     A hash made with other argon2id parameters than the current ones is replaced by a new hash of
-    the same password (the password is only known at this moment). An unknown staff number costs
-    the same hashing time as a wrong password.
+    the same password (the password is only known at this moment).
 
     Raises:
-        LoginRefused: ``invalid`` or ``locked``. The caller commits so failure counts persist.
+        LoginRefused: always with reason ``invalid``. The caller commits so failure counts persist.
     """
     user = db.session.execute(
         select(User).where(User.staff_number == staff_number.strip())
     ).scalar_one_or_none()
-    now = utcnow()
     if user is None or not user.active or not user.password_hash:
         equalise_login_timing(password)
         raise LoginRefused("invalid")
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginRefused("locked", user.locked_until)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
-            user.failed_logins = 0
-            raise LoginRefused("locked", user.locked_until)
+    right = verify_password(user.password_hash, password)
+    now = utcnow()
+    not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    if not right:
+        limit = current_app.config["LOGIN_MAX_FAILURES"]
+        lock_until = now + dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+        db.session.execute(
+            update(User).where(User.id == user.id).values(
+                failed_logins=func.coalesce(User.failed_logins, 0) + 1,
+                locked_until=case((func.coalesce(User.failed_logins, 0) + 1 >= limit, lock_until),
+                                  else_=User.locked_until),
+            ).execution_options(synchronize_session=False)
+        )
+        db.session.expire(user, ["failed_logins", "locked_until"])
         raise LoginRefused("invalid")
+    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if password_needs_rehash(user.password_hash):  # made with older parameters: upgrade it now
-        user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+        values["password_hash"] = hash_password(password)
+    done = db.session.execute(
+        update(User).where(User.id == user.id, not_locked).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(user, list(values))
+    if done.rowcount != 1:
+        raise LoginRefused("invalid")
     return user
 
 

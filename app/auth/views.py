@@ -57,12 +57,11 @@ def login():
     if form.validate_on_submit():
         try:
             user = authenticate(form.staff_number.data, form.password.data)
-        except LoginRefused as refused:
-            db.session.commit()
-            if refused.reason == "locked":
-                flash(_("Too many failed attempts. This account is locked for a while; try again later or ask your administrator."), "error")
-            else:
-                flash(_("Staff number or password is incorrect."), "error")
+        except LoginRefused:
+            db.session.commit()  # keep the failure count
+            # One answer for a wrong password, an unknown staff number and a locked account.
+            flash(_("Staff number or password is incorrect, or the account is locked for a while after "
+                    "too many failed attempts. Check and try again later."), "error")
             return render_template("auth/login.html", form=form), 401
         open_session(user, request.user_agent.string)
         db.session.commit()
