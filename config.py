@@ -64,6 +64,12 @@ class Config:
     # the per-account lockout above is what stops password guessing.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "120 per minute")
 
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (werkzeug ProxyFix).
+    # 0 (default): the app is reached directly and forwarded headers are ignored (a client could
+    # write anything in them). Set it to the exact number of proxies, e.g. 1 for one nginx; the
+    # client address (rate-limit key) and HTTPS (secure cookies, HSTS) then come from those proxies.
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024)))
 
     # Content locations.
