@@ -31,8 +31,10 @@ def create_app(config: type | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
 
-    from app.core import i18n, security, sqlite, templating
+    from app.core import i18n, inputs, security, sqlite, templating
     from app.extensions import csrf, db, limiter, migrate
+
+    inputs.init_app(app)  # the bounded <int:> converter must exist before any route is added
 
     db.init_app(app)
     sqlite.install(app)
