@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -82,7 +83,8 @@ class Config:
     # A TrueType CJK font to embed in certificate PDFs (default: the first common one found, e.g.
     # WenQuanYi Micro Hei from Debian's fonts-wqy-microhei; none found: reportlab's STSong-Light, not embedded).
     CERTIFICATE_FONT_PATH = os.environ.get("CERTIFICATE_FONT_PATH", "")
-    # Absolute base URL used in QR codes on certificates (defaults to the request's host).
+    # Absolute base URL printed in certificate QR codes and links, e.g. https://training.example.gov.cn
+    # (required in production; elsewhere http://SERVER_NAME or http://127.0.0.1:5000, never the Host header).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
     # Scheduler: only the demo's single dev server runs it in-process; production runs
@@ -118,10 +120,15 @@ class ProductionConfig(Config):
 
     @classmethod
     def validate(cls) -> None:
-        """Raise RuntimeError if the SECRET_KEY is missing or weak (under 32 characters)."""
+        """Raise RuntimeError if the SECRET_KEY is missing or weak (under 32 characters), or if
+        PUBLIC_BASE_URL (the address printed on certificates) is not an absolute http(s) URL."""
         key = os.environ.get("SECRET_KEY", "")
         if len(key) < 32 or key == DEV_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+        base = urlsplit(os.environ.get("PUBLIC_BASE_URL", "").strip())
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise RuntimeError("PUBLIC_BASE_URL must be set in production to the site's public address, "
+                               "e.g. https://training.example.gov.cn (it is printed in certificate QR codes)")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
