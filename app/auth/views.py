@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -43,6 +43,13 @@ def require_password_change():
     return redirect(url_for("auth.password"))
 
 
+def rotate_csrf_token() -> None:
+    """Forget the CSRF secret of the anonymous session, so a token seen or planted before sign-in
+    does not work after it; Flask-WTF makes a new one on the next form."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -65,6 +72,7 @@ def login():
             return render_template("auth/login.html", form=form), 401
         open_session(user, request.user_agent.string)
         db.session.commit()
+        rotate_csrf_token()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
