@@ -100,3 +100,11 @@ def test_csrf_token_is_rotated_at_sign_in(client, db):
     after = csrf_token(client, "/courses/")
     assert after != before
     assert client.post("/logout", data={"csrf_token": after}).status_code == 302
+
+
+def test_login_help_names_who_can_actually_reset_a_password(client, db):
+    """Officers cannot reset passwords today: the page must send people to the administrator."""
+    english = client.get("/login?lang=en").get_data(as_text=True)
+    assert "administrator" in english and "training officer" not in english
+    chinese = client.get("/login?lang=zh_CN").get_data(as_text=True)
+    assert "管理员" in chinese and "培训专员" not in chinese
