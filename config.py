@@ -58,6 +58,8 @@ class Config:
     # Login protection: failures before a lockout, and its length in seconds.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+    # Personal single-use sign-in codes (new staff, forgotten passwords) stay valid this many hours.
+    SIGN_IN_CODE_HOURS = float(os.environ.get("SIGN_IN_CODE_HOURS", "168"))
     # Rate limits must share storage across workers in production (e.g. redis://127.0.0.1:6379/0).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
