@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -57,12 +58,20 @@ class Config:
     # Login protection: failures before a lockout, and its length in seconds.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+    # Personal single-use sign-in codes (new staff, forgotten passwords) stay valid this many hours.
+    SIGN_IN_CODE_HOURS = float(os.environ.get("SIGN_IN_CODE_HOURS", "168"))
     # Rate limits must share storage across workers in production (e.g. redis://127.0.0.1:6379/0).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     # Per client IP. An exam room behind one NAT address logs in together, so keep this generous;
     # the per-account lockout above is what stops password guessing.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "120 per minute")
+
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (werkzeug ProxyFix).
+    # 0 (default): the app is reached directly and forwarded headers are ignored (a client could
+    # write anything in them). Set it to the exact number of proxies, e.g. 1 for one nginx; the
+    # client address (rate-limit key) and HTTPS (secure cookies, HSTS) then come from those proxies.
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024)))
 
@@ -76,7 +85,8 @@ class Config:
     # A TrueType CJK font to embed in certificate PDFs (default: the first common one found, e.g.
     # WenQuanYi Micro Hei from Debian's fonts-wqy-microhei; none found: reportlab's STSong-Light, not embedded).
     CERTIFICATE_FONT_PATH = os.environ.get("CERTIFICATE_FONT_PATH", "")
-    # Absolute base URL used in QR codes on certificates (defaults to the request's host).
+    # Absolute base URL printed in certificate QR codes and links, e.g. https://training.example.gov.cn
+    # (required in production; elsewhere http://SERVER_NAME or http://127.0.0.1:5000, never the Host header).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
     # Scheduler: only the demo's single dev server runs it in-process; production runs
@@ -112,10 +122,15 @@ class ProductionConfig(Config):
 
     @classmethod
     def validate(cls) -> None:
-        """Raise RuntimeError if the SECRET_KEY is missing or weak (under 32 characters)."""
+        """Raise RuntimeError if the SECRET_KEY is missing or weak (under 32 characters), or if
+        PUBLIC_BASE_URL (the address printed on certificates) is not an absolute http(s) URL."""
         key = os.environ.get("SECRET_KEY", "")
         if len(key) < 32 or key == DEV_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+        base = urlsplit(os.environ.get("PUBLIC_BASE_URL", "").strip())
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise RuntimeError("PUBLIC_BASE_URL must be set in production to the site's public address, "
+                               "e.g. https://training.example.gov.cn (it is printed in certificate QR codes)")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -25,9 +25,16 @@ def create_app(config: type | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT", 0))
+    if proxies > 0:  # only then are X-Forwarded-* headers believed (set by our own proxies)
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app.core import i18n, security, sqlite, templating
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+
+    from app.core import i18n, inputs, security, sqlite, templating
     from app.extensions import csrf, db, limiter, migrate
+
+    inputs.init_app(app)  # the bounded <int:> converter must exist before any route is added
 
     db.init_app(app)
     sqlite.install(app)

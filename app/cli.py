@@ -162,23 +162,26 @@ def init_app(app: Flask) -> None:
 
     @users.command("reset-password")
     @click.argument("staff_number")
-    @click.password_option(prompt="New initial password")
-    def users_reset_password(staff_number, password):
-        """Set a staff member's password (they must change it at their next login; their sessions end)."""
+    def users_reset_password(staff_number):
+        """Give a staff member a personal sign-in code (printed) instead of their forgotten password.
+
+        Their old password stops working and their sessions end; with the code (single use, valid
+        SIGN_IN_CODE_HOURS hours) they sign in at /login/code and choose their own password.
+        """
         from sqlalchemy import select
 
         from app.auth.models import User
-        from app.auth.services import reset_password
+        from app.auth.services import reset_with_sign_in_code
 
         user = db.session.execute(select(User).where(User.staff_number == staff_number)).scalar_one_or_none()
         if user is None:
             fail([f"no user with staff number {staff_number!r}"])
-        try:
-            reset_password(user, password)
-        except ValueError as exc:
-            fail([str(exc)])
+        code = reset_with_sign_in_code(user)
         db.session.commit()
-        click.echo(f"password of {staff_number} ({user.name}) reset; they must change it at their next login.")
+        hours = current_app.config.get("SIGN_IN_CODE_HOURS", 168)
+        click.echo(f"sign-in code for {staff_number} ({user.name}): {code}")
+        click.echo(f"valid once, for {hours:g} hours; they sign in at /login/code and choose a password. "
+                   "Their old password and open sessions no longer work.")
 
     @app.cli.command("serve-demo")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -31,4 +31,6 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Keyed on request.remote_addr: the socket peer, or the address the trusted proxies resolved when
+# TRUSTED_PROXY_COUNT > 0 (ProxyFix in create_app); never a raw X-Forwarded-For header.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,5 +1,6 @@
 """Every route against anonymous, learner, an officer of another department and an admin."""
 import datetime as dt
+import os
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,7 @@ ROUTES = {
     "core.home": ("GET", "/", [302, 302, 302, 302]),
     "core.healthz": ("GET", "/healthz", [200, 200, 200, 200]),
     "auth.login": ("GET", "/login", [200, 302, 302, 302]),
+    "auth.code_login": ("GET", "/login/code", [200, 302, 302, 302]),
     "auth.logout": ("POST", "/logout", [302, 302, 302, 302]),
     "auth.password": ("GET", "/account/password", [302, 200, 200, 200]),
     "learning.my_courses": ("GET", "/courses/", [302, 200, 200, 200]),
@@ -132,3 +134,122 @@ def test_officer_never_sees_a_department_outside_scope(app, world, db):
     assert "市财政局" not in page and "滨江市" not in page and "市教育局" in page
     owner_bureau = db.session.get(Department, values["department"])
     assert client.get(f"/dashboard/departments/{owner_bureau.id}").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile inputs: no route answers 5xx to any role, whatever is in its path, query or body.
+
+HOSTILE_INTS = ["99999999999999999999", "2147483648", "4294967296", "-1", "0", "00000000000000000001"]
+HOSTILE_STRINGS = ["%00", "a%00b", "%FF%FE", "x" * 3000, "..%2F..%2Fetc%2Fpasswd", "%E2%80%AE", "%27%20OR%20%271%27%3D%271"]
+HOSTILE_QUERIES = [
+    "as_of=9999-12-31", "as_of=0001-01-01", "as_of=garbage", "as_of=2026-02-30", "as_of=%00",
+    "as_of=99999-01-01", "page=99999999999999999999", "page=-3", "page=abc", "page=0",
+    "plan=99999999999999999999", "plan=-1", "plan=1.5", "lang=%00", "next=%00", "next=//evil.example",
+    "code=%00", "code=" + "x" * 5000, "x=%00", "%00=1",
+]
+HOSTILE_FORMS = [
+    {"staff_number": "a\x00", "password": "\x00", "current": "\x00", "new": "b\x00" * 5, "confirm": "b\x00" * 5,
+     "code": "\x00", "q1": "\x00", "q2": "a"},
+    {"staff_number": "x" * 5000, "password": "y" * 5000, "q1": "z" * 5000},
+]
+HOSTILE_JSON = [
+    {"position": 1, "response": {"choice": True}, "seq": True},
+    {"position": 1, "response": {"choices": [True, None, 1.5, {}]}, "seq": False},
+    {"position": 99999999999999999999, "response": {"choice": "a"}, "seq": 1},
+    {"position": 1, "response": {"choice": "a"}, "seq": 99999999999999999999},
+    {"position": 1, "response": {"choice": "a"}, "seq": -99999999999999999999},
+    {"position": -1, "response": {"choice": "a"}, "seq": 1.5},
+    {"position": 1, "response": {"choice": "\x00"}, "seq": 2},
+    {"position": 1, "response": {"text": "x" * 20000}, "seq": 3},
+    {"position": 1, "response": "a", "seq": "1"},
+    {"position": "1", "response": None, "seq": None},
+    [], "text", None, 12,
+]
+
+
+def _path_values(rule, values) -> dict[str, str]:
+    """Valid values for every parameter of ``rule``, from the world fixture."""
+    by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
+               "certificate_id": values["certificate"], "department_id": values["department"]}
+    if rule.endpoint == "exams.result":
+        by_name["attempt_id"] = values["finished"]
+    by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
+    return {name: str(by_name[name]) for name in rule.arguments}
+
+
+def _build(rule, args: dict[str, str]) -> str:
+    url = rule.rule
+    for name, value in args.items():
+        url = url.replace(f"<int:{name}>", value).replace(f"<{name}>", value)
+    return url
+
+
+SWEEP_ROLES = ["anonymous", "owner", "other_officer", "admin"]
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e in ROUTES))
+@pytest.mark.parametrize("role", SWEEP_ROLES)
+def test_hostile_inputs_never_give_a_server_error(app, world, db, endpoint, role):
+    users, values = world
+    from app.auth.models import User
+
+    users = dict(users, owner=db.session.execute(select(User).where(User.name == "业主")).scalar_one())
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    method = "POST" if "POST" in rule.methods and "GET" not in rule.methods else "GET"
+    client = app.test_client()
+    if role != "anonymous":
+        token = csrf_token(client, "/login")
+        assert client.post("/login", data={"staff_number": users[role].staff_number, "password": "correct-horse-42",
+                                           "csrf_token": token}).status_code == 302
+    token = csrf_token(client, "/verify")
+    valid = _path_values(rule, values)
+    urls = [_build(rule, valid)]
+    for name in rule.arguments:
+        hostile = HOSTILE_INTS if "int:" + name in rule.rule else HOSTILE_STRINGS
+        urls += [_build(rule, dict(valid, **{name: value})) for value in hostile]
+    failures = []
+
+    def check(send, what):
+        try:  # in testing, an unhandled exception reaches the test instead of becoming a 500
+            status = send().status_code
+        except Exception as error:  # noqa: BLE001
+            status = f"500 {type(error).__name__}: {str(error)[:80]}"
+        if not isinstance(status, int) or status >= 500:
+            failures.append((str(what)[:120], status))
+
+    for full in urls + [f"{urls[0]}?{query}" for query in HOSTILE_QUERIES]:
+        if method == "GET":
+            check(lambda: client.get(full), full)
+        else:
+            check(lambda: client.post(full, data={"csrf_token": token}), full)
+    if "POST" in rule.methods:
+        base = urls[0]
+        for form in HOSTILE_FORMS:
+            check(lambda: client.post(base, data=dict(form, csrf_token=token)), (base, "form"))
+        if base.startswith("/api/"):
+            for body in HOSTILE_JSON:
+                check(lambda: client.post(base, json=body, headers={"X-CSRFToken": token}), (base, body))
+    assert not failures, failures
+
+
+@pytest.mark.xfail(os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"), strict=True,
+                   reason="app/exams/views.py save_answer takes a JSON boolean for the integer 'position' "
+                   "(isinstance(True, int) is True; PostgreSQL then fails with integer = boolean, a 500; SQLite "
+                   "happens to answer 400). Owned by the exams helper: check `type(data.get('position')) is int`; "
+                   "then drop this mark.")
+def test_a_boolean_for_an_integer_json_field_is_a_400(app, world, db):
+    users, values = world
+    from app.auth.models import User
+
+    owner = db.session.execute(select(User).where(User.name == "业主")).scalar_one()
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    client.post("/login", data={"staff_number": owner.staff_number, "password": "correct-horse-42", "csrf_token": token})
+    token = csrf_token(client, "/courses/")
+    try:
+        response = client.post(f"/api/attempts/{values['attempt']}/answers", headers={"X-CSRFToken": token},
+                               json={"position": True, "response": {"choice": "a"}, "seq": 1})
+        status = response.status_code
+    except Exception:  # noqa: BLE001  (PostgreSQL: the error reaches the test)
+        status = 500
+    assert status == 400

@@ -89,3 +89,22 @@ class UserSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
     user: Mapped[User] = relationship()
+
+
+class SignInCode(db.Model):
+    """A personal, single-use, expiring code with which a staff member signs in once to choose a
+    password (instead of a default password shared by many people).
+
+    ``code_hash`` is the SHA-256 hex digest of the normalised code (upper case, no separators): the
+    code itself is never stored. ``used_at`` is set by the one conditional UPDATE that redeems it.
+    """
+
+    __tablename__ = "sign_in_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

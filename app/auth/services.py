@@ -2,70 +2,278 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, delete, func, or_, select, update
 
-from app.auth.models import User
+from app.auth.models import SignInCode, User
 from app.core.security import equalise_login_timing, hash_password, password_needs_rehash, verify_password
 from app.core.time import utcnow
 from app.extensions import db
 
 
 class LoginRefused(Exception):
-    """Login refused. ``reason`` is ``invalid`` (unknown user or wrong password) or ``locked``."""
+    """Login refused. ``reason`` is ``invalid`` for every refusal (unknown user, wrong password, locked
+    account): callers must not be able to tell them apart."""
 
-    def __init__(self, reason: str, locked_until: dt.datetime | None = None):
+    def __init__(self, reason: str = "invalid"):
         super().__init__(reason)
         self.reason = reason
-        self.locked_until = locked_until
 
 
 def authenticate(staff_number: str, password: str) -> User:
     """Return the active user whose staff number and password match.
 
-    After LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS
-    (stored in the database, so the lock holds across workers).
+    Every path costs exactly one argon2 verification (an unknown staff number, a user without a
+    password or a locked account included: the user's hash or a dummy one), and every refusal is the
+    same ``LoginRefused("invalid")``, so neither the answer nor its timing tells whether a staff
+    number exists or is locked.
+
+    Failures are counted by one conditional UPDATE (``failed_logins = failed_logins + 1`` and, from the
+    LOGIN_MAX_FAILURES-th consecutive failure on, ``locked_until = now + LOGIN_LOCKOUT_SECONDS``), so
+    concurrent wrong passwords in several workers each count. Once the limit is reached every further
+    failure (also after the lock ran out) locks again, until a successful login resets the count.
+    A success is one UPDATE that only matches while the account is not locked, so a right password
+    during a lock is refused even when it races the failures that locked it.
     A hash made with other argon2id parameters than the current ones is replaced by a new hash of
-    the same password (the password is only known at this moment). An unknown staff number costs
-    the same hashing time as a wrong password.
+    the same password (the password is only known at this moment).
 
     Raises:
-        LoginRefused: ``invalid`` or ``locked``. The caller commits so failure counts persist.
+        LoginRefused: always with reason ``invalid``. The caller commits so failure counts persist.
+    """
+    user = db.session.execute(
+        select(User).where(User.staff_number == staff_number.strip())
+    ).scalar_one_or_none()
+    if user is None or not user.active or not user.password_hash:
+        equalise_login_timing(password)
+        raise LoginRefused("invalid")
+    right = verify_password(user.password_hash, password)
+    now = utcnow()
+    if not right:
+        _record_failure(user, now)
+        raise LoginRefused("invalid")
+    values = {}
+    if password_needs_rehash(user.password_hash):  # made with older parameters: upgrade it now
+        values["password_hash"] = hash_password(password)
+    if not _record_success(user, now, **values):
+        raise LoginRefused("invalid")
+    return user
+
+
+def _record_failure(user: User, now: dt.datetime) -> None:
+    """One failed sign-in of ``user``: a single conditional UPDATE (see :func:`authenticate`)."""
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    lock_until = now + dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+    db.session.execute(
+        update(User).where(User.id == user.id).values(
+            failed_logins=func.coalesce(User.failed_logins, 0) + 1,
+            locked_until=case((func.coalesce(User.failed_logins, 0) + 1 >= limit, lock_until),
+                              else_=User.locked_until),
+        ).execution_options(synchronize_session=False)
+    )
+    db.session.expire(user, ["failed_logins", "locked_until"])
+
+
+def _record_success(user: User, now: dt.datetime, **values) -> bool:
+    """Reset the failure count and note the sign-in, only if ``user`` is not locked at ``now``
+    (one conditional UPDATE); ``values`` are further columns to set. Returns False when locked."""
+    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now, **values}
+    done = db.session.execute(
+        update(User).where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    db.session.expire(user, list(values))
+    return done.rowcount == 1
+
+
+MIN_PASSWORD_LENGTH = 8
+"""Shortest password accepted anywhere (forms, imports, the admin command), in characters."""
+MAX_PASSWORD_LENGTH = 1000
+"""Longest password accepted, in characters (argon2 hashes all of it: nothing is truncated)."""
+
+# Passwords that guessing lists try first (the top of public leaked-password lists, Chinese ones
+# included, and what people make of the platform's own words), compared in lower case after
+# stripping trailing digits and punctuation ("Password1!" counts as "password").
+COMMON_PASSWORDS = frozenset("""
+123456 1234567 12345678 123456789 1234567890 0123456789 987654321 11111111 00000000 88888888 66666666
+12344321 11223344 111222333 123123123 147258369 123654789 password passw0rd p@ssw0rd p@ssword qwerty
+qwertyui qwertyuiop asdfghjk asdfghjkl zxcvbnm 1qaz2wsx 1q2w3e4r 1q2w3e4r5t qazwsxedc abc abcd abcdefg
+abcdefgh abc123 a123456 a12345678 a123456789 aa123456 iloveyou woaini woaini1314 5201314 1314520
+admin administrator root welcome letmein monkey dragon sunshine princess football baseball superman
+trustno1 changeme default mima wodemima zhang wang huawei xiaomi computer internet civicskills
+training peixun gongwuyuan zhengfu
+""".split())
+
+
+class PasswordPolicyError(ValueError):
+    """A password breaks the policy. ``messages`` are translated, user-facing sentences (one per rule)."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(str(m) for m in messages))
+        self.messages = messages
+
+
+def _is_common(password: str) -> bool:
+    lowered = password.lower()
+    core = lowered.rstrip("0123456789!@#$%^&*.,;:?-_=+~ ")
+    if lowered in COMMON_PASSWORDS or core in COMMON_PASSWORDS:
+        return True
+    if len(set(lowered)) <= 2:  # aaaaaaaa, abababab
+        return True
+    digits = "01234567890123456789"
+    return lowered in digits or lowered in digits[::-1]
+
+
+def check_password_policy(password: str, user: User | None = None) -> None:
+    """Check ``password`` against the policy (NIST SP 800-63B's rules: length over composition).
+
+    At least MIN_PASSWORD_LENGTH and at most MAX_PASSWORD_LENGTH characters (any Unicode: a
+    Chinese sentence is a good password); not a common password (COMMON_PASSWORDS, one repeated
+    character, a run of digits); not containing the user's staff number or name (when ``user`` is
+    given). Raises PasswordPolicyError with every broken rule's message; returns None if it passes.
+    """
+    from flask_babel import _
+
+    messages = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        messages.append(_("Use at least %(min)s characters.", min=MIN_PASSWORD_LENGTH))
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        messages.append(_("Use at most %(max)s characters.", max=MAX_PASSWORD_LENGTH))
+    elif _is_common(password):
+        messages.append(_("This password is too common or too easy to guess. A short sentence only you "
+                          "would think of is better."))
+    if user is not None:
+        lowered = password.lower()
+        if user.staff_number and len(user.staff_number) >= 3 and user.staff_number.lower() in lowered:
+            messages.append(_("The password must not contain your staff number."))
+        if user.name and len(user.name) >= 2 and user.name.lower() in lowered:
+            messages.append(_("The password must not contain your name."))
+    if messages:
+        raise PasswordPolicyError(messages)
+
+
+def set_password(user: User, password: str, *, initial: bool = False) -> None:
+    """Store an argon2id hash of ``password`` after :func:`check_password_policy` (raises
+    PasswordPolicyError, a ValueError, when it fails).
+
+    ``initial=True`` is for a temporary password someone else chose (a staff file's password cell)
+    that the user must replace at first sign-in (``must_change_password``): only the length rule
+    applies to it (ValueError if shorter than MIN_PASSWORD_LENGTH).
+    """
+    if initial:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    else:
+        check_password_policy(password, user)
+    user.password_hash = hash_password(password)
+
+
+SIGN_IN_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+"""Characters of sign-in codes: no 0/O or 1/I, easy to read off a slip and type (32 symbols)."""
+SIGN_IN_CODE_LENGTH = 12
+"""Symbols per code (60 bits), printed as three groups of four: ``K7QM-2XWP-9DHT``."""
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _code_digest(code: str) -> str:
+    return hashlib.sha256(_normalise_code(code).encode()).hexdigest()
+
+
+def issue_sign_in_code(user: User, by: User | None = None) -> str:
+    """Give ``user`` a new personal sign-in code, valid once for SIGN_IN_CODE_HOURS hours.
+
+    Earlier unused codes of the user stop working. Only the code's SHA-256 is stored (a random
+    60-bit code needs no slow hash; guessing is bounded by the login lockout and rate limit).
+    Returns the code, formatted ``XXXX-XXXX-XXXX``, to be handed to the person. Flushes.
+    """
+    return issue_sign_in_codes([user], by)[user.id]
+
+
+def issue_sign_in_codes(users: list[User], by: User | None = None) -> dict[int, str]:
+    """:func:`issue_sign_in_code` for many users at once (a staff import): one DELETE of their unused
+    codes per 500 users and one flush. ``users`` must have ids (be flushed). Returns
+    ``{user_id: code}``; every code expires at :func:`sign_in_code_expiry` of now. Flushes."""
+    ids = [user.id for user in users]
+    for start in range(0, len(ids), 500):
+        db.session.execute(delete(SignInCode).where(SignInCode.user_id.in_(ids[start:start + 500]),
+                                                    SignInCode.used_at.is_(None)))
+    now = utcnow()
+    expires = sign_in_code_expiry(now)
+    codes = {}
+    for user_id in ids:
+        raw = "".join(secrets.choice(SIGN_IN_CODE_ALPHABET) for _ in range(SIGN_IN_CODE_LENGTH))
+        db.session.add(SignInCode(user_id=user_id, code_hash=_code_digest(raw), created_at=now, expires_at=expires,
+                                  created_by_id=by.id if by else None))
+        codes[user_id] = "-".join(raw[i:i + 4] for i in range(0, SIGN_IN_CODE_LENGTH, 4))
+    db.session.flush()
+    return codes
+
+
+def sign_in_code_expiry(issued_at: dt.datetime) -> dt.datetime:
+    """When a code issued at ``issued_at`` (aware UTC) stops working: SIGN_IN_CODE_HOURS later (default 168)."""
+    return issued_at + dt.timedelta(hours=float(current_app.config.get("SIGN_IN_CODE_HOURS", 168)))
+
+
+def reset_with_sign_in_code(user: User, by: User | None = None) -> str:
+    """Reset a forgotten password: the old password stops working, every open session ends, a
+    lockout is lifted, and the user gets a sign-in code (returned) with which they choose a new
+    password. Flushes."""
+    user.password_hash = None
+    user.must_change_password = True
+    user.failed_logins, user.locked_until = 0, None
+    revoke_sessions(user)
+    return issue_sign_in_code(user, by)
+
+
+def redeem_sign_in_code(staff_number: str, code: str) -> User:
+    """Sign in with a personal code: returns the user, who must then choose a password
+    (``must_change_password`` is set).
+
+    The code is spent by one conditional UPDATE (unused, unexpired, this user's), so it works once
+    even under concurrent requests. A wrong code counts as a failed sign-in (same lockout as
+    :func:`authenticate`); a locked account is refused without spending the code.
+
+    Raises:
+        LoginRefused: ``invalid`` for an unknown or inactive staff number, a wrong, used or expired
+            code, or a locked account (callers cannot tell which). The caller commits.
     """
     user = db.session.execute(
         select(User).where(User.staff_number == staff_number.strip())
     ).scalar_one_or_none()
     now = utcnow()
-    if user is None or not user.active or not user.password_hash:
-        equalise_login_timing(password)
+    if user is None or not user.active:
         raise LoginRefused("invalid")
     if user.locked_until is not None and user.locked_until > now:
-        raise LoginRefused("locked", user.locked_until)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
-            user.failed_logins = 0
-            raise LoginRefused("locked", user.locked_until)
+        _record_failure(user, now)  # every attempt during a lock counts, as with passwords
         raise LoginRefused("invalid")
-    if password_needs_rehash(user.password_hash):  # made with older parameters: upgrade it now
-        user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    spent = db.session.execute(
+        update(SignInCode).where(SignInCode.code_hash == _code_digest(code), SignInCode.user_id == user.id,
+                                 SignInCode.used_at.is_(None), SignInCode.expires_at > now)
+        .values(used_at=now).execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        _record_failure(user, now)
+        raise LoginRefused("invalid")
+    if not _record_success(user, now, must_change_password=True):
+        raise LoginRefused("invalid")  # locked meanwhile; the caller's rollback un-spends the code
     return user
 
 
-MIN_PASSWORD_LENGTH = 8
-"""Shortest password accepted anywhere (forms, imports, the admin command), in characters."""
-
-
-def set_password(user: User, password: str) -> None:
-    """Store an argon2id hash of ``password`` (at least MIN_PASSWORD_LENGTH characters, else ValueError)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    user.password_hash = hash_password(password)
+def choose_password(user: User, new: str, keep_session_token: str | None) -> None:
+    """Set the password of a user who signed in with a code and has none (no current password to
+    confirm). Raises PasswordPolicyError; ValueError if the user already has a password. Ends the
+    user's other sessions, clears ``must_change_password``. Flushes."""
+    if user.password_hash:
+        raise ValueError("the user has a password: use change_password")
+    set_password(user, new)
+    user.must_change_password = False
+    revoke_sessions(user, keep_session_token)
+    db.session.flush()
 
 
 def revoke_sessions(user: User, keep_session_token: str | None = None) -> None:
@@ -83,8 +291,9 @@ def revoke_sessions(user: User, keep_session_token: str | None = None) -> None:
 
 def reset_password(user: User, password: str) -> None:
     """An administrator sets ``user``'s password: the user must change it at the next login, every
-    open session of theirs ends and a lockout is lifted. Raises ValueError if ``password`` is shorter
-    than MIN_PASSWORD_LENGTH characters. Flushes."""
+    open session of theirs ends and a lockout is lifted. Raises PasswordPolicyError (a ValueError)
+    if ``password`` breaks the policy. Flushes. (Staff who forgot their password get a sign-in code
+    instead: :func:`reset_with_sign_in_code`.)"""
     set_password(user, password)
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
@@ -95,8 +304,8 @@ def reset_password(user: User, password: str) -> None:
 def change_password(user: User, current: str, new: str, keep_session_token: str | None) -> bool:
     """Set a new password if ``current`` is right; revoke the user's other login sessions.
 
-    Returns False (and changes nothing) when ``current`` is wrong. Raises ValueError if ``new``
-    is shorter than MIN_PASSWORD_LENGTH characters or equals ``current``. Clears
+    Returns False (and changes nothing) when ``current`` is wrong. Raises PasswordPolicyError (a
+    ValueError) if ``new`` breaks :func:`check_password_policy`, ValueError if it equals ``current``. Clears
     ``must_change_password``. Flushes.
     """
     if not verify_password(user.password_hash, current):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth.forms import LoginForm, PasswordForm
+from app.auth.forms import ChoosePasswordForm, CodeLoginForm, LoginForm, PasswordForm
 from app.auth.login import open_session, revoke_session
-from app.auth.services import LoginRefused, authenticate, change_password
+from app.auth.services import LoginRefused, authenticate, change_password, choose_password, redeem_sign_in_code
 from app.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 # What a user who must change their password may still reach: the change form itself, logging out,
 # the public verify pages and the health check.
 PASSWORD_CHANGE_ALLOWED = frozenset({
-    "auth.password", "auth.logout", "auth.login", "static", "core.healthz",
+    "auth.password", "auth.logout", "auth.login", "auth.code_login", "static", "core.healthz",
     "certification.verify", "certification.verify_form",
 })
 
@@ -43,6 +43,13 @@ def require_password_change():
     return redirect(url_for("auth.password"))
 
 
+def rotate_csrf_token() -> None:
+    """Forget the CSRF secret of the anonymous session, so a token seen or planted before sign-in
+    does not work after it; Flask-WTF makes a new one on the next form."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -57,18 +64,43 @@ def login():
     if form.validate_on_submit():
         try:
             user = authenticate(form.staff_number.data, form.password.data)
-        except LoginRefused as refused:
-            db.session.commit()
-            if refused.reason == "locked":
-                flash(_("Too many failed attempts. This account is locked for a while; try again later or ask your administrator."), "error")
-            else:
-                flash(_("Staff number or password is incorrect."), "error")
+        except LoginRefused:
+            db.session.commit()  # keep the failure count
+            # One answer for a wrong password, an unknown staff number and a locked account.
+            flash(_("Staff number or password is incorrect, or the account is locked for a while after "
+                    "too many failed attempts. Check and try again later."), "error")
             return render_template("auth/login.html", form=form), 401
-        open_session(user, request.user_agent.string)
-        db.session.commit()
-        login_user(user)
+        _sign_in(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
+
+
+def _sign_in(user) -> None:
+    """Open a server-side session for ``user``, commit, and start a fresh CSRF secret."""
+    open_session(user, request.user_agent.string)
+    db.session.commit()
+    rotate_csrf_token()
+    login_user(user)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def code_login():
+    """Sign in once with a personal sign-in code (new staff, forgotten password), then choose a password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = CodeLoginForm()
+    if form.validate_on_submit():
+        try:
+            user = redeem_sign_in_code(form.staff_number.data, form.code.data)
+        except LoginRefused:
+            db.session.commit()  # keep the failure count
+            flash(_("Staff number or sign-in code is not valid. A code works once and expires; ask the "
+                    "training office (the system administrator) for a new one."), "error")
+            return render_template("auth/code_login.html", form=form), 401
+        _sign_in(user)
+        return redirect(url_for("auth.password"))
+    return render_template("auth/code_login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -85,14 +117,21 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password():
-    """Change one's own password; other login sessions of this user are ended."""
-    form = PasswordForm()
+    """Change one's own password (or choose one after signing in with a code, when there is no
+    current password to confirm); other login sessions of this user are ended."""
+    choosing = not current_user.password_hash
+    form = ChoosePasswordForm() if choosing else PasswordForm()
     forced = current_user.must_change_password
-    if form.validate_on_submit():
+    if choosing and form.validate_on_submit():
+        choose_password(current_user, form.new.data, current_user.get_id())
+        db.session.commit()
+        flash(_("Your password has been set."), "success")
+        return redirect(url_for("core.home"))
+    if not choosing and form.validate_on_submit():
         if change_password(current_user, form.current.data, form.new.data, current_user.get_id()):
             db.session.commit()
             flash(_("Your password has been changed. Other devices where you were logged in have been logged out."),
                   "success")
             return redirect(url_for("core.home"))
         form.current.errors.append(_("The current password is not correct."))
-    return render_template("auth/password.html", form=form, forced=forced)
+    return render_template("auth/password.html", form=form, forced=forced, choosing=choosing)

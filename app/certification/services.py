@@ -91,6 +91,24 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     return local.replace(year=year, month=month, day=min(local.day, days_in_month)).astimezone(dt.timezone.utc)
 
 
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+"""Where `flask run` serves the demo: the base of certificate links when nothing else is configured."""
+
+
+def public_base_url(config) -> str:
+    """The absolute base (scheme and host, no trailing slash) of links printed on certificates.
+
+    ``config`` is a Flask config mapping. Returns PUBLIC_BASE_URL if set; else ``http://`` +
+    SERVER_NAME if set; else DEVELOPMENT_BASE_URL. Never the request's Host header, which the client
+    chooses. Production refuses to start without PUBLIC_BASE_URL (``ProductionConfig.validate``).
+    """
+    base = (config.get("PUBLIC_BASE_URL") or "").strip()
+    if not base:
+        server_name = config.get("SERVER_NAME")
+        base = f"http://{server_name}" if server_name else DEVELOPMENT_BASE_URL
+    return base.rstrip("/")
+
+
 def new_verification_code() -> str:
     """A random 12-character code in groups of four, e.g. ``K7Q2-M9XD-4TPA`` (about 59 bits)."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))

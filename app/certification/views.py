@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.certification.models import Certificate
 from app.certification.pdf import CertificateDocument, find_cjk_font, render_certificate_pdf
-from app.certification.services import find_by_code
+from app.certification.services import find_by_code, public_base_url
 from app.core.time import to_local
 from app.extensions import db
 
@@ -25,9 +25,9 @@ def mine():
 
 
 def verify_url(certificate: Certificate) -> str:
-    """Absolute URL of the certificate's public verification page (PUBLIC_BASE_URL if set)."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + url_for("certification.verify", code=certificate.verification_code)
+    """Absolute URL of the certificate's public verification page, from configuration only
+    (:func:`app.certification.services.public_base_url`), never from the request's Host header."""
+    return public_base_url(current_app.config) + url_for("certification.verify", code=certificate.verification_code)
 
 
 @bp.route("/certificates/<int:certificate_id>.pdf")

@@ -1,7 +1,7 @@
 """Error pages (HTML) and JSON errors for API calls; every error rolls the transaction back."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -45,12 +45,21 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException):
         db.session.rollback()
         messages = {
+            400: _("The request could not be understood: a value in the address or the form is not valid. "
+                   "Please go back and try again."),
             401: _("Please log in."),
             403: _("You do not have permission to see this page."),
             404: _("The page you asked for does not exist."),
+            405: _("This address cannot be used that way."),
+            413: _("What you sent is too large (at most %(size)s MB).",
+                   size=round((current_app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024, 1)),
             429: _("Too many attempts. Please wait a minute and try again."),
         }
-        message = messages.get(error.code, error.description)
+        # Werkzeug's default descriptions are English: show them never, only a description given on purpose.
+        if error.description and error.description != type(error).description:
+            message = error.description
+        else:
+            message = messages.get(error.code, _("Something went wrong with this request. Please try again later."))
         if _wants_json():
             return jsonify(error=error.name, message=message), error.code
         return render_template("error.html", code=error.code, message=message), error.code

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from flask_login import current_user
 
 # argon2id at OWASP's recommended minimum (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1):
 # ~21 ms per hash here, against ~126 ms (and four threads) for argon2-cffi's default RFC 9106
@@ -75,11 +76,26 @@ def equalise_login_timing(password: str) -> None:
         pass
 
 
+HSTS_MAX_AGE = 31536000  # seconds (one year), the value browsers' preload lists ask for
+
+
 def init_app(app: Flask) -> None:
-    """Add security headers to every response."""
+    """Add security headers to every response.
+
+    - ``Cache-Control: no-store`` on every response to a signed-in user (static files excepted: they
+      are the same for everyone) and on every JSON response, so no browser or proxy cache keeps a
+      person's pages after logout or for the next user of a shared PC.
+    - ``Strict-Transport-Security`` when the request came over HTTPS (``request.is_secure``, which
+      believes X-Forwarded-Proto only from TRUSTED_PROXY_COUNT proxies).
+    """
 
     @app.after_request
     def _headers(response):
+        if response.mimetype == "application/json" or (
+                request.endpoint != "static" and current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import yaml
 from sqlalchemy import func, select
 
 from app.content.report import ContentError, SyncReport, load_yaml
@@ -25,6 +26,52 @@ def _bi(data: dict, field: str, where: str, errors: list[str]) -> tuple[str, str
         errors.append(f"{where}: field '{field}' needs both zh and en text")
         return "", ""
     return str(value["zh"]).strip(), str(value["en"]).strip()
+
+
+def read_lesson_file(course_dir: Path, name: str) -> tuple[str, str | None]:
+    """Read lesson file ``name`` (as written after ``file:`` in course.yaml) of ``course_dir``.
+
+    The path is resolved (``..`` and symbolic links followed) and must stay inside the resolved
+    course folder, so a course cannot publish another file of the server. The file must be UTF-8
+    text without NUL bytes. Returns ``(text, None)``, or ``("", problem)`` with a message for the
+    author (outside the folder, missing, binary, not UTF-8).
+    """
+    folder = course_dir.resolve()
+    target = (course_dir / name).resolve()
+    if not target.is_relative_to(folder):
+        return "", f"file {name} is outside the course folder {course_dir} (lesson files must be inside it)"
+    if not target.is_file():
+        return "", f"file {course_dir / name} does not exist"
+    try:
+        raw = target.read_bytes()
+    except OSError as exc:
+        return "", f"file {name} cannot be read ({exc.strerror})"
+    if b"\x00" in raw:
+        return "", f"file {name} is a binary file (it has NUL bytes), not Markdown text"
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return "", f"file {name} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+
+
+def _lesson_file_lines(course_yaml: Path) -> dict[int, int]:
+    """Line number (1-based) of each ``lessons[i].file`` value in course.yaml, by lesson index
+    (empty when the layout is not a mapping with a ``lessons`` list; load_yaml reports syntax errors)."""
+    try:
+        root = yaml.compose(course_yaml.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    lines: dict[int, int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value == "lessons" and isinstance(value, yaml.SequenceNode):
+            for index, item in enumerate(value.value):
+                if isinstance(item, yaml.MappingNode):
+                    for k, v in item.value:
+                        if k.value == "file":
+                            lines[index] = v.start_mark.line + 1
+    return lines
 
 
 def read_course_dir(path: Path) -> dict:
@@ -56,20 +103,21 @@ def read_course_dir(path: Path) -> dict:
         items = []
     lessons = []
     keys = set()
+    file_lines = _lesson_file_lines(path / "course.yaml")
     for index, lesson in enumerate(data.get("lessons") or []):
         l_where = f"{where}: lessons[{index}]"
         if not isinstance(lesson, dict) or not lesson.get("file"):
             errors.append(f"{l_where}: needs a 'file'")
             continue
-        file = path / str(lesson["file"])
         key = Path(str(lesson["file"])).stem
         if key in keys:
             errors.append(f"{l_where}: file {lesson['file']} is listed twice")
         keys.add(key)
-        if not file.is_file():
-            errors.append(f"{l_where}: file {file} does not exist")
+        body, problem = read_lesson_file(path, str(lesson["file"]))
+        if problem:
+            line = file_lines.get(index)
+            errors.append(f"{where}:{line}: lessons[{index}]: {problem}" if line else f"{l_where}: {problem}")
             continue
-        body = file.read_text(encoding="utf-8")
         minutes = lesson.get("minutes", 0)
         if not isinstance(minutes, int) or minutes < 0:
             errors.append(f"{l_where}: field 'minutes' must be a whole number")

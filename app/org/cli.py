@@ -64,11 +64,15 @@ def init_app(app: Flask) -> None:
     @org.command("import-staff")
     @file_argument
     @click.option("--default-password", metavar="TEXT", default=None, envvar="ORG_DEFAULT_PASSWORD",
-                  help="Password for new staff whose row has none (at least 8 characters); "
-                       "may come from $ORG_DEFAULT_PASSWORD instead, out of the shell history.")
+                  help="Discouraged (one password shared by many people): a password for new staff whose row "
+                       "has none. Without it each of them gets a personal single-use sign-in code.")
+    @click.option("--codes-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Write new staff's sign-in codes to this CSV (UTF-8 with BOM, for Excel/WPS) to print "
+                       "slips; without it the codes are printed.")
     @dry_run_option
     @verbose_option
-    def import_staff_command(file: Path, default_password: str | None, dry_run: bool, verbose: bool):
+    def import_staff_command(file: Path, default_password: str | None, codes_csv: Path | None, dry_run: bool,
+                             verbose: bool):
         """Create or update staff from FILE (columns: docs/content-format.md)."""
         from app.org.imports import import_staff
 
@@ -77,3 +81,26 @@ def init_app(app: Flask) -> None:
         except ContentError as exc:
             fail(exc.errors)
         _finish(summary, dry_run, verbose)
+        if summary.sign_in_codes and not dry_run:
+            _hand_out_codes(summary, codes_csv)
+
+
+def _hand_out_codes(summary, codes_csv: Path | None) -> None:
+    """Write (or print) the committed sign-in codes of a staff import: staff number, name, code, expiry
+    in the display time zone."""
+    import csv
+
+    from app.core.time import to_local
+
+    expires = to_local(summary.codes_expire_at).strftime("%Y-%m-%d %H:%M")
+    if codes_csv is None:
+        for staff_number, name, code in summary.sign_in_codes:
+            click.echo(f"{staff_number}\t{name}\t{code}\t{expires}")
+        return
+    with codes_csv.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["staff_number", "name", "sign_in_code", "expires_at"])
+        for staff_number, name, code in summary.sign_in_codes:
+            writer.writerow([staff_number, name, code, expires])
+    click.echo(f"{len(summary.sign_in_codes)} sign-in code(s) written to {codes_csv}; keep the file safe and "
+               "delete it once the slips are handed out.")

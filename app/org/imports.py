@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import OfficerScope, User
-from app.auth.services import MIN_PASSWORD_LENGTH, set_password
+from app.auth.services import MIN_PASSWORD_LENGTH, issue_sign_in_codes, set_password, sign_in_code_expiry
 from app.content.report import ContentError
 from app.core.security import hash_password
+from app.core.time import utcnow
 from app.extensions import db
 from app.org.models import Department
 from app.org.services import create_department, rebuild_closure
@@ -34,8 +35,8 @@ DEPARTMENT_OPTIONAL = ("name_en", "sort_order")
 STAFF_REQUIRED = ("staff_number", "name", "department_code")
 STAFF_OPTIONAL = ("position", "grade", "email", "active", "is_admin", "officer_of", "password")
 
-# MIN_PASSWORD_LENGTH (set_password's rule) is checked up front so that every short password in a
-# file is reported (set_password itself is only called once the file is valid).
+# MIN_PASSWORD_LENGTH (set_password's rule for initial passwords) is checked up front so that every
+# short password in a file is reported (set_password itself is only called once the file is valid).
 
 YES = frozenset({"是", "yes", "1", "true"})
 NO = frozenset({"否", "no", "0", "false"})
@@ -57,7 +58,8 @@ class ImportSummary:
     Every row is counted once in ``created``, ``updated`` or ``unchanged``. ``moved`` (departments
     whose parent changed) and ``deactivated`` (staff whose ``active`` went from yes to no) are
     subsets of ``updated``. ``passwords_set`` counts new staff given an initial password;
-    ``without_password`` new staff who got none (they cannot log in until one is set);
+    ``without_password`` new staff who got none: each gets a personal single-use sign-in code instead,
+    listed in ``sign_in_codes`` as ``(staff_number, name, code)`` (expiring at ``codes_expire_at``);
     ``passwords_ignored`` password cells of existing staff, which are not applied. ``changes`` has one line per created
     or updated row, e.g. ``"updated department CITY-CZJ: name, parent"`` (never a password).
     """
@@ -77,6 +79,8 @@ class ImportSummary:
     without_password: int = 0
     passwords_ignored: int = 0
     changes: list[str] = field(default_factory=list)
+    sign_in_codes: list[tuple[str, str, str]] = field(default_factory=list)
+    codes_expire_at: object = None  # aware UTC datetime when sign_in_codes stop working
 
     @property
     def changed(self) -> bool:
@@ -102,9 +106,9 @@ class ImportSummary:
         if self.passwords_ignored:
             lines.append(f"warning: {self.passwords_ignored} password cell(s) of existing staff were ignored: the "
                          "file only sets initial passwords; use `flask users reset-password STAFF_NUMBER`")
-        if self.without_password:
-            lines.append(f"warning: {self.without_password} new staff member(s) have no password "
-                         "and cannot log in until one is set")
+        if self.sign_in_codes:
+            lines.append(f"{len(self.sign_in_codes)} sign-in code(s) issued to new staff without a password "
+                         "(single use; they sign in at /login/code and choose a password)")
         return lines
 
 
@@ -452,8 +456,9 @@ def import_staff(path: Path, *, default_password: str | None = None) -> ImportSu
     become exactly these, an empty cell removes them all; without the column scopes are left
     alone) and ``password``. Passwords are initial passwords, for new staff only: the cell's
     (at least MIN_PASSWORD_LENGTH characters, hashed with argon2id) or else ``default_password``
-    (hashed once for the whole file); such users must change it at their first login
-    (``must_change_password``). Cells of existing staff are ignored and counted, so re-importing a
+    (hashed once for the whole file; a shared default password is discouraged); such users must
+    change it at their first login (``must_change_password``). New staff with neither get a personal
+    single-use sign-in code (``summary.sign_in_codes``) with which they choose their own password. Cells of existing staff are ignored and counted, so re-importing a
     file never undoes a password a user has chosen (``flask users reset-password`` resets one).
     Staff not in the file are left alone (never deactivated implicitly).
 
@@ -524,10 +529,13 @@ def import_staff(path: Path, *, default_password: str | None = None) -> ImportSu
     default_hash = None
     if default_password and any(row.password is None and row.staff_number not in existing for row in parsed):
         default_hash = hash_password(default_password)
+    needs_code: list[User] = []
     for row in parsed:
         user = existing.get(row.staff_number)
         if user is None:
-            _create_user(row, default_hash, summary)
+            created = _create_user(row, default_hash, summary)
+            if not created.password_hash:
+                needs_code.append(created)
             continue
         changed = []
         for attr in ("name", "department_id", "position", "grade", "email", "active", "is_admin"):
@@ -547,6 +555,12 @@ def import_staff(path: Path, *, default_password: str | None = None) -> ImportSu
         else:
             summary.unchanged += 1
     db.session.flush()
+    if needs_code:
+        codes = issue_sign_in_codes(needs_code)
+        summary.sign_in_codes = [(u.staff_number, u.name, codes[u.id]) for u in needs_code]
+        summary.codes_expire_at = sign_in_code_expiry(utcnow())
+        for user in needs_code:
+            user.must_change_password = True
     return summary
 
 
@@ -558,7 +572,7 @@ def _create_user(row: _StaffRow, default_hash: str | None, summary: ImportSummar
         is_admin=bool(row.is_admin), failed_logins=0,
     )
     if row.password:
-        set_password(user, row.password)
+        set_password(user, row.password, initial=True)  # temporary: replaced at first sign-in
     elif default_hash:
         user.password_hash = default_hash
     if user.password_hash:

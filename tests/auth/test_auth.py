@@ -83,3 +83,28 @@ def test_a_hash_with_older_parameters_is_upgraded_at_login(app, db, client, logi
                                       "csrf_token": token}).status_code == 302
     db.session.refresh(user)
     assert user.password_hash == again  # current parameters: left alone
+
+
+def test_csrf_token_is_rotated_at_sign_in(client, db):
+    """A token an attacker planted or read before login is useless afterwards."""
+    from tests.conftest import TEST_PASSWORD
+
+    user = make_user()
+    db.session.commit()
+    before = csrf_token(client, "/login")
+    assert client.post("/login", data={"staff_number": user.staff_number, "password": TEST_PASSWORD,
+                                       "csrf_token": before}).status_code == 302
+    stale = client.post("/logout", data={"csrf_token": before})
+    assert stale.status_code == 400
+    assert client.get("/courses/").status_code == 200  # still signed in
+    after = csrf_token(client, "/courses/")
+    assert after != before
+    assert client.post("/logout", data={"csrf_token": after}).status_code == 302
+
+
+def test_login_help_names_who_can_actually_reset_a_password(client, db):
+    """Officers cannot reset passwords today: the page must send people to the administrator."""
+    english = client.get("/login?lang=en").get_data(as_text=True)
+    assert "administrator" in english and "training officer" not in english
+    chinese = client.get("/login?lang=zh_CN").get_data(as_text=True)
+    assert "管理员" in chinese and "培训专员" not in chinese

@@ -45,6 +45,7 @@ def test_attempt_page_and_api_responses_carry_no_key(app, db):
     token = csrf_token(client, "/login")
     client.post("/login", data={"staff_number": user.staff_number, "password": "correct-horse-42", "csrf_token": token})
     page = client.get(f"/attempts/{attempt.id}").get_data(as_text=True)
+    token = csrf_token(client, f"/attempts/{attempt.id}")  # the CSRF token is rotated at sign-in
     bodies = [page]
     for item in attempt.items:
         option = item.option_order[0]

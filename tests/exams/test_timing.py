@@ -129,6 +129,8 @@ def test_autosave_keeps_working_after_more_than_an_hour(app, db):
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
         client.post("/login", data={"staff_number": user.staff_number, "password": "correct-horse-42", "csrf_token": token})
+        page = client.get(f"/exams/{exam.code}").get_data(as_text=True)  # the CSRF token is rotated at sign-in
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
         started = client.post(f"/exams/{exam.code}/start", data={"csrf_token": token})
         attempt_id = int(started.headers["Location"].rstrip("/").split("/")[-1])
         page = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
