@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, abort, request
+from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1
@@ -52,19 +53,23 @@ def parse_query_date(raw: str | None, default: dt.date | None = None, *, earlies
     if raw is None or raw == "":
         return default
     try:
-        if len(raw) != 10:
-            raise ValueError(raw)
-        value = dt.date.fromisoformat(raw)
+        value = dt.date.fromisoformat(raw) if len(raw) == 10 else None
     except ValueError:
-        abort(400)
+        value = None
+    if value is None:
+        abort(400, description=_("The date “%(value)s” is not a date of the form YYYY-MM-DD.", value=raw[:40]))
     if not earliest <= value <= latest:
-        abort(400)
+        abort(400, description=_("The date must be between %(earliest)s and %(latest)s.",
+                                 earliest=earliest.isoformat(), latest=latest.isoformat()))
     return value
 
 
 def parse_page(raw: str | None, default: int = 1, *, maximum: int = MAX_PAGE) -> int:
-    """Parse a 1-based page number (``?page=3``): ``default`` when absent or empty; a 400 for
-    anything but plain digits from 1 to ``maximum`` (default 100,000)."""
+    """Parse a 1-based page number (``?page=3``): ``default`` when absent or empty; a 400 saying what
+    is accepted for anything but plain digits from 1 to ``maximum`` (default 100,000)."""
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= maximum):
+        abort(400, description=_("The page number “%(value)s” is not valid: use a whole number from 1.",
+                                 value=raw[:40]))
     return _parse_int(raw, default, 1, maximum)
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import _
 from flask_login import current_user
 
+from app.core.inputs import parse_page, parse_query_date
 from app.core.permissions import officer_required
 from app.core.time import local_today
 from app.extensions import db
@@ -24,34 +25,16 @@ PER_PAGE = 50
 
 def _as_of(plan: RolloutPlan | None) -> dt.date:
     """``?as_of=YYYY-MM-DD`` (default today), between a year before the plan's start and five years
-    from today; anything else is a 400 that says what is accepted."""
+    from today; anything else is a 400 that says what is accepted (:func:`app.core.inputs.parse_query_date`)."""
     today = local_today()
     earliest = (plan.starts_on if plan else today) - dt.timedelta(days=366)
-    latest = today + dt.timedelta(days=5 * 366)
-    raw = request.args.get("as_of", "").strip()
-    if not raw:
-        return today
-    try:
-        day = dt.date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        abort(400, description=_("The date “%(value)s” is not a date of the form YYYY-MM-DD.", value=raw[:40]))
-    if not earliest <= day <= latest:
-        abort(400, description=_("The date must be between %(earliest)s and %(latest)s.",
-                                 earliest=earliest.isoformat(), latest=latest.isoformat()))
-    return day
+    return parse_query_date(request.args.get("as_of"), today, earliest=earliest,
+                            latest=today + dt.timedelta(days=5 * 366))
 
 
 def _page() -> int:
-    """``?page=N``: a whole number from 1 to MAX_PAGE (default 1), else a 400."""
-    raw = request.args.get("page", "").strip()
-    if not raw:
-        return 1
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
-        abort(400, description=_("The page number “%(value)s” is not valid: use a whole number from 1.",
-                                 value=raw[:40]))
-    return int(raw)
+    """``?page=N``: a whole number from 1 to MAX_PAGE (default 1), else a 400 (:func:`app.core.inputs.parse_page`)."""
+    return parse_page(request.args.get("page"), 1, maximum=MAX_PAGE)
 
 
 def _choice(name: str, allowed: tuple, default: str) -> str:

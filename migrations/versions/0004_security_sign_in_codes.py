@@ -1,7 +1,7 @@
 """personal single-use sign-in codes (instead of a shared default password)
 
-Revision ID: 0003_security_sign_in_codes
-Revises: 0002
+Revision ID: 0004_security_sign_in_codes
+Revises: 0003_autosave_revision
 Create Date: 2026-12-04 18:30:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from app.core.types import UTCDateTime
 
 
-revision = '0003_security_sign_in_codes'
-down_revision = '0002'
+revision = '0004_security_sign_in_codes'
+down_revision = '0003_autosave_revision'
 branch_labels = None
 depends_on = None
 
