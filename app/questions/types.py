@@ -50,6 +50,18 @@ SHORT_RESPONSE_MAX = 255
 ESSAY_RESPONSE_MAX = 50_000
 
 
+def _(message: str, **values) -> str:
+    """``message`` translated for the current request's locale (``%(name)s`` placeholders), or in
+    English outside an app context (command line, pure tests)."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from flask_babel import gettext
+
+        return gettext(message, **values)
+    return message % values if values else message
+
+
 class SpecError(ValueError):
     """A question's content is invalid (message names the field and why)."""
 
@@ -304,8 +316,6 @@ class TrueFalse(QuestionType):
 
     def render_for_candidate(self, stem, stem_format, spec, order):
         """``options`` are ``[{"id": "true", "html": "True"}, {"id": "false", ...}]`` (translated)."""
-        from flask_babel import gettext as _
-
         data = self._base(stem, stem_format)
         data["options"] = [{"id": "true", "html": _("True")}, {"id": "false", "html": _("False")}]
         return data
@@ -332,8 +342,6 @@ class TrueFalse(QuestionType):
         return 1.0 if response.get("answer") is spec["answer"] else 0.0
 
     def correct_answer_text(self, spec):
-        from flask_babel import gettext as _
-
         return [_("True") if spec["answer"] else _("False")]
 
     def from_gift(self, question):
@@ -389,7 +397,7 @@ class ShortAnswer(QuestionType):
         if not isinstance(text, str):
             raise ResponseError('expected {"text": your answer}')
         if len(text) > SHORT_RESPONSE_MAX:
-            raise ResponseError(f"the answer is longer than {SHORT_RESPONSE_MAX} characters")
+            raise ResponseError(_("The answer is longer than %(n)s characters.", n=SHORT_RESPONSE_MAX))
         return {"text": text.strip()}
 
     def response_echo(self, spec, response):
@@ -492,18 +500,20 @@ class Numerical(QuestionType):
         if not isinstance(raw, str):
             raise ResponseError('expected {"value": a number}')
         if len(raw) > SHORT_RESPONSE_MAX:
-            raise ResponseError(f"the answer is longer than {SHORT_RESPONSE_MAX} characters")
+            raise ResponseError(_("The answer is longer than %(n)s characters.", n=SHORT_RESPONSE_MAX))
         text = " ".join(unicodedata.normalize("NFKC", raw).split())
         if not text:
             return {"value": "", "number": None, "unit": ""}
         m = _NUMBER_WITH_UNIT.fullmatch(text)
         if not m:
-            raise ResponseError("enter a number such as 42 or 3.5")
+            raise ResponseError(_("Enter a number such as 42 or 3.5."))
         unit = m.group(2).strip()
         known = [u["unit"] for u in spec.get("units", [])]
         if unit and unit not in known:
-            allowed = ", ".join(known) if known else "none"
-            raise ResponseError(f"unknown unit {unit!r} (allowed: {allowed})")
+            if known:
+                raise ResponseError(_("Unknown unit '%(unit)s'; use one of: %(units)s.", unit=unit,
+                                       units=", ".join(known)))
+            raise ResponseError(_("Enter the number without a unit."))
         return {"value": text, "number": float(m.group(1)), "unit": unit}
 
     def response_echo(self, spec, response):
@@ -782,7 +792,7 @@ class Essay(QuestionType):
         if not isinstance(text, str):
             raise ResponseError('expected {"text": your answer}')
         if len(text) > ESSAY_RESPONSE_MAX:
-            raise ResponseError(f"the answer is longer than {ESSAY_RESPONSE_MAX} characters")
+            raise ResponseError(_("The answer is longer than %(n)s characters.", n=ESSAY_RESPONSE_MAX))
         return {"text": text}
 
     def response_echo(self, spec, response):

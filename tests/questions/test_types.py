@@ -99,9 +99,9 @@ def test_numerical_tolerance_bounds_are_inclusive_and_units_convert():
 
 
 def test_numerical_refuses_text_and_unknown_units():
-    with pytest.raises(ResponseError, match="enter a number"):
+    with pytest.raises(ResponseError, match="Enter a number"):
         get_type("numerical").check_response(NUMERIC, {"value": "ten"})
-    with pytest.raises(ResponseError, match="unknown unit 'kg'"):
+    with pytest.raises(ResponseError, match="Unknown unit 'kg'; use one of: cm, mm"):
         get_type("numerical").check_response(NUMERIC, {"value": "3 kg"})
 
 
@@ -150,3 +150,10 @@ def test_gift_cannot_hold_ordering_or_units():
         get_type("ordering").to_gift("s", "plain", ORDER, "")
     with pytest.raises(ExportError):
         get_type("numerical").to_gift("s", "plain", NUMERIC, "")
+
+
+def test_response_errors_are_in_the_candidates_language(app):
+    with app.test_request_context("/?lang=zh_CN"):
+        with pytest.raises(ResponseError) as info:
+            get_type("numerical").check_response(NUMERIC, {"value": "十"})
+    assert "数" in str(info.value)
