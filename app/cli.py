@@ -67,8 +67,8 @@ def init_app(app: Flask) -> None:
                     errors.append(f"{path}:0: the file is {size:,} bytes, more than the limit of {max_bytes:,} "
                                   f"(QUESTION_IMPORT_MAX_BYTES); split it into smaller files")
                     continue
-                result = import_file(fmt, path.read_bytes(), str(path), report, skip_invalid=skip_invalid,
-                                     items=items)
+                with path.open("rb") as fh:  # Moodle XML is read in chunks; GIFT and Aiken whole
+                    result = import_file(fmt, fh, str(path), report, skip_invalid=skip_invalid, items=items)
                 errors.extend(result.errors)
                 skipped.extend(result.skipped)
                 total += result.read
@@ -111,7 +111,12 @@ def init_app(app: Flask) -> None:
             with partial.open("w", encoding="utf-8", newline="\n") as fh:
                 written, problems = export_questions(fmt, fh, item_code=item_code, category=category)
         except OSError as exc:
+            partial.unlink(missing_ok=True)
             fail([f"{out}: cannot write: {exc.strerror or exc}"])
+        except Exception as exc:  # never a traceback: say what failed, leave no partial file
+            partial.unlink(missing_ok=True)
+            current_app.logger.exception("question export failed")
+            fail([f"{out}: export failed: {type(exc).__name__}: {exc}"])
         if problems and not skip_invalid:
             partial.unlink(missing_ok=True)
             fail([f"{out}: {p}" for p in problems] + [f"{out}: use --skip-invalid to leave these out"])

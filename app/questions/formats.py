@@ -8,7 +8,7 @@ GIFT questions become registry specs through each type's ``from_gift`` and back 
 from __future__ import annotations
 
 import io
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from app.questions.aiken import aiken_problem, dump_aiken, iter_aiken
 from app.questions.gift import GiftError, dump_gift, iter_gift
@@ -51,11 +51,14 @@ def _from_gift(text: str) -> Iterator[ParsedQuestion | FormatError]:
                              idnumber=item.idnumber, category=normalise_category(item.category), tags=list(item.tags))
 
 
-def read(fmt: str, data: bytes) -> Iterator[ParsedQuestion | FormatError]:
-    """Questions and errors of a file in format ``fmt``. Raises HostileXML for a refused XML file."""
+def read(fmt: str, data: bytes | BinaryIO) -> Iterator[ParsedQuestion | FormatError]:
+    """Questions and errors of a file in format ``fmt``, given as bytes or an open binary file (Moodle
+    XML is then read in chunks, never whole). Raises HostileXML for a refused XML file."""
     if fmt == "xml":
-        yield from iter_moodle_xml(io.BytesIO(data))
+        yield from iter_moodle_xml(io.BytesIO(data) if isinstance(data, bytes) else data)
         return
+    if not isinstance(data, bytes):
+        data = data.read()
     text = decode_text(data)
     if isinstance(text, FormatError):
         yield text
