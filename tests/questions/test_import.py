@@ -266,3 +266,13 @@ def test_an_error_after_flushed_batches_changes_nothing(app, db, tmp_path):
     result = cli(app, "import", path)
     assert result.exit_code == 1 and f"{path}:" in result.output and "nothing was changed" in result.output
     assert _count(db) == 0
+
+
+def test_category_gift_fixture_imports_four_questions_in_the_category(app, db):
+    result = cli(app, "import", FIXTURES / "questions_in_category.gift.txt")
+    assert result.exit_code == 0, result.output
+    assert sorted(db.session.execute(select(Question.name, Question.qtype, Question.category)).all()) == [
+        ("Greeting", "single_choice", "Default for New Features"),
+        ("Moodle acronym", "true_false", "Default for New Features"),
+        ("Moodle activities", "matching", "Default for New Features"),
+        ("Moodle user", "short_answer", "Default for New Features")]
