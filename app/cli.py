@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 
 from app.content.report import ContentError, SyncReport
-from app.core.cli import fail
+from app.core.cli import fail, refresh_statistics
 from app.extensions import db
 
 
@@ -80,37 +80,44 @@ def init_app(app: Flask) -> None:
 
     @app.cli.group("questions")
     def questions():
-        """Question bank import."""
+        """Question bank import and export (GIFT, Aiken, Moodle XML)."""
 
     @questions.command("import")
     @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--format", "fmt", type=click.Choice(["gift"]), default="gift", show_default=True)
+    @click.option("--format", "fmt", type=click.Choice(["gift", "aiken", "xml"]), default="gift", show_default=True)
     @click.option("--dry-run", is_flag=True, help="Check and count only; write nothing.")
-    @click.option("--skip-unsupported", is_flag=True,
-                  help="Import the supported questions and list the unsupported ones instead of failing.")
-    def questions_import(paths, fmt, dry_run, skip_unsupported):
+    @click.option("--skip-invalid", is_flag=True,
+                  help="Import the valid questions and report each invalid one instead of failing.")
+    @click.option("--skip-unsupported", "skip_unsupported", is_flag=True, hidden=True)
+    def questions_import(paths, fmt, dry_run, skip_invalid, skip_unsupported):
         """Import question files (all files in one transaction: any error changes nothing)."""
-        from app.questions.services import prepare_gift, store_questions
+        from app.questions.services import import_file, item_codes, limit
 
-        errors, prepared, skipped = [], [], []
-        for path in paths:
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                errors.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
-                continue
-            result = prepare_gift(text, str(path), skip_unsupported=skip_unsupported)
-            errors.extend(result.errors)
-            skipped.extend(result.skipped)
-            prepared.append((str(path), result.questions))
+        skip_invalid = skip_invalid or skip_unsupported
+        errors, skipped, total = [], [], 0
+        report = SyncReport()
+        items = item_codes()
+        max_bytes = limit("QUESTION_IMPORT_MAX_BYTES")
+        try:
+            for path in paths:
+                size = path.stat().st_size
+                if size > max_bytes:
+                    errors.append(f"{path}:0: the file is {size:,} bytes, more than the limit of {max_bytes:,} "
+                                  f"(QUESTION_IMPORT_MAX_BYTES); split it into smaller files")
+                    continue
+                with path.open("rb") as fh:  # Moodle XML is read in chunks; GIFT and Aiken whole
+                    result = import_file(fmt, fh, str(path), report, skip_invalid=skip_invalid, items=items)
+                errors.extend(result.errors)
+                skipped.extend(result.skipped)
+                total += result.read
+        except Exception as exc:  # a database or unexpected failure: report it, never a traceback
+            db.session.rollback()
+            current_app.logger.exception("question import failed")
+            fail([f"import failed: {type(exc).__name__}: {exc}"])
         for line in skipped:
             click.echo(f"skipped: {line}")
         if errors:
             fail(errors)
-        report = SyncReport()
-        for source, questions_ in prepared:
-            store_questions(questions_, source, report)
-        total = sum(len(q) for _, q in prepared)
         counts = report.counts
         summary = (f"{total} question(s) read: {counts[('question', 'created')]} new, "
                    f"{counts[('question', 'updated')]} changed (new version), "
@@ -120,7 +127,41 @@ def init_app(app: Flask) -> None:
             click.echo(f"dry run: {summary}; nothing was written.")
         else:
             db.session.commit()
+            if counts[("question", "created")] + counts[("question", "updated")] >= 1000:
+                refresh_statistics("question", "question_version")
             click.echo(f"imported: {summary}.")
+
+    @questions.command("export")
+    @click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+    @click.option("--format", "fmt", type=click.Choice(["gift", "aiken", "xml"]), default="gift", show_default=True)
+    @click.option("--item", "item_code", help="Only the questions of this standard item (e.g. C3).")
+    @click.option("--category", help="Only this category and its subcategories.")
+    @click.option("--skip-invalid", is_flag=True,
+                  help="Leave out questions the format cannot hold (each is reported) instead of failing.")
+    def questions_export(out, fmt, item_code, category, skip_invalid):
+        """Export the active questions (current versions) to OUT; nothing is written if any question fails."""
+        import os
+
+        from app.questions.services import export_questions
+
+        partial = out.with_name(out.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="\n") as fh:
+                written, problems = export_questions(fmt, fh, item_code=item_code, category=category)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            fail([f"{out}: cannot write: {exc.strerror or exc}"])
+        except Exception as exc:  # never a traceback: say what failed, leave no partial file
+            partial.unlink(missing_ok=True)
+            current_app.logger.exception("question export failed")
+            fail([f"{out}: export failed: {type(exc).__name__}: {exc}"])
+        if problems and not skip_invalid:
+            partial.unlink(missing_ok=True)
+            fail([f"{out}: {p}" for p in problems] + [f"{out}: use --skip-invalid to leave these out"])
+        os.replace(partial, out)
+        for line in problems:
+            click.echo(f"skipped: {line}")
+        click.echo(f"exported {written} question(s) to {out} ({fmt}); {len(problems)} skipped.")
 
     @app.cli.group("scheduler")
     def scheduler():

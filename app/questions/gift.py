@@ -37,7 +37,7 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Iterator
 
 __all__ = [
     "FORMATS",
@@ -47,6 +47,7 @@ __all__ = [
     "GiftQuestion",
     "dump_gift",
     "main",
+    "iter_gift",
     "parse_gift",
 ]
 
@@ -577,41 +578,61 @@ def _parse_chunk(lines: list[tuple[int, str]], category: str | None, terminator:
                         **fields)
 
 
+def iter_gift(text: str) -> Iterator[GiftQuestion | GiftError]:
+    """Read GIFT text question by question: yields each question, or the errors (by line) of a chunk
+    that has any, in file order. Keeps only one question in memory at a time (for large files)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    category: str | None = None
+    chunk: list[tuple[int, str]] = []
+
+    def flush(terminator: str):
+        if not chunk:
+            return []
+        errors: list[GiftError] = []
+        q = _parse_chunk(chunk, category, terminator, errors)
+        chunk.clear()
+        return sorted(errors, key=lambda e: e.line) + ([q] if q is not None else [])
+
+    n = 0
+    for n, line in enumerate(_lines(text), 1):
+        s = line.strip()
+        if not s:
+            yield from flush(f"the blank line on line {n}")
+        elif s.startswith("$CATEGORY:"):
+            yield from flush(f"the $CATEGORY line on line {n}")
+            category = s[len("$CATEGORY:"):].strip()
+            if not category:
+                yield GiftError(n, "empty $CATEGORY: expected a category path such as "
+                                   "'$CATEGORY: CSDS/A'")
+                category = None
+        else:
+            chunk.append((n, line))
+    yield from flush("the end of the file")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Lines of ``text`` (\\n, \\r\\n or \\r endings) without copying the whole text."""
+    for m in re.finditer(r"([^\r\n]*)(\r\n|\r|\n|$)", text):
+        if not m.group(2) and m.end() == len(text) and not m.group(1):
+            if m.start() == len(text):
+                yield ""
+                return
+        yield m.group(1)
+        if not m.group(2):
+            return
+
+
 def parse_gift(text: str) -> tuple[list[GiftQuestion], list[GiftError]]:
     """Parse GIFT text into questions and errors.
 
     All errors are collected (each names its line); after an error parsing resumes at the next
     blank-line-separated chunk, and a question with an error is left out of the result.
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     questions: list[GiftQuestion] = []
     errors: list[GiftError] = []
-    category: str | None = None
-    chunk: list[tuple[int, str]] = []
-
-    def flush(terminator: str) -> None:
-        if chunk:
-            q = _parse_chunk(chunk, category, terminator, errors)
-            if q is not None:
-                questions.append(q)
-            chunk.clear()
-
-    for n, line in enumerate(lines, 1):
-        s = line.strip()
-        if not s:
-            flush(f"the blank line on line {n}")
-        elif s.startswith("$CATEGORY:"):
-            flush(f"the $CATEGORY line on line {n}")
-            category = s[len("$CATEGORY:"):].strip()
-            if not category:
-                errors.append(GiftError(n, "empty $CATEGORY: expected a category path such as "
-                                           "'$CATEGORY: CSDS/A'"))
-                category = None
-        else:
-            chunk.append((n, line))
-    flush("the end of the file")
+    for item in iter_gift(text):
+        (errors if isinstance(item, GiftError) else questions).append(item)
     errors.sort(key=lambda e: e.line)
     return questions, errors
 

@@ -26,7 +26,8 @@ def _payload_is_clean(rendered: dict, version) -> None:
 def test_every_shipped_question_renders_without_key(content, db):
     versions = [q.current_version for q in db.session.execute(select(Question).where(Question.active.is_(True))).scalars()]
     kinds = {v.qtype for v in versions}
-    assert kinds == set(REGISTRY)  # every type the registry supports is shipped and checked
+    assert kinds <= set(REGISTRY)  # every shipped type is registered; each registered type's rendering is
+    # checked for the key in tests/questions/test_types.py (the bank need not ship every type)
     for version in versions:
         qtype = REGISTRY[version.qtype]
         rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec,
