@@ -139,7 +139,9 @@ def store_course(data: dict, report: SyncReport) -> Course:
         course.active = True
     db.session.flush()
 
-    existing = {lesson.key: lesson for lesson in course.lessons}
+    # Read from the database, not the (possibly stale) ``course.lessons`` collection.
+    existing = {lesson.key: lesson for lesson in db.session.execute(
+        select(Lesson).where(Lesson.course_id == course.id)).scalars()}
     for position, lesson_data in enumerate(data["lessons"]):
         digest = _hash([lesson_data["title"], lesson_data["minutes"], lesson_data["body"], position])
         lesson = existing.pop(lesson_data["key"], None)
@@ -164,6 +166,7 @@ def store_course(data: dict, report: SyncReport) -> Course:
             lesson.active = False
             report.retired("lesson", f"{course.slug}/{lesson.key}")
     db.session.flush()
+    db.session.expire(course, ["lessons"])
     return course
 
 
