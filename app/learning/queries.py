@@ -38,11 +38,13 @@ def course_started_condition(user_id, course_id, as_of_end: dt.datetime | None =
     who is "started" on any required course is "started" for the officer.
     """
     as_of_end = as_of_end or utcnow()
+    # Joins inside EXISTS (not nested IN subqueries), so that a ``course_id`` column correlates to
+    # the enclosing query's course row.
     return or_(
         exists().where(LessonProgress.user_id == user_id, LessonProgress.started_at < as_of_end,
-                       LessonProgress.lesson_id.in_(select(Lesson.id).where(Lesson.course_id == course_id))),
+                       LessonProgress.lesson_id == Lesson.id, Lesson.course_id == course_id),
         exists().where(Attempt.user_id == user_id, Attempt.started_at < as_of_end,
-                       Attempt.exam_id.in_(select(Exam.id).where(Exam.course_id == course_id))),
+                       Attempt.exam_id == Exam.id, Exam.course_id == course_id),
     )
 
 

@@ -8,6 +8,7 @@ from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core.errors import DomainError
 from app.core.time import local_date_start_utc, local_today
 from app.extensions import db
 from app.learning import services
@@ -54,6 +55,11 @@ def my_courses():
                            quota=current_app.config["ANNUAL_CREDIT_HOUR_QUOTA"])
 
 
+def _min_seconds() -> int:
+    """LESSON_MIN_SECONDS (seconds a lesson must be open before it can be marked done; default 60)."""
+    return max(0, int(current_app.config.get("LESSON_MIN_SECONDS", 60)))
+
+
 def _course_or_404(slug: str) -> Course:
     course = db.session.execute(select(Course).where(Course.slug == slug, Course.active.is_(True))).scalar_one_or_none()
     if course is None:
@@ -85,6 +91,7 @@ def lesson(slug: str, key: str):
     index = lessons.index(lesson)
     return render_template(
         "learning/lesson.html", course=course, lesson=lesson, progress=progress,
+        wait=services.seconds_until_completable(progress, _min_seconds()),
         previous=lessons[index - 1] if index > 0 else None,
         next=lessons[index + 1] if index + 1 < len(lessons) else None, number=index + 1, total=len(lessons),
     )
@@ -100,7 +107,12 @@ def complete_lesson(slug: str, key: str):
     ).scalar_one_or_none()
     if lesson is None:
         abort(404)
-    services.complete_lesson(current_user, lesson)
+    try:
+        services.complete_lesson(current_user, lesson, min_seconds=_min_seconds())
+    except DomainError as error:
+        db.session.commit()  # opening the lesson (if this is the first visit) is kept
+        flash(error.message, "error")
+        return redirect(url_for("learning.lesson", slug=slug, key=key))
     db.session.commit()
     flash(_("Lesson marked as done."), "success")
     lessons = course.active_lessons

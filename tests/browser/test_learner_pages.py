@@ -187,3 +187,23 @@ def test_long_tokens_never_break_at_a_hyphen(browser, live_server, world, db):
     assert "mono" in styles["family"].lower()
     assert styles["width"] <= styles["inner"], styles
     assert styles["lines"] >= 3  # the Chinese sentence wraps naturally instead of overflowing
+
+
+def test_lesson_button_waits_for_the_end_and_the_minimum(browser, live_server, world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LESSON_MIN_SECONDS", 2)
+    context = browser.new_context(viewport=VIEWPORTS["1366"], locale="zh-CN")
+    page = context.new_page()
+    _login(page, live_server, world["learner"])
+    course = world["course"]
+    lesson = course.active_lessons[1]  # a long lesson: its end is below the fold
+    page.goto(f"{live_server}/courses/{course.slug}/lessons/{lesson.key}")
+    button = page.locator("#lesson-done button[type=submit]")
+    assert button.is_disabled()
+    page.wait_for_timeout(2500)
+    assert button.is_disabled()  # time has passed, but the reader has not reached the end
+    page.locator("#lesson-end").scroll_into_view_if_needed()
+    page.wait_for_selector("#lesson-done button:enabled", timeout=5000)
+    button.click()
+    page.wait_for_load_state()
+    assert page.locator(".flash.success").count() == 1
+    context.close()

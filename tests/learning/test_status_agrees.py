@@ -113,3 +113,22 @@ def test_learner_status_equals_officer_drill_down(case, world, client, login_as,
     if case == "certified":
         assert re.search(r'href="/certificates/\d+\.pdf"', learner_view["home"])  # the certificate card
         assert 'href="/verify/' in learner_view["home"]
+
+
+def test_each_course_has_its_own_status(db, content, client, login_as):
+    """Opening a lesson of one course starts that course only."""
+    from sqlalchemy import select
+
+    from app.learning.models import Course
+    from app.learning.services import enrol
+
+    user = make_user(make_department())
+    courses = {c.slug: c for c in db.session.execute(select(Course)).scalars()}
+    enrol(user, courses["spreadsheets"])
+    enrol(user, courses["computer-basics"])
+    open_lesson(user, courses["computer-basics"].active_lessons[0])
+    db.session.commit()
+    login_as(user)
+    home = client.get("/courses/?lang=en").get_data(as_text=True)
+    assert 'data-course="computer-basics" data-status="started"' in home
+    assert 'data-course="spreadsheets" data-status="not_started"' in home
