@@ -141,7 +141,9 @@ def plan_statuses(user, as_of_end: dt.datetime | None = None) -> list[dict]:
     """The active rollout plans the user is eligible for, with the officer's status of this person.
 
     Each: ``{"plan", "status" ("not_started" | "started" | "certified"), "due_on" (earliest due
-    date of the user's enrolments in the plan's courses, or the plan's end), "certificate"}``.
+    date of the user's enrolments in the plan's courses, or the plan's end), "certificate" (the
+    latest unrevoked one when certified, else None), "courses_completed", "courses_total"
+    (the certification's courses, and how many of them the user has completed)}``.
     Computed by ``rollout.services.plan_conditions`` (the same SQL the dashboard counts with).
     """
     as_of_end = as_of_end or utcnow()
@@ -155,8 +157,10 @@ def plan_statuses(user, as_of_end: dt.datetime | None = None) -> list[dict]:
         started, certified = bool(flags[0]), bool(flags[1])
         courses = select(certification_course.c.course_id).where(
             certification_course.c.certification_id == plan.certification_id)
-        due = db.session.execute(select(func.min(Enrolment.due_on)).where(
-            Enrolment.user_id == user.id, Enrolment.course_id.in_(courses))).scalar()
+        due, completed = db.session.execute(select(
+            func.min(Enrolment.due_on), func.count(Enrolment.completed_at)).where(
+            Enrolment.user_id == user.id, Enrolment.course_id.in_(courses))).one()
+        total = db.session.execute(select(func.count()).select_from(courses.subquery())).scalar_one()
         certificate = None
         if certified:
             certificate = db.session.execute(
@@ -165,7 +169,8 @@ def plan_statuses(user, as_of_end: dt.datetime | None = None) -> list[dict]:
                                           Certificate.revoked_at.is_(None))
                 .order_by(Certificate.issued_at.desc())).scalars().first()
         out.append({"plan": plan, "status": CERTIFIED if certified else (STARTED if started else NOT_STARTED),
-                    "due_on": due or plan.ends_on, "certificate": certificate})
+                    "due_on": due or plan.ends_on, "certificate": certificate,
+                    "courses_completed": int(completed or 0), "courses_total": int(total)})
     return out
 
 

@@ -73,7 +73,8 @@ def world(db, content):
     plan.milestones = [Milestone(due_on=local_today() + dt.timedelta(days=60), target_percent=100)]
     db.session.add(plan)
     db.session.commit()
-    return {"learner": learner, "officer": officer, "course": courses["computer-basics"]}
+    code = db.session.execute(select(Certificate.verification_code)).scalar_one()
+    return {"learner": learner, "officer": officer, "course": courses["computer-basics"], "verification_code": code}
 
 
 def _login(page, base, user):
@@ -131,6 +132,7 @@ def test_learner_pages_fit_and_hold(browser, live_server, world, size, lang):
         "course": f"/courses/{course.slug}",
         "lesson": f"/courses/{course.slug}/lessons/{lesson.key}",
         "certificates": "/certificates/",
+        "verify": "/verify/" + world["verification_code"],
     }
     for name, path in pages.items():
         page.goto(f"{live_server}{path}")
@@ -153,6 +155,8 @@ def test_learner_pages_fit_and_hold(browser, live_server, world, size, lang):
         page.keyboard.press("Enter")
         assert nav_link.is_visible()
         assert nav_link.bounding_box()["height"] >= 44
+        assert not _overflow(page)
+        _shot(page, f"menu-{lang}-{size}")
     context.close()
 
 
@@ -240,4 +244,18 @@ def test_exam_page_fits_and_answer_controls_are_equal(browser, live_server, worl
         assert option.bounding_box()["height"] >= 44
     assert page.locator("#exam-bar").bounding_box()["height"] <= (160 if size == "390" else 90)
     _shot(page, f"exam-zh-{size}")
+    context.close()
+
+
+def test_larger_text_still_fits_a_phone(browser, live_server, world):
+    context = browser.new_context(viewport=VIEWPORTS["390"], locale="zh-CN")
+    page = context.new_page()
+    _login(page, live_server, world["learner"])
+    page.goto(f"{live_server}/courses/?text=large")
+    assert page.evaluate("document.documentElement.className") == "text-large"
+    assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") >= 20
+    for path in ("/courses/", f"/courses/{world['course'].slug}", "/certificates/"):
+        page.goto(f"{live_server}{path}")
+        assert not _overflow(page), (path, _overflow(page))
+    _shot(page, "certificates-large-zh-390")
     context.close()
