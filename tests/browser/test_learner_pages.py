@@ -185,16 +185,23 @@ def test_long_tokens_never_break_at_a_hyphen(browser, live_server, world, db):
         const p = document.createElement('p');
         p.innerHTML = '请访问 <code id="t-url">https://zwfw.example.gov.cn/service-guide/e-seal-application-form-2026.pdf</code> 下载表格，然后按照页面提示逐项填写申请人的单位、姓名、联系电话与办理事项。';
         main.appendChild(p);
+        const pre = document.createElement('pre');
+        pre.innerHTML = '<code id="t-pre">第一行\\n第二行\\n第三行</code>';
+        main.appendChild(pre);
         const c = getComputedStyle(document.getElementById('t-url'));
         return {hyphens: c.hyphens, width: document.documentElement.scrollWidth, inner: window.innerWidth,
                 pWidth: p.getBoundingClientRect().width, lines: Math.round(p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight)),
-                family: c.fontFamily, bodyHyphens: getComputedStyle(document.body).hyphens};
+                family: c.fontFamily, bodyHyphens: getComputedStyle(document.body).hyphens,
+                preWhiteSpace: getComputedStyle(document.getElementById('t-pre')).whiteSpace,
+                urlRight: document.getElementById('t-url').getBoundingClientRect().right};
     }""")
     context.close()
     assert styles["hyphens"] in ("manual", "none") and styles["bodyHyphens"] == "manual"
     assert "mono" in styles["family"].lower()
     assert styles["width"] <= styles["inner"], styles
     assert styles["lines"] >= 3  # the Chinese sentence wraps naturally instead of overflowing
+    assert styles["urlRight"] <= styles["inner"]  # the address scrolls inside its own box
+    assert styles["preWhiteSpace"] == "pre"  # code blocks keep their lines
 
 
 def test_lesson_button_waits_for_the_end_and_the_minimum(browser, live_server, world, app, monkeypatch):
