@@ -264,5 +264,7 @@ def test_larger_text_still_fits_a_phone(browser, live_server, world):
     for path in ("/courses/", f"/courses/{world['course'].slug}", "/certificates/"):
         page.goto(f"{live_server}{path}")
         assert not _overflow(page), (path, _overflow(page))
+    serial = page.locator(".serial").first
+    assert serial.evaluate("e => e.scrollWidth <= e.clientWidth"), "the serial is cut off"
     _shot(page, "certificates-large-zh-390")
     context.close()
