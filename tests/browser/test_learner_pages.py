@@ -101,6 +101,8 @@ def _check_tables(page, narrow: bool):
     for table in page.locator("main table").all():
         box = table.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, f"table sticks out: {box}"
+        parent_right = table.evaluate("t => t.parentElement.getBoundingClientRect().right")
+        assert box["x"] + box["width"] <= parent_right + 1, f"table wider than its box: {box}, {parent_right}"
     for link in page.locator("main table a, main .course-card h3 a").all():
         box = link.bounding_box()
         if box and narrow:
