@@ -97,6 +97,8 @@ class Config:
     ROLLOUT_BEHIND_TOLERANCE = float(os.environ.get("ROLLOUT_BEHIND_TOLERANCE", "10"))
     # Annual credit-hour (学时) quota per staff member.
     ANNUAL_CREDIT_HOUR_QUOTA = float(os.environ.get("ANNUAL_CREDIT_HOUR_QUOTA", "50"))
+    # Seconds a lesson must be open before "I have finished this lesson" is accepted (0: no minimum).
+    LESSON_MIN_SECONDS = int(os.environ.get("LESSON_MIN_SECONDS", "60"))
 
 
 class DevelopmentConfig(Config):
@@ -112,6 +114,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_FAST = True
+    LESSON_MIN_SECONDS = 0  # walkthroughs read lessons at machine speed; tests of the rule set it
     SERVER_NAME = None
 
 

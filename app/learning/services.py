@@ -1,16 +1,20 @@
 """Learning services: course sync from files, enrolment, lesson progress, course completion, credit hours."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, select
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
 
 from app.content.report import ContentError, SyncReport, load_yaml
+from app.core.errors import DomainError
 from app.core.markup import render_markdown
 from app.core.time import utcnow
 from app.extensions import db
@@ -187,7 +191,9 @@ def store_course(data: dict, report: SyncReport) -> Course:
         course.active = True
     db.session.flush()
 
-    existing = {lesson.key: lesson for lesson in course.lessons}
+    # Read from the database, not the (possibly stale) ``course.lessons`` collection.
+    existing = {lesson.key: lesson for lesson in db.session.execute(
+        select(Lesson).where(Lesson.course_id == course.id)).scalars()}
     for position, lesson_data in enumerate(data["lessons"]):
         digest = _hash([lesson_data["title"], lesson_data["minutes"], lesson_data["body"], position])
         lesson = existing.pop(lesson_data["key"], None)
@@ -212,6 +218,7 @@ def store_course(data: dict, report: SyncReport) -> Course:
             lesson.active = False
             report.retired("lesson", f"{course.slug}/{lesson.key}")
     db.session.flush()
+    db.session.expire(course, ["lessons"])
     return course
 
 
@@ -231,13 +238,43 @@ def enrol(user, course: Course, *, source: str = "self", due_on=None) -> Enrolme
     return enrolment
 
 
-def complete_lesson(user, lesson: Lesson) -> LessonProgress:
-    """Mark ``lesson`` done for ``user`` (idempotent), then check course completion. Flushes."""
+def seconds_until_completable(progress: LessonProgress, min_seconds: int, now: dt.datetime | None = None) -> int:
+    """Whole seconds (0 or more) before the lesson may be marked done: opened (``started_at``, UTC)
+    + ``min_seconds`` − now. 0 when already done or when there is no minimum."""
+    if progress.completed_at is not None or not min_seconds:
+        return 0
+    now = now or utcnow()
+    left = (progress.started_at + dt.timedelta(seconds=min_seconds) - now).total_seconds()
+    return max(0, math.ceil(left))
+
+
+def complete_lesson(user, lesson: Lesson, *, min_seconds: int = 0, now: dt.datetime | None = None) -> LessonProgress:
+    """Mark ``lesson`` done for ``user`` (idempotent), then check course completion. Flushes.
+
+    ``min_seconds`` (the LESSON_MIN_SECONDS setting, seconds): completing sooner than the lesson was
+    opened + ``min_seconds`` raises DomainError(code ``too_soon``, status 409) and changes nothing.
+    The write is one conditional UPDATE (``completed_at IS NULL`` and opened early enough), so two
+    concurrent requests complete it once.
+    """
     progress = open_lesson(user, lesson)
-    if progress.completed_at is None:
-        progress.completed_at = utcnow()
-        db.session.flush()
+    now = now or utcnow()
+    if progress.completed_at is not None:
+        return progress
+    result = db.session.execute(
+        update(LessonProgress)
+        .where(LessonProgress.id == progress.id, LessonProgress.completed_at.is_(None),
+               LessonProgress.started_at <= now - dt.timedelta(seconds=min_seconds))
+        .values(completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(progress)
+    if result.rowcount == 1:
         check_course_completion(user, lesson.course)
+    elif progress.completed_at is None:
+        raise DomainError(_("Please read the whole lesson first: it can be marked as done at least %(minimum)s "
+                            "seconds after you opened it (%(left)s seconds to go).", minimum=min_seconds,
+                            left=seconds_until_completable(progress, min_seconds, now)),
+                          code="too_soon", status=409)
     return progress
 
 

@@ -3,34 +3,61 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core.errors import DomainError
 from app.core.time import local_date_start_utc, local_today
 from app.extensions import db
 from app.learning import services
 from app.learning.models import Course, Lesson
-from app.learning.queries import course_overview, my_course_rows
+from app.learning.queries import continue_cards, course_overview, my_certificates, my_course_rows, plan_statuses
 
 bp = Blueprint("learning", __name__, url_prefix="/courses")
+
+TEXT_SIZES = ("normal", "large")
+
+
+def text_size() -> str:
+    """The reader's text size, ``normal`` or ``large``: ``?text=`` switches it (on any page, as
+    ``?lang=`` does) and the session remembers it; templates put ``text-large`` on <html>."""
+    wanted = request.args.get("text")
+    if wanted in TEXT_SIZES:
+        session["text_size"] = wanted
+        return wanted
+    return session.get("text_size") if session.get("text_size") in TEXT_SIZES else "normal"
+
+
+@bp.app_context_processor
+def _text_size_helper() -> dict:
+    return {"text_size": text_size}
 
 
 @bp.route("/")
 @login_required
 def my_courses():
-    """Assigned and started courses with due dates and progress, then other available courses."""
+    """The learner's home: required training (the officer's status of this person), what to do next
+    in each course and by when, certificates, completed courses, then other available courses."""
     rows = my_course_rows(current_user)
+    cards = continue_cards(current_user)
+    db.session.commit()  # an exam attempt finalised on the way (deadline passed) is kept
     enrolled_ids = {row["course"].id for row in rows}
     others = [c for c in db.session.execute(
         select(Course).where(Course.active.is_(True)).order_by(Course.slug)).scalars() if c.id not in enrolled_ids]
     year = local_today().year
     earned = services.credit_hours_this_year(current_user.id, local_date_start_utc(dt.date(year, 1, 1)),
                                              local_date_start_utc(dt.date(year + 1, 1, 1)))
-    return render_template("learning/my_courses.html", rows=rows, others=others, year=year, earned=earned,
-                           today=local_today(),
+    return render_template("learning/my_courses.html", rows=rows, cards=cards, others=others, year=year,
+                           earned=earned, today=local_today(), plans=plan_statuses(current_user),
+                           certificates=my_certificates(current_user),
                            quota=current_app.config["ANNUAL_CREDIT_HOUR_QUOTA"])
+
+
+def _min_seconds() -> int:
+    """LESSON_MIN_SECONDS (seconds a lesson must be open before it can be marked done; default 60)."""
+    return max(0, int(current_app.config.get("LESSON_MIN_SECONDS", 60)))
 
 
 def _course_or_404(slug: str) -> Course:
@@ -45,7 +72,7 @@ def _course_or_404(slug: str) -> Course:
 def course(slug: str):
     """A course: lessons with done marks, the exam and its state, completion and credit hours."""
     course = _course_or_404(slug)
-    return render_template("learning/course.html", **course_overview(current_user, course))
+    return render_template("learning/course.html", today=local_today(), **course_overview(current_user, course))
 
 
 @bp.route("/<slug>/lessons/<key>")
@@ -64,6 +91,7 @@ def lesson(slug: str, key: str):
     index = lessons.index(lesson)
     return render_template(
         "learning/lesson.html", course=course, lesson=lesson, progress=progress,
+        wait=services.seconds_until_completable(progress, _min_seconds()),
         previous=lessons[index - 1] if index > 0 else None,
         next=lessons[index + 1] if index + 1 < len(lessons) else None, number=index + 1, total=len(lessons),
     )
@@ -79,7 +107,12 @@ def complete_lesson(slug: str, key: str):
     ).scalar_one_or_none()
     if lesson is None:
         abort(404)
-    services.complete_lesson(current_user, lesson)
+    try:
+        services.complete_lesson(current_user, lesson, min_seconds=_min_seconds())
+    except DomainError as error:
+        db.session.commit()  # opening the lesson (if this is the first visit) is kept
+        flash(error.message, "error")
+        return redirect(url_for("learning.lesson", slug=slug, key=key))
     db.session.commit()
     flash(_("Lesson marked as done."), "success")
     lessons = course.active_lessons
