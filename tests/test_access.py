@@ -153,16 +153,16 @@ HOSTILE_FORMS = [
     {"staff_number": "x" * 5000, "password": "y" * 5000, "q1": "z" * 5000},
 ]
 HOSTILE_JSON = [
-    {"position": 1, "response": {"choice": True}, "seq": True},
-    {"position": 1, "response": {"choices": [True, None, 1.5, {}]}, "seq": False},
-    {"position": 99999999999999999999, "response": {"choice": "a"}, "seq": 1},
-    {"position": 1, "response": {"choice": "a"}, "seq": 99999999999999999999},
-    {"position": 1, "response": {"choice": "a"}, "seq": -99999999999999999999},
-    {"position": -1, "response": {"choice": "a"}, "seq": 1.5},
-    {"position": 1, "response": {"choice": "\x00"}, "seq": 2},
-    {"position": 1, "response": {"text": "x" * 20000}, "seq": 3},
-    {"position": 1, "response": "a", "seq": "1"},
-    {"position": "1", "response": None, "seq": None},
+    {"position": 1, "response": {"choice": True}, "revision": True},
+    {"position": 1, "response": {"choices": [True, None, 1.5, {}]}, "revision": False},
+    {"position": 99999999999999999999, "response": {"choice": "a"}, "revision": 1},
+    {"position": 1, "response": {"choice": "a"}, "revision": 99999999999999999999},
+    {"position": 1, "response": {"choice": "a"}, "revision": -99999999999999999999},
+    {"position": -1, "response": {"choice": "a"}, "revision": 1.5},
+    {"position": 1, "response": {"choice": "\x00"}, "revision": 2},
+    {"position": 1, "response": {"text": "x" * 20000}, "revision": 3},
+    {"position": 1, "response": "a", "revision": "1"},
+    {"position": "1", "response": None, "revision": None},
     [], "text", None, 12,
 ]
 
