@@ -30,7 +30,7 @@ def make_department(name: str | None = None, parent: Department | None = None, c
 
 
 def make_user(department: Department | None = None, *, name: str | None = None, staff_number: str | None = None,
-              is_admin: bool = False, officer_of: list[Department] | None = None, password: str | None = None,
+              is_admin: bool = False, is_examiner: bool = False, officer_of: list[Department] | None = None, password: str | None = None,
               active: bool = True) -> User:
     """A staff user whose password is ``tests.conftest.TEST_PASSWORD`` unless given."""
     from tests.conftest import TEST_PASSWORD
@@ -40,7 +40,7 @@ def make_user(department: Department | None = None, *, name: str | None = None, 
         _hash_cache[password] = hash_password(password)
     n = next(_counter)
     user = User(staff_number=staff_number or f"T{n:06d}", name=name or f"测试用户{n}", department=department,
-                is_admin=is_admin, password_hash=_hash_cache[password], active=active, position="科员")
+                is_admin=is_admin, is_examiner=is_examiner, password_hash=_hash_cache[password], active=active, position="科员")
     db.session.add(user)
     db.session.flush()
     for dept in officer_of or []:

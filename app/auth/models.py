@@ -13,7 +13,10 @@ from app.extensions import db
 
 
 class User(UserMixin, TimestampMixin, db.Model):
-    """A staff member (every user is a learner); ``is_admin`` and officer scopes add roles."""
+    """A staff member (every user is a learner); ``is_admin``, ``is_examiner`` and officer scopes add roles.
+
+    Examiners manage the question bank, exams, grading and item analysis; administrators can do all of that too.
+    """
 
     __tablename__ = "user"
 
@@ -27,6 +30,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_examiner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when someone else chose the password (staff import, reset): the user must change it first.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locale: Mapped[str | None] = mapped_column(String(10))

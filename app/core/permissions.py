@@ -1,4 +1,4 @@
-"""Role checks for views: admin and officer. Scoping of data lives in the queries (org.services)."""
+"""Role checks for views: admin, examiner and officer. Scoping of data lives in the queries (org.services)."""
 from __future__ import annotations
 
 from functools import wraps
@@ -27,6 +27,20 @@ def officer_required(view):
     @login_required
     def wrapper(*args, **kwargs):
         if not (current_user.is_admin or current_user.is_officer):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def examiner_required(view):
+    """Allow examiners (question bank, exams, grading, item analysis) and administrators
+    (401 if anonymous, 403 otherwise)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not (current_user.is_admin or current_user.is_examiner):
             abort(403)
         return view(*args, **kwargs)
 

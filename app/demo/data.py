@@ -226,6 +226,7 @@ PILOT_BUREAUS = ["ZSJ", "RSJ", "TJJ"]
 # The demo accounts: staff number → (department code, position, grade).
 DEMO_PLACES = {
     "admin": ("CITY-RSJ-GWYGLC", "四级调研员", "处级"),
+    "examiner": ("CITY-RSJ-GWYGLC", "一级主任科员", "科级"),
     "officer": ("CITY-CZJ-ZZRSC", "主任科员", "科级"),
     "officer2": ("CITY-JTJ-RSC", "主任科员", "科级"),
     "learner": ("CITY-CZJ-YSC-BMYSK", "科员", "科员级"),

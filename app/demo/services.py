@@ -72,7 +72,7 @@ def build_demo(staff: int = 2400, seed: int = 20261122) -> None:
 
     Creates: the course content (``content sync``) if no course exists; 滨江市 with 28 bureaus,
     their divisions and a few sections (about 190 departments, depths 0–3); ``staff`` users sharing
-    one argon2id hash of ``demo12345``, a few inactive; the demo accounts admin, officer, officer2,
+    one argon2id hash of ``demo12345``, a few inactive; the demo accounts admin, examiner, officer, officer2,
     learner, learner2; the CSDS-SEC city-wide plan and the CSDS-BASIC pilot plan (when those
     certifications exist) with exemptions and enrolments; and the history since each plan's start:
     lesson progress, finished exam attempts with graded items, completed enrolments with 学时 and
@@ -124,6 +124,9 @@ def _account_role(number: str, user: User) -> str:
     if number == "admin":
         return ("管理员：轮训计划、课程内容、考试、证书与组织架构 / "
                 "administrator: rollout plans, content, exams, certificates and the organisation tree")
+    if number == "examiner":
+        return ("考务人员：题库、考试设置、人工评分与试题分析 / "
+                "examiner: question bank, exam settings, manual grading and item analysis")
     if number == "officer":
         return (f"培训专员（{scope_zh}）：本局进度仪表板、进度落后的处室和未完成人员 / "
                 f"training officer ({scope_en}): the bureau's dashboard, lagging divisions, who is behind")
@@ -174,6 +177,7 @@ class _Person:
     entry_year: int
     active: bool = True
     is_admin: bool = False
+    is_examiner: bool = False
     exemption: str | None = None
     engagement: float = 0.5
     ability: float = 0.7
@@ -391,6 +395,7 @@ class _Builder:
             person.position, person.grade = position, grade
             person.active, person.exemption = True, None
             person.is_admin = number == "admin"
+            person.is_examiner = number == "examiner"
             if number == "learner2":  # joined recently
                 person.created_at = local_date_start_utc(self.today - dt.timedelta(days=12))
 
@@ -651,7 +656,7 @@ class _Builder:
             rows.append({
                 "staff_number": p.staff_number, "name": p.name, "department_id": p.unit.id,
                 "position": p.position, "grade": p.grade, "email": None, "password_hash": password_hash,
-                "active": p.active, "is_admin": p.is_admin, "locale": None, "failed_logins": 0,
+                "active": p.active, "is_admin": p.is_admin, "is_examiner": p.is_examiner, "locale": None, "failed_logins": 0,
                 "locked_until": None, "last_login_at": p.last_login_at,
                 "created_at": p.created_at, "updated_at": p.created_at,
             })
