@@ -85,7 +85,7 @@ def load_yaml(path: Path, loader: type[yaml.SafeLoader] = _Loader):
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError([f"{path}: cannot read file ({exc})"]) from exc
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - always a SafeLoader subclass
+        return yaml.load(text, Loader=loader)  # noqa: S506  # nosec B506 - loader is always a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
