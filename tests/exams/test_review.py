@@ -49,7 +49,7 @@ def _login(app, user):
     client = app.test_client()
     token = csrf_token(client, "/login")
     client.post("/login", data={"staff_number": user.staff_number, "password": "correct-horse-42", "csrf_token": token})
-    client.get("/healthz?lang=en")  # the texts below are the English ones (the default locale is zh_CN)
+    client.get("/courses/?lang=en")  # the texts below are the English ones (the default locale is zh_CN)
     return client
 
 
