@@ -35,6 +35,7 @@ ROUTES = {
     "exams.summary": ("GET", "/attempts/{attempt}/summary", [302, 404, 404, 404]),
     "exams.submit": ("POST", "/attempts/{attempt}/submit", [302, 404, 404, 404]),
     "exams.result": ("GET", "/attempts/{finished}/result", [302, 404, 404, 404]),
+    "exams.review_page": ("GET", "/attempts/{finished}/review", [302, 404, 404, 404]),
     "certification.mine": ("GET", "/certificates/", [302, 200, 200, 200]),
     "certification.pdf": ("GET", "/certificates/{certificate}.pdf", [302, 404, 404, 404]),
     "certification.verify": ("GET", "/verify/{code}", [200, 200, 200, 200]),
@@ -172,7 +173,7 @@ def _path_values(rule, values) -> dict[str, str]:
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
                "user_id": values["owner"]}
-    if rule.endpoint == "exams.result":
+    if rule.endpoint in ("exams.result", "exams.review_page"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
     return {name: str(by_name[name]) for name in rule.arguments}

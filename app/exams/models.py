@@ -21,6 +21,12 @@ FINISHED = "finished"
 FREE = "free"
 SEQUENTIAL = "sequential"
 NAVIGATIONS = (FREE, SEQUENTIAL)
+# Review options (Moodle's quiz review options): when a finished attempt's review opens, and what it shows.
+REVIEW_IMMEDIATELY = "immediately"
+REVIEW_AFTER_CLOSE = "after_close"
+REVIEW_NEVER = "never"
+REVIEW_WHEN = (REVIEW_IMMEDIATELY, REVIEW_AFTER_CLOSE, REVIEW_NEVER)
+REVIEW_SHOW = ("marks", "correctness", "response", "correct_answer", "feedback")
 
 
 class Exam(BilingualMixin, TimestampMixin, db.Model):
@@ -48,6 +54,13 @@ class Exam(BilingualMixin, TimestampMixin, db.Model):
     questions_per_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     navigation: Mapped[str] = mapped_column(String(20), default=FREE, server_default=FREE)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # review options (see app.exams.review): when the review opens and what it shows (subset of REVIEW_SHOW)
+    review_when: Mapped[str] = mapped_column(String(20), default=REVIEW_IMMEDIATELY, server_default=REVIEW_IMMEDIATELY)
+    review_show: Mapped[list | None] = mapped_column(JSON, default=lambda: ["marks"])  # None (older rows): marks
+    # a passed exam may be sat again to improve the grade only when this is set
+    allow_retake_after_pass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # every active lesson of the course must be done before an attempt may start
+    require_lessons: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     course = relationship("Course")
     blueprint: Mapped[list["BlueprintRow"]] = relationship(

@@ -23,6 +23,7 @@ from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
 from app.exams.models import FINISHED, IN_PROGRESS, NAVIGATIONS, SEQUENTIAL, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
+from app.exams.models import REVIEW_IMMEDIATELY, REVIEW_SHOW, REVIEW_WHEN
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question, QuestionVersion
 from app.questions.types import REGISTRY, ResponseError
@@ -53,6 +54,46 @@ def _local_datetime(value, field: str, where: str, errors: list[str]) -> dt.date
     return value.astimezone(dt.timezone.utc)
 
 
+def parse_review_options(value, where: str, errors: list[str]) -> tuple[str, list[str]]:
+    """``(when, show)`` from course.yaml's ``review: {when: ..., show: [...]}`` (absent: immediately, marks).
+
+    ``when`` is one of REVIEW_WHEN; ``show`` a list of REVIEW_SHOW names (kept in REVIEW_SHOW's order,
+    duplicates dropped; an empty list shows nothing). Problems are appended to ``errors`` as
+    ``<where>.review: field '<field>' ...`` and the defaults returned.
+    """
+    when, show = REVIEW_IMMEDIATELY, ["marks"]
+    if value is None:
+        return when, show
+    if not isinstance(value, dict):
+        errors.append(f"{where}: field 'review' must be a mapping with 'when' and 'show'")
+        return when, show
+    unknown = sorted(set(map(str, value)) - {"when", "show"})
+    if unknown:
+        errors.append(f"{where}.review: unknown field(s) {', '.join(unknown)} (expected 'when' and 'show')")
+    when = value.get("when", REVIEW_IMMEDIATELY)
+    if when not in REVIEW_WHEN:
+        errors.append(f"{where}.review: field 'when' must be one of {', '.join(REVIEW_WHEN)}")
+        when = REVIEW_IMMEDIATELY
+    wanted = value.get("show", ["marks"])
+    if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
+        errors.append(f"{where}.review: field 'show' must be a list of {', '.join(REVIEW_SHOW)}")
+        return when, show
+    bad = [v for v in wanted if v not in REVIEW_SHOW]
+    if bad:
+        errors.append(f"{where}.review: field 'show': {', '.join(bad)} is not one of {', '.join(REVIEW_SHOW)}")
+        return when, show
+    return when, [name for name in REVIEW_SHOW if name in wanted]
+
+
+def _flag(data: dict, field: str, where: str, errors: list[str]) -> bool:
+    """A true/false exam setting (absent: False); a non-boolean is an error naming the field."""
+    value = data.get(field, False)
+    if not isinstance(value, bool):
+        errors.append(f"{where}: field '{field}' must be true or false")
+        return False
+    return value
+
+
 def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncReport) -> Exam | None:
     """Create or update the exam of ``course`` from the ``exam:`` block of course.yaml. Flushes.
 
@@ -60,7 +101,8 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     course or an ``area`` holding at least one of them, plus ``difficulty`` (or any), ``count`` and
     ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times;
     optional ``questions_per_page`` (0 = all on one page, the default) and ``navigation`` (``free``,
-    the default, or ``sequential``: forward only, enforced by the server).
+    the default, or ``sequential``: forward only, enforced by the server); optional ``review``
+    (:func:`parse_review_options`), ``allow_retake_after_pass`` and ``require_lessons`` (booleans, default false).
     Raises ContentError naming the file and field; warns (in ``report``) where the bank holds fewer
     than twice the questions a row draws (forms would repeat).
     """
@@ -90,10 +132,15 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         navigation = "free"
     if navigation == SEQUENTIAL and per_page == 0:
         errors.append(f"{where}: field 'navigation': sequential needs 'questions_per_page' of 1 or more")
+    review_when, review_show = parse_review_options(exam_data.get("review"), where, errors)
+    allow_retake = _flag(exam_data, "allow_retake_after_pass", where, errors)
+    require_lessons = _flag(exam_data, "require_lessons", where, errors)
     opens_at = _local_datetime(exam_data.get("opens_at"), "opens_at", where, errors)
     closes_at = _local_datetime(exam_data.get("closes_at"), "closes_at", where, errors)
     if pass_mark > 100:
         errors.append(f"{where}: field 'pass_mark' must be at most 100")
+    if review_when == "after_close" and closes_at is None:
+        errors.append(f"{where}.review: field 'when': after_close needs the exam's 'closes_at'")
     if opens_at and closes_at and closes_at <= opens_at:
         errors.append(f"{where}: field 'closes_at' must be after 'opens_at'")
     course_items = {item.code: item for item in course.items}
@@ -154,6 +201,8 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         "time_limit_seconds": int(time_limit * 60), "pass_mark": Decimal(str(pass_mark)).quantize(TWO),
         "attempts_allowed": int(attempts_allowed), "grace_period_seconds": int(grace), "active": True,
         "opens_at": opens_at, "closes_at": closes_at, "questions_per_page": per_page, "navigation": navigation,
+        "review_when": review_when, "review_show": review_show, "allow_retake_after_pass": allow_retake,
+        "require_lessons": require_lessons,
     }
     wanted_rows = [(item.id if item else None, area.id if area else None, difficulty, count, points)
                    for item, area, _label, difficulty, count, points in rows]
@@ -328,8 +377,9 @@ def deadline_for(start: dt.datetime, settings: "CandidateSettings") -> dt.dateti
 def start_attempt(user, exam: Exam) -> Attempt:
     """Start (or resume) the candidate's attempt. Flushes; the caller commits.
 
-    Returns the in-progress attempt if there is one. Raises DomainError if the exam is closed or
-    no attempts are left.
+    Returns the in-progress attempt if there is one. Raises DomainError if the exam is closed, no
+    attempts are left, it was passed and does not allow a retake (``passed``), or it requires the
+    course's lessons and some are not done (``lessons``): see :func:`app.exams.review.check_may_start`.
     """
     current = in_progress_attempt(exam.id, user.id)
     if current is not None:
@@ -343,6 +393,9 @@ def start_attempt(user, exam: Exam) -> Attempt:
     used = attempts_used(exam.id, user.id)
     if used >= settings.attempts_allowed:
         raise DomainError(_("You have used all your attempts at this exam."), code="no_attempts", status=409)
+    from app.exams.review import check_may_start
+
+    check_may_start(user, exam)
     seed = secrets.randbelow(2**31 - 1)
     form = draw_form(exam, seed)
     versions = {v.id: v for v in db.session.execute(

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.core.errors import DomainError
-from app.exams import services
+from app.exams import review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.extensions import db
 
@@ -44,8 +44,9 @@ def exam(code: str):
     db.session.commit()
     used = services.attempts_used(exam.id, current_user.id)
     questions = sum(row.count for row in exam.blueprint)
+    refusal = review.start_refusal(current_user, exam)
     return render_template("exams/exam.html", exam=exam, settings=settings, current=current, used=used,
-                           questions=questions)
+                           questions=questions, refusal=refusal.message if refusal else None)
 
 
 @bp.route("/exams/<code>/start", methods=["POST"])
@@ -254,5 +255,24 @@ def result(attempt_id: int):
     from app.certification.models import Certificate
 
     certificates = list(db.session.execute(select(Certificate).where(Certificate.attempt_id == attempt.id)).scalars())
+    from app.learning.queries import course_overview
+
+    steps = review.next_steps(attempt)
+    overview = course_overview(current_user, attempt.exam.course) if attempt.exam.course is not None else None
     return render_template("exams/result.html", attempt=attempt, breakdown=services.breakdown_by_item(attempt),
-                           band=services.grade_band(attempt.score, attempt.passed), certificates=certificates)
+                           band=services.grade_band(attempt.score, attempt.passed), certificates=certificates,
+                           steps=steps, overview=overview)
+
+
+@bp.route("/attempts/<int:attempt_id>/review")
+@login_required
+def review_page(attempt_id: int):
+    """The candidate's review of a finished attempt, showing only what the exam's review options allow
+    now; while the review is closed, a page that says when it opens (or that it never does)."""
+    attempt = _own_attempt_or_404(attempt_id)
+    _finalise_if_overdue(attempt)
+    if attempt.state == IN_PROGRESS:
+        return redirect(url_for("exams.attempt", attempt_id=attempt.id))
+    state = review.review_state(attempt)
+    questions = review.review_questions(attempt, state.show) if state.open else []
+    return render_template("exams/review.html", attempt=attempt, state=state, questions=questions)

@@ -66,3 +66,49 @@ def test_attempt_page_and_api_responses_carry_no_key(app, db):
                 if option["feedback"]:
                     assert option["feedback"] not in body
         assert not re.search(r"fraction|data-correct|data-key", body)
+
+
+def test_review_and_result_pages_carry_no_key_until_the_options_allow_it(app, db):
+    """Review options 'after_close' with everything shown: before the close neither the result page
+    nor the review page carries any feedback or correct answer; 'never' never does."""
+    import datetime as dt
+
+    import time_machine
+
+    from app.content.report import SyncReport
+    from app.exams.services import finish_attempt, save_answer, sync_course_exam
+    from tests.factories import utc, wrong_response
+
+    course, exam = make_exam_world()
+    show = ["marks", "correctness", "response", "correct_answer", "feedback"]
+    base = {"title": ("测试考试", "Test exam"), "time_limit_minutes": 30, "pass_mark": 60,
+            "blueprint": [{"item": "X1", "difficulty": "easy", "count": 2, "points": 30},
+                          {"item": "X1", "difficulty": "easy", "count": 1, "points": 40}]}
+    for when in ("after_close", "never"):
+        exam = sync_course_exam(course, {**base, "closes_at": "2026-11-25 17:00", "review": {"when": when, "show": show}},
+                                "tests", SyncReport())
+        user = make_user(make_department())
+        db.session.commit()
+        with time_machine.travel(utc(2026, 11, 20, 1, 0, 0), tick=False):
+            attempt = start_attempt(user, exam)
+            for item in attempt.items:
+                save_answer(attempt, item.position, wrong_response(item), 0)
+            finish_attempt(attempt, by="candidate")
+            db.session.commit()
+        moments = [exam.closes_at - dt.timedelta(seconds=1)] + ([exam.closes_at] if when == "never" else [])
+        for moment in moments:
+            with time_machine.travel(moment, tick=False):
+                client = app.test_client()
+                token = csrf_token(client, "/login")
+                client.post("/login", data={"staff_number": user.staff_number, "password": "correct-horse-42",
+                                            "csrf_token": token})
+                for path in (f"/attempts/{attempt.id}/result", f"/attempts/{attempt.id}/review"):
+                    body = client.get(path).get_data(as_text=True)
+                    for item in attempt.items:
+                        version = item.question_version
+                        if version.general_feedback.strip():
+                            assert version.general_feedback.strip()[:10] not in body, (when, path)
+                        for option in version.spec.get("options", []):
+                            if option.get("feedback"):
+                                assert option["feedback"] not in body, (when, path)
+                    assert "correct-answer" not in body and "review-options" not in body, (when, path)

@@ -1,0 +1,208 @@
+"""Review of a finished attempt and what the candidate should do next.
+
+Review options follow Moodle's quiz review options (mod/quiz "Review options"): WHEN the review opens
+(``immediately`` after the attempt, ``after_close`` of the exam window, ``never``) and WHAT it shows
+(``marks``, ``correctness`` right/partly/wrong, the candidate's ``response``, the ``correct_answer``,
+``feedback``). The key and feedback are read from the question version only when the options allow them.
+
+Also here: whether a candidate may start an attempt beyond time and attempts (a passed exam is not
+offered again unless ``allow_retake_after_pass``; ``require_lessons``), and the result page's guidance
+(attempts left, weak standard items with the lessons that teach them, certificates).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, select
+
+from app.core.errors import DomainError
+from app.core.markup import render_text
+from app.core.time import utcnow
+from app.exams.models import (
+    FINISHED, REVIEW_AFTER_CLOSE, REVIEW_IMMEDIATELY, Attempt, Exam,
+)
+from app.exams.services import attempts_used, breakdown_by_item, candidate_settings
+from app.extensions import db
+from app.questions.types import REGISTRY
+
+
+# --- may the candidate start? -----------------------------------------------------------------
+
+def has_passed(exam_id: int, user_id: int) -> bool:
+    """True if the user has a finished, passed attempt at the exam."""
+    return db.session.execute(select(exists().where(
+        Attempt.exam_id == exam_id, Attempt.user_id == user_id, Attempt.state == FINISHED,
+        Attempt.passed.is_(True)))).scalar_one()
+
+
+def start_refusal(user, exam: Exam) -> DomainError | None:
+    """Why ``user`` may not start a NEW attempt beyond window and attempt count, or None.
+
+    ``passed`` (409): the exam was passed and ``allow_retake_after_pass`` is off.
+    ``lessons`` (409): ``require_lessons`` is on and some active lesson of the course is not done.
+    """
+    if not exam.allow_retake_after_pass and has_passed(exam.id, user.id):
+        return DomainError(_("You have passed this exam. It cannot be taken again to improve the grade."),
+                           code="passed", status=409)
+    if exam.require_lessons and exam.course_id is not None:
+        from app.learning.services import lessons_done
+
+        done, total = lessons_done(user.id, exam.course_id)
+        if done < total:
+            return DomainError(_("Finish every lesson of the course before starting this exam "
+                                 "(%(done)s of %(total)s done).", done=done, total=total),
+                               code="lessons", status=409)
+    return None
+
+
+def check_may_start(user, exam: Exam) -> None:
+    """Raise :func:`start_refusal`'s DomainError if there is one (called by ``start_attempt``)."""
+    refusal = start_refusal(user, exam)
+    if refusal is not None:
+        raise refusal
+
+
+# --- review options ------------------------------------------------------------------------
+
+def review_show(exam: Exam) -> list[str]:
+    """The exam's ``show`` list (older rows without one: marks only, the behaviour before review options)."""
+    return list(exam.review_show) if exam.review_show is not None else ["marks"]
+
+
+@dataclass
+class ReviewState:
+    """Whether a finished attempt's review is open for its candidate now.
+
+    ``opens_at`` (UTC) is when it opens (None: never, or after a close the exam does not have);
+    ``show`` the things it shows, in REVIEW_SHOW order (empty while closed).
+    """
+
+    when: str
+    open: bool
+    opens_at: dt.datetime | None
+    show: list[str] = field(default_factory=list)
+
+
+def review_state(attempt: Attempt, now: dt.datetime | None = None) -> ReviewState:
+    """Review options applied to ``attempt`` for its candidate at ``now`` (UTC, default the clock).
+
+    ``immediately``: open once the attempt is finished. ``after_close``: open from the candidate's
+    window close (an override's ``closes_at`` via :func:`candidate_settings`, else the exam's)
+    inclusive; an exam without a close never opens. ``never``: closed. In progress: closed.
+    """
+    exam = attempt.exam
+    now = now or utcnow()
+    when = exam.review_when or REVIEW_IMMEDIATELY
+    opens_at = None
+    if attempt.state == FINISHED:
+        if when == REVIEW_IMMEDIATELY:
+            opens_at = attempt.finished_at
+        elif when == REVIEW_AFTER_CLOSE:
+            opens_at = candidate_settings(exam, attempt.user_id).closes_at
+    is_open = opens_at is not None and now >= opens_at
+    return ReviewState(when=when, open=is_open, opens_at=opens_at, show=review_show(exam) if is_open else [])
+
+
+def _correctness(fraction) -> str:
+    """``right`` (1), ``partial`` (between) or ``wrong`` (0 or ungraded) for a fraction 0–1."""
+    if fraction is None:
+        return "wrong"
+    value = Decimal(fraction)
+    return "right" if value >= 1 else ("partial" if value > 0 else "wrong")
+
+
+def review_questions(attempt: Attempt, show: list[str]) -> list[dict]:
+    """The attempt's questions as the candidate saw them (same option order), with only what ``show`` allows.
+
+    Each: ``{"position", "stem_html", "multiple", "options": [{"id", "html", "chosen" (bool, only
+    with "response")}], "answer_text": str (the echo of a non-choice response, "response" only),
+    "awarded", "points" (Decimal, "marks" only), "correctness" ("right" | "partial" | "wrong",
+    "correctness" only), "correct_answer": [str] ("correct_answer" only), "feedback_html": [safe
+    HTML] ("feedback" only)}``. Keys for things not shown are absent, never empty placeholders.
+    """
+    out = []
+    for item in attempt.items:
+        version = item.question_version
+        qtype = REGISTRY[version.qtype]
+        rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec, item.option_order)
+        entry = {"position": item.position, "stem_html": rendered["stem_html"], "multiple": rendered["multiple"],
+                 "options": [{"id": o["id"], "html": o["html"]} for o in rendered["options"]]}
+        if "response" in show:
+            chosen = set(qtype.selected(version.spec, item.response))
+            for option in entry["options"]:
+                option["chosen"] = option["id"] in chosen
+            echo = qtype.response_echo(version.spec, item.response)
+            entry["answer_text"] = "" if entry["options"] else " ".join(
+                str(v) for k, v in echo.items() if k != "selected" and v not in (None, "", [], {}))
+        if "marks" in show:
+            entry["awarded"], entry["points"] = Decimal(item.awarded or 0), Decimal(item.points)
+        if "correctness" in show:
+            entry["correctness"] = _correctness(item.fraction)
+        if "correct_answer" in show:
+            entry["correct_answer"] = [str(text) for text in qtype.correct_answer_text(version.spec)]
+        if "feedback" in show:
+            chosen = set(qtype.selected(version.spec, item.response))
+            texts = [(o.get("feedback") or "", o.get("format", "plain")) for o in version.spec.get("options", [])
+                     if o.get("id") in chosen]
+            texts.append((version.general_feedback or "", version.stem_format))
+            entry["feedback_html"] = [render_text(text, fmt) for text, fmt in texts if text.strip()]
+        out.append(entry)
+    return out
+
+
+# --- what to do next ------------------------------------------------------------------------
+
+PAGE_LESSONS = 8  # lessons listed per weak item at most
+
+
+def weak_items(attempt: Attempt) -> list[dict]:
+    """Standard items of a finished attempt scored below the exam's pass mark (percent 0–100 of the
+    item's points), with the lessons that teach them.
+
+    Each: ``{"item", "percent" (Decimal 0–100), "lessons": [(course, lesson)]}``. Lessons are not
+    mapped to single items (course.yaml maps a COURSE to items), so the lessons listed are the active
+    lessons of every active course whose ``items`` include the item, the exam's own course first.
+    """
+    from app.learning.models import Course, Lesson, course_item
+
+    mark = Decimal(attempt.exam.pass_mark)
+    out = []
+    for row in breakdown_by_item(attempt):
+        if row.percent >= mark:
+            continue
+        courses = list(db.session.execute(
+            select(Course).join(course_item, course_item.c.course_id == Course.id)
+            .where(course_item.c.standard_item_id == row.item.id, Course.active.is_(True))
+            .order_by(Course.id)).scalars())
+        courses.sort(key=lambda c: c.id != attempt.exam.course_id)
+        lessons = []
+        for course in courses:
+            lessons += [(course, lesson) for lesson in db.session.execute(
+                select(Lesson).where(Lesson.course_id == course.id, Lesson.active.is_(True))
+                .order_by(Lesson.position)).scalars()]
+        out.append({"item": row.item, "percent": row.percent, "lessons": lessons[:PAGE_LESSONS]})
+    return out
+
+
+def next_steps(attempt: Attempt) -> dict:
+    """Guidance for the result page of a finished attempt.
+
+    ``{"attempts_allowed", "attempts_used", "attempts_left" (ints, after the candidate's override),
+    "may_retake": bool (a new attempt could start now: window open, attempts left, not refused),
+    "refusal": message or None, "weak": :func:`weak_items`, "review": :func:`review_state`}``.
+    """
+    exam = attempt.exam
+    settings = candidate_settings(exam, attempt.user_id)
+    used = attempts_used(exam.id, attempt.user_id)
+    left = max(0, settings.attempts_allowed - used)
+    now = utcnow()
+    window_open = bool(exam.active) and (exam.opens_at is None or exam.opens_at <= now) and (
+        settings.closes_at is None or now < settings.closes_at)
+    refusal = start_refusal(attempt.user, exam)
+    return {"attempts_allowed": settings.attempts_allowed, "attempts_used": used, "attempts_left": left,
+            "may_retake": window_open and left > 0 and refusal is None,
+            "refusal": refusal.message if refusal else None, "weak": weak_items(attempt),
+            "review": review_state(attempt, now)}
