@@ -44,6 +44,12 @@ ROUTES = {
     "rollout.department": ("GET", "/dashboard/departments/{department}", [302, 403, 404, 200]),
     "rollout.person": ("GET", "/dashboard/people/{owner}", [302, 403, 404, 200]),
     "org.overview": ("GET", "/admin/", [302, 403, 403, 200]),
+    "exams.report_index": ("GET", "/reports/exams/", [302, 403, 200, 200]),
+    "exams.statistics": ("GET", "/reports/exams/{exam}/statistics", [302, 403, 403, 200]),
+    "exams.statistics_export": ("GET", "/reports/exams/{exam}/statistics.xlsx", [302, 403, 403, 200]),
+    "exams.results": ("GET", "/reports/exams/{exam}/results", [302, 403, 200, 200]),
+    "exams.results_export": ("GET", "/reports/exams/{exam}/results.csv", [302, 403, 200, 200]),
+    "exams.attempt_review": ("GET", "/reports/attempts/{finished}", [302, 404, 404, 200]),
 }
 
 
@@ -172,8 +178,8 @@ def _path_values(rule, values) -> dict[str, str]:
     """Valid values for every parameter of ``rule``, from the world fixture."""
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
-               "user_id": values["owner"]}
-    if rule.endpoint in ("exams.result", "exams.review_page"):
+               "user_id": values["owner"], "fmt": "xlsx"}
+    if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
     return {name: str(by_name[name]) for name in rule.arguments}

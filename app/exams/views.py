@@ -276,3 +276,95 @@ def review_page(attempt_id: int):
     state = review.review_state(attempt)
     questions = review.review_questions(attempt, state.show) if state.open else []
     return render_template("exams/review.html", attempt=attempt, state=state, questions=questions)
+
+
+# --------------------------------------------------------------------------- item analysis and results
+# (examiners and admins; results also for training officers, only for candidates in their scope)
+from flask import Response as _Response  # noqa: E402
+
+from app.core.permissions import examiner_required as _examiner_required  # noqa: E402
+from app.exams import results as _results  # noqa: E402
+from app.exams import statistics as _statistics  # noqa: E402
+
+
+def _report_exam_or_404(code: str) -> Exam:
+    exam = db.session.execute(select(Exam).where(Exam.code == code)).scalar_one_or_none()
+    if exam is None:
+        abort(404)
+    return exam
+
+
+def _results_viewer() -> None:
+    if not _results.can_view_results(current_user):
+        abort(403)
+
+
+def _download(data: bytes, filename: str, fmt: str) -> _Response:
+    mimetype = ("text/csv; charset=utf-8" if fmt == "csv"
+                else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _Response(data, mimetype=mimetype,
+                     headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+
+
+@bp.route("/reports/exams/")
+@login_required
+def report_index():
+    """Exams with links to their results (and item analysis for examiners and admins)."""
+    _results_viewer()
+    exams = db.session.execute(select(Exam).order_by(Exam.code)).scalars().all()
+    return render_template("exams/results_index.html", exams=exams,
+                           examiner=_results.sees_everyone(current_user))
+
+
+@bp.route("/reports/exams/<code>/statistics")
+@bp.route("/reports/exams/<code>/statistics.<fmt>", endpoint="statistics_export")
+@_examiner_required
+def statistics(code: str, fmt: str | None = None):
+    """Item analysis (Moodle's quiz statistics) of one exam; ``?attempts=first|all``, ``?from=`` and
+    ``?to=`` (local dates, inclusive) select a sitting. ``fmt`` csv or xlsx downloads it."""
+    if fmt not in (None, "csv", "xlsx"):
+        abort(404)
+    exam = _report_exam_or_404(code)
+    form = _results.statistics_form(request.args)
+    analysis, versions = _statistics.analyse_exam(exam.id, form["attempts"], form["started_from"], form["started_before"])
+    if fmt:
+        data = _results.statistics_export(exam, analysis, fmt)
+        return _download(data, f"{exam.code}-statistics", fmt)
+    return render_template("exams/statistics.html", exam=exam, analysis=analysis, form=form,
+                           items=_results.standard_item_names(analysis), flag_labels=_results.flag_labels(),
+                           definitions=_results.statistics_definitions())
+
+
+@bp.route("/reports/exams/<code>/results")
+@bp.route("/reports/exams/<code>/results.<fmt>", endpoint="results_export")
+@login_required
+def results(code: str, fmt: str | None = None):
+    """Results of one exam within the viewer's scope: per candidate, per department and per standard
+    item (``?view=candidates|departments|items``); ``fmt`` csv (the candidates) or xlsx (all three)."""
+    _results_viewer()
+    if fmt not in (None, "csv", "xlsx"):
+        abort(404)
+    exam = _report_exam_or_404(code)
+    candidates = _results.candidate_results(exam.id, current_user)
+    departments = _results.department_results(candidates)
+    items = _results.standard_item_results(exam.id, current_user, float(exam.pass_mark))
+    if fmt:
+        data = _results.results_export(exam, candidates, departments, items, fmt)
+        return _download(data, f"{exam.code}-results", fmt)
+    view = request.args.get("view", "candidates")
+    if view not in ("candidates", "departments", "items"):
+        view = "candidates"
+    return render_template("exams/results.html", exam=exam, view=view, candidates=candidates,
+                           departments=departments, items=items)
+
+
+@bp.route("/reports/attempts/<int:attempt_id>")
+@login_required
+def attempt_review(attempt_id: int):
+    """One finished attempt with the candidate's answers, for admins, examiners and officers whose scope
+    holds the candidate (404 for anyone else, so an attempt's existence does not leak)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.state == IN_PROGRESS or not _results.can_view_attempt(current_user, attempt):
+        abort(404)
+    return render_template("exams/results_attempt.html", attempt=attempt,
+                           answers=_results.attempt_answers(attempt))
