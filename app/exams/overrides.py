@@ -29,6 +29,7 @@ MAX_EXTRA_MINUTES = 600    # and at most 10 hours
 MAX_LIMIT_MINUTES = 24 * 60
 MAX_ATTEMPTS = 100
 MAX_REASON = 500
+MIN_YEAR, MAX_YEAR = 2000, 2100   # a close time outside these years is a typing mistake (and year 1 overflows UTC)
 
 
 def can_grant_any(user: User) -> bool:
@@ -66,16 +67,19 @@ def whole_number(text: str | None, field: str, minimum: int, maximum: int, *, bl
 
 
 def local_datetime_input(text: str | None, field: str) -> dt.datetime | None:
-    """A ``YYYY-MM-DDTHH:MM`` (HTML datetime-local) in the configured zone, as aware UTC; None if blank.
-    Raises DomainError naming ``field`` on anything else."""
+    """A ``YYYY-MM-DDTHH:MM`` (HTML datetime-local) in the configured zone, years 2000–2100, as aware
+    UTC; None if blank. Raises DomainError naming ``field`` on anything else."""
     text = (text or "").strip()
     if not text:
         return None
-    try:
-        naive = dt.datetime.strptime(text[:16], "%Y-%m-%dT%H:%M") if len(text) <= 19 else None
-    except ValueError:
-        naive = None
-    if naive is None:
+    naive = None
+    for pattern in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):   # what datetime-local inputs send
+        try:
+            naive = dt.datetime.strptime(text, pattern) if len(text) <= 19 else None
+            break
+        except ValueError:
+            continue
+    if naive is None or not MIN_YEAR <= naive.year <= MAX_YEAR:
         raise DomainError(_("%(field)s: enter a date and time like 2026-12-31T18:00.", field=field), code="bad_input")
     return naive.replace(tzinfo=local_zone()).astimezone(dt.UTC)
 

@@ -238,3 +238,15 @@ def test_examiner_adds_a_department_override_and_removes_it(app, db, setup):
     assert db.session.execute(select(func.count(ExamOverride.id))).scalar_one() == 0
     assert [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
         "exam_override.set", "exam_override.remove"]
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T10:00", "2026-12-31 18:00", "2026-12-31T18:00x"])
+def test_an_impossible_close_time_is_a_clear_400_not_a_crash(app, db, setup, value):
+    client, token = _login(app, setup["admin"])
+    response = client.post(f"/exams/{setup['exam'].code}/overrides?lang=en",
+                           data={"staff_number": setup["learner"].staff_number, "closes_at": value, "reason": "r",
+                                 "csrf_token": token})
+    assert response.status_code == 400
+    assert "Closes" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.execute(select(func.count(ExamOverride.id))).scalar_one() == 0
