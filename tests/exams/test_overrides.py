@@ -250,3 +250,15 @@ def test_an_impossible_close_time_is_a_clear_400_not_a_crash(app, db, setup, val
     assert "Closes" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.execute(select(func.count(ExamOverride.id))).scalar_one() == 0
+
+
+def test_course_page_shows_the_same_effective_time_limit(app, db, setup):
+    from app.learning.services import enrol
+
+    exam, learner = setup["exam"], setup["learner"]
+    grants.set_accommodation(setup["admin"], learner, 25, 0, "reason")
+    enrol(learner, exam.course)
+    db.session.commit()
+    client, _token = _login(app, learner)
+    page = client.get(f"/courses/{exam.course.slug}?lang=en").get_data(as_text=True)
+    assert "37.5 minutes" in page
