@@ -36,6 +36,9 @@ ROUTES = {
     "exams.submit": ("POST", "/attempts/{attempt}/submit", [302, 404, 404, 404]),
     "exams.result": ("GET", "/attempts/{finished}/result", [302, 404, 404, 404]),
     "exams.review_page": ("GET", "/attempts/{finished}/review", [302, 404, 404, 404]),
+    "exams.overrides": ("GET", "/exams/{exam}/overrides", [302, 403, 403, 200]),
+    "exams.delete_override": ("POST", "/exams/{exam}/overrides/{override}/delete", [302, 403, 403, 302]),
+    "exams.person_rules": ("GET", "/people/{owner}/exam-rules", [302, 403, 404, 200]),
     "certification.mine": ("GET", "/certificates/", [302, 200, 200, 200]),
     "certification.pdf": ("GET", "/certificates/{certificate}.pdf", [302, 404, 404, 404]),
     "certification.verify": ("GET", "/verify/{code}", [200, 200, 200, 200]),
@@ -90,8 +93,12 @@ def world(db):
         "other_officer": make_user(other_bureau, officer_of=[other_bureau]),
         "admin": make_user(city, is_admin=True),
     }
+    from app.exams.models import ExamOverride
+
+    override = ExamOverride(exam_id=exam.id, user_id=owner.id, attempts_allowed=6, reason="test")
+    db.session.add(override)
     db.session.commit()
-    values = {"slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
+    values = {"override": override.id, "slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
               "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id}
     return users, values
@@ -178,7 +185,8 @@ def _path_values(rule, values) -> dict[str, str]:
     """Valid values for every parameter of ``rule``, from the world fixture."""
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
-               "user_id": values["owner"], "fmt": "xlsx"}
+               "user_id": values["owner"], "fmt": "xlsx",
+               "override_id": values["override"]}
     if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
@@ -256,3 +264,25 @@ def test_a_boolean_for_an_integer_json_field_is_a_400(app, world, db):
     except Exception:  # noqa: BLE001  (PostgreSQL: the error reaches the test)
         status = 500
     assert status == 400
+
+
+def test_officer_cannot_grant_an_override_outside_scope(app, world, db):
+    from app.audit.models import AuditEvent
+    from app.exams.models import ExamOverride
+    from sqlalchemy import func
+
+    users, values = world
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    client.post("/login", data={"staff_number": users["other_officer"].staff_number, "password": "correct-horse-42",
+                                "csrf_token": token})
+    token = csrf_token(client, "/courses/")
+    exam_id = db.session.execute(select(ExamOverride.exam_id)).scalar_one()
+    response = client.post(f"/people/{values['owner']}/exam-rules",
+                           data={"action": "extra_attempt", "exam_id": exam_id, "reason": "x", "csrf_token": token})
+    assert response.status_code == 404
+    response = client.post(f"/exams/{values['exam']}/overrides/{values['override']}/delete", data={"csrf_token": token})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.execute(select(ExamOverride.attempts_allowed)).scalar_one() == 6
+    assert db.session.execute(select(func.count(AuditEvent.id))).scalar_one() == 0

@@ -115,17 +115,50 @@ class BlueprintRow(db.Model):
 
 
 class ExamOverride(db.Model):
-    """Per-candidate exceptions: a longer time limit, a later close, more attempts (None = exam's value)."""
+    """An exception to one exam's rules for one person OR one department's subtree (exactly one of
+    ``user_id`` / ``department_id``): a time limit (seconds), a later (or earlier) close (UTC), a
+    number of attempts allowed. None keeps the exam's value. How several apply: see
+    :func:`app.exams.services.candidate_settings`. ``reason`` says why; ``granted_by_id`` who granted it.
+    """
 
     __tablename__ = "exam_override"
-    __table_args__ = (UniqueConstraint("exam_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("exam_id", "user_id"),
+        UniqueConstraint("exam_id", "department_id"),
+        CheckConstraint("(user_id IS NULL) <> (department_id IS NULL)", name="person_or_department"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
     time_limit_seconds: Mapped[int | None] = mapped_column(Integer)
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attempts_allowed: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    granted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    exam = relationship("Exam")
+    user = relationship("User", foreign_keys=[user_id])
+    department = relationship("Department")
+
+
+class Accommodation(db.Model):
+    """A person's standing accommodation, applied to the time limit of every exam they sit:
+    ``time_limit × (1 + extra_percent / 100) + extra_minutes × 60`` seconds. ``extra_percent`` is a
+    percentage 0–300 (25 means +25 %); ``extra_minutes`` 0–600. One row per person; ``reason`` is required.
+    """
+
+    __tablename__ = "accommodation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    extra_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extra_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Attempt(db.Model):

@@ -253,23 +253,95 @@ def count_available(item_id: int | None, area_id: int | None, difficulty: str | 
 
 @dataclass(frozen=True)
 class CandidateSettings:
-    """An exam's settings for one candidate after overrides (seconds, UTC)."""
+    """An exam's effective rules for one candidate after overrides and accommodation.
+
+    ``time_limit_seconds``: the limit the candidate gets (accommodation included), whole seconds;
+    ``closes_at``: the effective window close (UTC) or None; ``attempts_allowed``: total attempts.
+    ``base_time_limit_seconds``: the limit before the accommodation; ``extra_percent`` (percent
+    0–300) and ``extra_minutes``: the accommodation applied (0 when none); ``overridden``: the
+    fields an override changed, e.g. ``("closes_at",)``.
+    """
 
     time_limit_seconds: int
     closes_at: dt.datetime | None
     attempts_allowed: int
+    base_time_limit_seconds: int | None = None
+    extra_percent: int = 0
+    extra_minutes: int = 0
+    overridden: tuple[str, ...] = ()
+
+    @property
+    def accommodated(self) -> bool:
+        """True when an accommodation lengthened the time limit."""
+        return bool(self.extra_percent or self.extra_minutes)
+
+
+def accommodated_seconds(base_seconds: int, extra_percent: int, extra_minutes: int) -> int:
+    """``base × (1 + extra_percent / 100) + extra_minutes × 60`` in whole seconds, rounded up
+    (so 30 min at +25 % is 2250 s = 37.5 min). ``extra_percent`` is a percentage (25 = +25 %)."""
+    hundredths = base_seconds * (100 + extra_percent)
+    return -(-hundredths // 100) + extra_minutes * 60
+
+
+def _most_generous(field: str, values: list):
+    """The most generous of several department overrides' values for ``field`` (None ignored)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return max(present)  # longer time, later close, more attempts: max is the most generous for all three
 
 
 def candidate_settings(exam: Exam, user_id: int) -> CandidateSettings:
-    """Apply the candidate's override (if any) to the exam's settings."""
-    override = db.session.execute(
-        select(ExamOverride).where(ExamOverride.exam_id == exam.id, ExamOverride.user_id == user_id)
-    ).scalar_one_or_none()
+    """The effective rules of ``exam`` for ``user_id``: the one function start, the exam page and
+    the course page use.
+
+    Precedence, field by field (time limit, close, attempts allowed), None meaning "not set":
+
+    1. The person's own override for this exam, if it sets the field. A person override beats any
+       department override even when it is less generous: it is a decision about this one person
+       (e.g. an officer correcting a department-wide extension for someone who already sat).
+    2. Otherwise the overrides of the departments whose subtree holds the person's department (the
+       department itself and its ancestors): the MOST GENEROUS value among them (longest time,
+       latest close, most attempts). Department overrides only ever relax a rule for a group, and
+       two grants (say by the city and by a bureau) should add up rather than depend on which
+       level granted last or on tree depth, so the result does not depend on the order of grants.
+    3. Otherwise the exam's own value.
+
+    Then the person's accommodation (:class:`app.exams.models.Accommodation`) lengthens the time
+    limit found above: see :func:`accommodated_seconds`. The window close is never moved by an
+    accommodation; :func:`deadline_for` cuts the time limit short at the close. Times in seconds, UTC.
+    """
+    from app.auth.models import User
+    from app.exams.models import Accommodation
+    from app.org.models import DepartmentClosure
+
+    department_ids = (select(DepartmentClosure.ancestor_id)
+                      .join(User, User.department_id == DepartmentClosure.descendant_id)
+                      .where(User.id == user_id))
+    rows = list(db.session.execute(
+        select(ExamOverride).where(ExamOverride.exam_id == exam.id, or_(
+            ExamOverride.user_id == user_id, ExamOverride.department_id.in_(department_ids)))).scalars())
+    person = next((r for r in rows if r.user_id == user_id), None)
+    departments = [r for r in rows if r.user_id is None]
+    effective, overridden = {}, []
+    for field in ("time_limit_seconds", "closes_at", "attempts_allowed"):
+        value = getattr(person, field) if person is not None else None
+        if value is None:
+            value = _most_generous(field, [getattr(r, field) for r in departments])
+        if value is None:
+            value = getattr(exam, field)
+        else:
+            overridden.append(field)
+        effective[field] = value
+    accommodation = db.session.execute(
+        select(Accommodation).where(Accommodation.user_id == user_id)).scalar_one_or_none()
+    percent = accommodation.extra_percent if accommodation else 0
+    minutes = accommodation.extra_minutes if accommodation else 0
+    base = effective["time_limit_seconds"]
     return CandidateSettings(
-        time_limit_seconds=(override and override.time_limit_seconds) or exam.time_limit_seconds,
-        closes_at=(override.closes_at if override and override.closes_at else exam.closes_at),
-        attempts_allowed=(override and override.attempts_allowed) or exam.attempts_allowed,
-    )
+        time_limit_seconds=accommodated_seconds(base, percent, minutes),
+        closes_at=effective["closes_at"], attempts_allowed=effective["attempts_allowed"],
+        base_time_limit_seconds=base, extra_percent=percent, extra_minutes=minutes, overridden=tuple(overridden))
 
 
 def attempts_used(exam_id: int, user_id: int) -> int:
@@ -369,7 +441,9 @@ def form_items(exam: Exam, seed: int, form: list[Draw], versions: dict[int, Ques
 
 
 def deadline_for(start: dt.datetime, settings: "CandidateSettings") -> dt.datetime:
-    """``min(start + time limit, window close)`` (UTC) for a candidate's settings."""
+    """``min(start + time limit, window close)`` (UTC) for a candidate's effective settings: the
+    window close cuts a time limit (accommodation included) short. The grace period is added on
+    top of this deadline when answers are checked, not here."""
     deadline = start + dt.timedelta(seconds=settings.time_limit_seconds)
     return min(deadline, settings.closes_at) if settings.closes_at is not None else deadline
 

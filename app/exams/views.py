@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.core.errors import DomainError
+from app.core.permissions import examiner_required
 from app.exams import review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.extensions import db
@@ -368,3 +369,129 @@ def attempt_review(attempt_id: int):
         abort(404)
     return render_template("exams/results_attempt.html", attempt=attempt,
                            answers=_results.attempt_answers(attempt))
+
+
+# --- overrides and accommodations (issue 6 item 9, issue 7 item 5) ---------------------------
+
+def _grant_or_403() -> None:
+    from app.exams import overrides
+
+    if not overrides.can_grant(current_user):
+        abort(403)
+
+
+@bp.route("/exams/<code>/overrides", methods=["GET", "POST"])
+@examiner_required
+def overrides(code: str):
+    """Admins and examiners: list this exam's overrides and add one for a person (staff number) or a
+    department (code) and its subtree."""
+    from app.auth.models import User as Person
+    from app.exams import overrides as grants
+    from app.org.models import Department
+
+    exam = _exam_or_404(code)
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            staff_number = (form.get("staff_number") or "").strip()[:40]
+            department_code = (form.get("department_code") or "").strip()[:40]
+            person = department = None
+            if staff_number and department_code or not (staff_number or department_code):
+                raise DomainError(_("Choose either a person or a department."), code="bad_input")
+            if staff_number:
+                person = db.session.execute(select(Person).where(Person.staff_number == staff_number)).scalar_one_or_none()
+                if person is None:
+                    raise DomainError(_("Staff number: no person %(value)s.", value=staff_number), code="bad_input")
+            else:
+                department = db.session.execute(
+                    select(Department).where(Department.code == department_code)).scalar_one_or_none()
+                if department is None:
+                    raise DomainError(_("Department code: no department %(value)s.", value=department_code),
+                                      code="bad_input")
+            minutes = grants.whole_number(form.get("time_limit_minutes"), _("Time limit (minutes)"), 1,
+                                          grants.MAX_LIMIT_MINUTES)
+            closes_at = grants.local_datetime_input(form.get("closes_at"), _("Closes"))
+            attempts = grants.whole_number(form.get("attempts_allowed"), _("Attempts allowed"), 1, grants.MAX_ATTEMPTS)
+            reason = grants.reason_text(form.get("reason"))
+            grants.set_override(current_user, exam, person=person, department=department,
+                                time_limit_seconds=minutes * 60 if minutes else None, closes_at=closes_at,
+                                attempts_allowed=attempts, reason=reason, ip=request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("exams/overrides.html", exam=exam, rows=grants.overrides_of(exam), form=form), 400
+        db.session.commit()
+        flash(_("Override saved."), "success")
+        return redirect(url_for("exams.overrides", code=exam.code))
+    return render_template("exams/overrides.html", exam=exam, rows=grants.overrides_of(exam), form=form)
+
+
+@bp.route("/exams/<code>/overrides/<int:override_id>/delete", methods=["POST"])
+@examiner_required
+def delete_override(code: str, override_id: int):
+    """Admins and examiners: remove one override of this exam (audited)."""
+    from app.exams import overrides as grants
+    from app.exams.models import ExamOverride
+
+    exam = _exam_or_404(code)
+    override = db.session.get(ExamOverride, override_id)
+    if override is None or override.exam_id != exam.id:
+        abort(404)
+    grants.remove_override(current_user, override, ip=request.remote_addr)
+    db.session.commit()
+    flash(_("Override removed."), "success")
+    return redirect(url_for("exams.overrides", code=exam.code))
+
+
+@bp.route("/people/<int:user_id>/exam-rules", methods=["GET", "POST"])
+@login_required
+def person_rules(user_id: int):
+    """One person's accommodation and exam overrides. Admins and examiners: anyone; officers: people
+    within their scope (404 outside it). POST ``action`` = ``accommodation`` | ``extra_attempt`` |
+    ``extra_time``; each change is audited."""
+    from app.exams import overrides as grants
+
+    _grant_or_403()
+    person = grants.person_for(current_user, user_id)
+    if person is None:
+        abort(404)
+    exams = list(db.session.execute(select(Exam).where(Exam.active.is_(True)).order_by(Exam.code)).scalars())
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        action = form.get("action", "")
+        try:
+            reason = grants.reason_text(form.get("reason"))
+            if action == "accommodation":
+                percent = grants.whole_number(form.get("extra_percent"), _("Extra time (percent)"), 0, grants.MAX_PERCENT) or 0
+                minutes = grants.whole_number(form.get("extra_minutes"), _("Extra minutes"), 0,
+                                              grants.MAX_EXTRA_MINUTES) or 0
+                grants.set_accommodation(current_user, person, percent, minutes, reason, ip=request.remote_addr)
+                message = _("Accommodation saved.")
+            elif action in ("extra_attempt", "extra_time"):
+                exam = next((e for e in exams if str(e.id) == form.get("exam_id", "")), None)
+                if exam is None:
+                    raise DomainError(_("Exam: choose an exam."), code="bad_input")
+                if action == "extra_attempt":
+                    total = grants.grant_extra_attempt(current_user, exam, person, reason, ip=request.remote_addr)
+                    message = _("Extra attempt granted: %(total)s attempts allowed.", total=total)
+                else:
+                    minutes = grants.whole_number(form.get("minutes"), _("Extra minutes"), 1, grants.MAX_EXTRA_MINUTES,
+                                                  blank_ok=False)
+                    grants.grant_extra_time(current_user, exam, person, minutes, reason, ip=request.remote_addr)
+                    message = _("Extra time granted.")
+            else:
+                raise DomainError(_("Unknown action."), code="bad_input")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = 400
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("exams.person_rules", user_id=person.id))
+    rows = [{"exam": e, "settings": services.candidate_settings(e, person.id),
+             "used": services.attempts_used(e.id, person.id)} for e in exams]
+    return render_template("exams/overrides_person.html", person=person, rows=rows,
+                           accommodation=grants.accommodation_of(person.id),
+                           in_scope_view=current_user.is_admin or current_user.is_officer), status
