@@ -35,6 +35,8 @@ ROUTES = {
     "exams.summary": ("GET", "/attempts/{attempt}/summary", [302, 404, 404, 404]),
     "exams.submit": ("POST", "/attempts/{attempt}/submit", [302, 404, 404, 404]),
     "exams.result": ("GET", "/attempts/{finished}/result", [302, 404, 404, 404]),
+    "exams.regrade": ("GET", "/admin/exams/{exam}/regrade", [302, 403, 403, 200]),
+    "exams.regrade_apply": ("POST", "/admin/exams/{exam}/regrade", [302, 403, 403, 200]),
     "certification.mine": ("GET", "/certificates/", [302, 200, 200, 200]),
     "certification.pdf": ("GET", "/certificates/{certificate}.pdf", [302, 404, 404, 404]),
     "certification.verify": ("GET", "/verify/{code}", [200, 200, 200, 200]),
