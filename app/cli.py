@@ -263,3 +263,34 @@ def init_app(app: Flask) -> None:
         if not quiet:
             for line in demo_logins():
                 click.echo(line)
+
+    @app.cli.group("exams")
+    def exams_group():
+        """Exams: regrade finished attempts after a key fix."""
+
+    @exams_group.command("regrade")
+    @click.argument("exam_code")
+    @click.option("--question", "question_ids", type=click.IntRange(1, 2**31 - 1), multiple=True,
+                  help="Question id to regrade (repeatable). None: every question with a newer version than shown.")
+    @click.option("--dry-run", is_flag=True, help="Report who would change; write nothing.")
+    def exams_regrade(exam_code, question_ids, dry_run):
+        """Regrade EXAM_CODE's finished attempts against the current versions of the chosen questions:
+        scores, pass/fail and certificates (issued to new passes, revoked with reason 'regrade')."""
+        from app.core.errors import DomainError
+        from app.exams.regrade import load_exam, regrade_exam
+
+        exam = load_exam(exam_code)
+        if exam is None:
+            fail([f"exams regrade: no exam with code '{exam_code}'"])
+        try:
+            report = regrade_exam(exam, list(question_ids), dry_run=dry_run)
+        except DomainError as exc:
+            db.session.rollback()
+            fail([f"exams regrade: {exc.message}"])
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+            current_app.logger.info("audit: regrade from the command line: %s", " | ".join(report.lines()))
+        for line in report.lines():
+            click.echo(line)

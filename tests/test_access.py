@@ -39,6 +39,8 @@ ROUTES = {
     "exams.overrides": ("GET", "/exams/{exam}/overrides", [302, 403, 403, 200]),
     "exams.delete_override": ("POST", "/exams/{exam}/overrides/{override}/delete", [302, 403, 403, 302]),
     "exams.person_rules": ("GET", "/people/{owner}/exam-rules", [302, 403, 404, 200]),
+    "exams.regrade": ("GET", "/admin/exams/{exam}/regrade", [302, 403, 403, 200]),
+    "exams.regrade_apply": ("POST", "/admin/exams/{exam}/regrade", [302, 403, 403, 200]),
     "certification.mine": ("GET", "/certificates/", [302, 200, 200, 200]),
     "certification.pdf": ("GET", "/certificates/{certificate}.pdf", [302, 404, 404, 404]),
     "certification.verify": ("GET", "/verify/{code}", [200, 200, 200, 200]),

@@ -495,3 +495,63 @@ def person_rules(user_id: int):
     return render_template("exams/overrides_person.html", person=person, rows=rows,
                            accommodation=grants.accommodation_of(person.id),
                            in_scope_view=current_user.is_admin or current_user.is_officer), status
+
+
+# --- regrade after a key fix (examiners and admins) -------------------------------------------
+
+from flask import current_app  # noqa: E402  (kept with the regrade routes, appended to this module)
+
+from app.core.inputs import parse_id  # noqa: E402
+from app.exams.regrade import exam_questions, load_exam, regrade_exam  # noqa: E402
+
+
+def _regrade_exam_or_404(code: str) -> Exam:
+    exam = load_exam(code)
+    if exam is None:
+        abort(404)
+    return exam
+
+
+def _regrade_question_ids(values) -> list[int]:
+    return [parse_id(raw) for raw in values.getlist("question") if raw != ""]
+
+
+def _regrade_page(exam: Exam, question_ids: list[int], report, status: int = 200):
+    return render_template("exams/regrade.html", exam=exam, report=report, chosen=set(question_ids),
+                           questions=exam_questions(exam)), status
+
+
+@bp.route("/admin/exams/<code>/regrade")
+@examiner_required
+def regrade(code: str):
+    """Dry run of a regrade: who would change (score, pass, certificates), with a confirm button.
+    ``?question=<id>`` (repeatable) chooses the questions; none: every question changed since shown."""
+    exam = _regrade_exam_or_404(code)
+    question_ids = _regrade_question_ids(request.args)
+    try:
+        report = regrade_exam(exam, question_ids, dry_run=True)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _regrade_page(exam, question_ids, None, exc.status)
+    db.session.rollback()
+    return _regrade_page(exam, question_ids, report)
+
+
+@bp.route("/admin/exams/<code>/regrade", methods=["POST"])
+@examiner_required
+def regrade_apply(code: str):
+    """Commit the regrade of the posted questions and show what changed (audited in the app log)."""
+    exam = _regrade_exam_or_404(code)
+    question_ids = _regrade_question_ids(request.form)
+    try:
+        report = regrade_exam(exam, question_ids, dry_run=False)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _regrade_page(exam, question_ids, None, exc.status)
+    db.session.commit()
+    current_app.logger.info("audit: regrade by user %s (%s): %s", current_user.id, current_user.staff_number,
+                            " | ".join(report.lines()))
+    flash(_("Regrade done: %(n)s attempt(s) changed.", n=len(report.changes)), "success")
+    return _regrade_page(exam, question_ids, report)
