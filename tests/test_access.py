@@ -43,6 +43,11 @@ ROUTES = {
     "rollout.department": ("GET", "/dashboard/departments/{department}", [302, 403, 404, 200]),
     "rollout.person": ("GET", "/dashboard/people/{owner}", [302, 403, 404, 200]),
     "org.overview": ("GET", "/admin/", [302, 403, 403, 200]),
+    "org.people": ("GET", "/admin/people/", [302, 403, 403, 200]),
+    "org.person": ("GET", "/admin/people/{owner}", [302, 403, 403, 200]),
+    "org.set_active": ("POST", "/admin/people/{owner}/active", [302, 403, 403, 302]),
+    "org.set_roles": ("POST", "/admin/people/{owner}/roles", [302, 403, 403, 302]),
+    "org.import_people": ("GET", "/admin/people/import", [302, 403, 403, 200]),
 }
 
 

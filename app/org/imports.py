@@ -788,3 +788,26 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
         summary.codes_expire_at = sign_in_code_expiry(now)
     db.session.expire_all()  # bulk statements bypassed the identity map
     return summary
+
+
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+_BINARY_MAGIC = (b"%PDF", b"MZ", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x7fELF", b"\xd0\xcf\x11\xe0", b"Rar!",
+                 b"\x1f\x8b", b"7z\xbc\xaf")
+
+
+def check_upload(name: str, data: bytes, limit: int = UPLOAD_MAX_BYTES) -> None:
+    """Refuse an uploaded HR file quickly, by size and content (never by its name or declared type):
+    at most ``limit`` bytes; an XLSX must pass :func:`check_xlsx`; anything else must look like text
+    (no NUL byte, not a known binary format such as PDF, images, executables or old ``.xls``).
+    Raises ContentError with one ``NAME: message`` line."""
+    if not data:
+        raise ContentError([f"{name}: the file is empty"])
+    if len(data) > limit:
+        raise ContentError([f"{name}: the file is too large ({len(data) // 1024} KiB, at most {limit // 1024} KiB)"])
+    if data.startswith(XLSX_MAGIC):
+        check_xlsx(name, data)
+        return
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ContentError([f"{name}: an old Excel (.xls) file; save it as .xlsx or CSV"])
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:65536]:
+        raise ContentError([f"{name}: neither a CSV text file nor an XLSX workbook"])
