@@ -9,7 +9,8 @@ no passwords: each gets a personal sign-in code, written to a CSV as the CLI's -
 ``staff-next.csv`` (a month later: 10 % transferred to another division with an effective date,
 1 % gone) and the same as ``staff-next.xlsx``. Each step runs in its own process, as a ``flask users
 import`` command would, and reports wall seconds (read, check, write, commit, ANALYZE) and the
-process's peak resident memory (``ru_maxrss``, MiB).
+process's CPU seconds (user + system, which the load of a shared machine does not inflate) and
+peak resident memory (``ru_maxrss``, MiB).
 """
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def step(kind: str, path: str, deactivate_missing: bool, codes_csv: str) -> None
         if summary.sign_in_codes:
             _hand_out_codes(summary, Path(codes_csv))
         seconds = time.perf_counter() - started
-        print(json.dumps({"seconds": round(seconds, 2),
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(json.dumps({"seconds": round(seconds, 2), "cpu": round(usage.ru_utime + usage.ru_stime, 1),
                           "rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                           "summary": summary.lines()[1:]}, ensure_ascii=False))
 
@@ -110,7 +112,7 @@ def main() -> None:
             if result.returncode:
                 sys.exit(result.stderr)
             figures = json.loads(result.stdout.strip().splitlines()[-1])
-            print(f"{label:<44} {figures['seconds']:7.2f} s {figures['rss_mib']:6d} MiB   "
+            print(f"{label:<44} {figures['seconds']:7.2f} s wall {figures['cpu']:6.1f} s CPU {figures['rss_mib']:5d} MiB  "
                   + " / ".join(figures["summary"]))
 
 
