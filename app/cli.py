@@ -224,6 +224,15 @@ def init_app(app: Flask) -> None:
         click.echo(f"valid once, for {hours:g} hours; they sign in at /login/code and choose a password. "
                    "Their old password and open sessions no longer work.")
 
+    from app.org.cli import run_staff_import, staff_import_options
+
+    @users.command("import")
+    @staff_import_options
+    def users_import(**options):
+        """Create, update, transfer (and with --deactivate-missing deactivate) staff from an HR file,
+        CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX. All or nothing; columns: docs/content-format.md."""
+        run_staff_import(**options)
+
     @app.cli.command("serve-demo")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True)

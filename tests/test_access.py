@@ -55,6 +55,11 @@ ROUTES = {
     "exams.results": ("GET", "/reports/exams/{exam}/results", [302, 403, 200, 200]),
     "exams.results_export": ("GET", "/reports/exams/{exam}/results.csv", [302, 403, 200, 200]),
     "exams.attempt_review": ("GET", "/reports/attempts/{finished}", [302, 404, 404, 200]),
+    "org.people": ("GET", "/admin/people/", [302, 403, 403, 200]),
+    "org.person": ("GET", "/admin/people/{owner}", [302, 403, 403, 200]),
+    "org.set_active": ("POST", "/admin/people/{owner}/active", [302, 403, 403, 302]),
+    "org.set_roles": ("POST", "/admin/people/{owner}/roles", [302, 403, 403, 302]),
+    "org.import_people": ("GET", "/admin/people/import", [302, 403, 403, 200]),
 }
 
 

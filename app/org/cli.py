@@ -17,17 +17,30 @@ from app.extensions import db
 
 
 
+PREVIEW_LINES = 20  # changes listed by a dry run without --verbose
+
+
 def _finish(summary, dry_run: bool, verbose: bool) -> None:
-    """Print the summary; commit, or roll back for a dry run."""
+    """Print the summary; commit, or roll back for a dry run (which previews the first changes)."""
     if verbose:
         for line in summary.changes:
             click.echo(line)
+    elif dry_run and summary.changes:
+        for line in summary.changes[:PREVIEW_LINES]:
+            click.echo(line)
+        if len(summary.changes) > PREVIEW_LINES:
+            click.echo(f"... and {len(summary.changes) - PREVIEW_LINES} more change(s) (--verbose lists all)")
     for line in summary.lines():
         click.echo(line)
     if dry_run:
         db.session.rollback()
         click.echo("dry run: nothing was written.")
     else:
+        from app.org.audit import audit
+
+        audit(f"{summary.kind}.import", target=str(summary.path), rows=summary.rows, created=summary.created,
+              updated=summary.updated, deactivated=summary.deactivated + summary.deactivated_missing,
+              transferred=summary.transferred)
         db.session.commit()
         if summary.changed:
             refresh_statistics("department", "department_closure", "user", "officer_scope")
@@ -62,27 +75,47 @@ def init_app(app: Flask) -> None:
         _finish(summary, dry_run, verbose)
 
     @org.command("import-staff")
-    @file_argument
-    @click.option("--default-password", metavar="TEXT", default=None, envvar="ORG_DEFAULT_PASSWORD",
-                  help="Discouraged (one password shared by many people): a password for new staff whose row "
-                       "has none. Without it each of them gets a personal single-use sign-in code.")
-    @click.option("--codes-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Write new staff's sign-in codes to this CSV (UTF-8 with BOM, for Excel/WPS) to print "
-                       "slips; without it the codes are printed.")
-    @dry_run_option
-    @verbose_option
-    def import_staff_command(file: Path, default_password: str | None, codes_csv: Path | None, dry_run: bool,
-                             verbose: bool):
-        """Create or update staff from FILE (columns: docs/content-format.md)."""
-        from app.org.imports import import_staff
+    @staff_import_options
+    def import_staff_command(**options):
+        """Create or update staff from FILE, CSV or XLSX (columns: docs/content-format.md).
+        The same as `flask users import`."""
+        run_staff_import(**options)
 
-        try:
-            summary = import_staff(file, default_password=default_password)
-        except ContentError as exc:
-            fail(exc.errors)
-        _finish(summary, dry_run, verbose)
-        if summary.sign_in_codes and not dry_run:
-            _hand_out_codes(summary, codes_csv)
+
+def staff_import_options(function):
+    """The arguments and options of ``flask users import`` / ``flask org import-staff``."""
+    decorators = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--default-password", metavar="TEXT", default=None, envvar="ORG_DEFAULT_PASSWORD",
+                     help="Discouraged (one password shared by many people): a password for new staff whose row "
+                          "has none. Without it each of them gets a personal single-use sign-in code."),
+        click.option("--codes-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write new staff's sign-in codes to this CSV (UTF-8 with BOM, for Excel/WPS) to print "
+                          "slips; without it the codes are printed."),
+        click.option("--deactivate-missing", is_flag=True,
+                     help="Deactivate active staff whose staff number is not in FILE (administrators excepted)."),
+        click.option("--dry-run", is_flag=True, help="Check, count and preview the first changes; write nothing."),
+        click.option("-v", "--verbose", is_flag=True, help="List every created or updated row."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def run_staff_import(file: Path, default_password: str | None = None, codes_csv: Path | None = None,
+                     deactivate_missing: bool = False, dry_run: bool = False, verbose: bool = False) -> None:
+    """Run a staff import from the command line: print errors and exit 1, or print the summary
+    (and a preview for a dry run), commit unless ``dry_run``, and hand out new staff's sign-in codes."""
+    from app.org.imports import import_staff
+
+    try:
+        summary = import_staff(file, default_password=default_password, deactivate_missing=deactivate_missing)
+    except ContentError as exc:
+        db.session.rollback()
+        fail(exc.errors)
+    _finish(summary, dry_run, verbose)
+    if summary.sign_in_codes and not dry_run:
+        _hand_out_codes(summary, codes_csv)
 
 
 def _hand_out_codes(summary, codes_csv: Path | None) -> None:

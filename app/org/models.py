@@ -5,10 +5,14 @@ including each department paired with itself at depth 0, so a subtree is one ind
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import TimestampMixin
+from app.core.time import utcnow
+from app.core.types import UTCDateTime
 from app.extensions import db
 
 
@@ -43,3 +47,20 @@ class DepartmentClosure(db.Model):
         ForeignKey("department.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     depth: Mapped[int] = mapped_column(Integer)
+
+
+class StaffTransfer(db.Model):
+    """One move of a person between departments, kept as history (a staff import writes one per changed
+    department). ``effective_at`` is aware UTC: from that instant the person counts in ``to_department``;
+    before it in ``from_department`` (None for someone who had no department). ``source`` says what
+    recorded it (``"import"`` or ``"admin"``)."""
+
+    __tablename__ = "staff_transfer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    from_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    to_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    effective_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(20), default="import")

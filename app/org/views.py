@@ -32,3 +32,6 @@ def overview():
     }
     courses = list(db.session.execute(select(Course).order_by(Course.slug)).scalars())
     return render_template("org/overview.html", figures=figures, courses=courses)
+
+
+from app.org import people_views  # noqa: E402,F401  (registers the people routes on bp)

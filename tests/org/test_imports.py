@@ -430,7 +430,7 @@ def test_staff_update_moves_department_and_keeps_empty_optional_values(org_world
     second = write(tmp_path, "b.csv", STAFF_HEADER + "000777,新名字,X,,,,,,,\n")
     summary = import_staff(second)
     u = user(db, "000777")
-    assert summary.changes == ["updated staff 000777: name, department_id"]
+    assert summary.changes == ["updated staff 000777: name, department (CITY-CZJ → X)"]
     assert (u.name, u.department.code, u.position, u.grade, u.email) == ("新名字", "X", "科员", "科员级", "a@b.example")
 
 
