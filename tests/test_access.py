@@ -43,6 +43,9 @@ ROUTES = {
     "rollout.department": ("GET", "/dashboard/departments/{department}", [302, 403, 404, 200]),
     "rollout.person": ("GET", "/dashboard/people/{owner}", [302, 403, 404, 200]),
     "org.overview": ("GET", "/admin/", [302, 403, 403, 200]),
+    "grading.queue": ("GET", "/grading/", [302, 403, 403, 200]),
+    # a choice item is not graded by a person: 404 even for an admin (the essay page is in tests/exams/test_types_http.py)
+    "grading.response": ("GET", "/grading/responses/{item}", [302, 403, 403, 404]),
 }
 
 
@@ -86,7 +89,8 @@ def world(db):
     db.session.commit()
     values = {"slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
-              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id}
+              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
+              "item": finished.items[0].id}
     return users, values
 
 
@@ -171,7 +175,7 @@ def _path_values(rule, values) -> dict[str, str]:
     """Valid values for every parameter of ``rule``, from the world fixture."""
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
-               "user_id": values["owner"]}
+               "user_id": values["owner"], "item_id": values["item"]}
     if rule.endpoint == "exams.result":
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
