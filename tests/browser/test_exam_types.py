@@ -1,0 +1,121 @@
+"""Every question type in a real browser (Chromium), by keyboard: short answer, numerical with a unit,
+matching and ordering are answered, autosaved, still there after a reload, submitted; then an examiner
+grades the essay in the grading queue and the attempt gets its result.
+
+Set ``EXAMTYPES_SHOTS=/dir`` to also save screenshots of the partials and the grading pages at
+1366x768 and 390x844 in zh and en."""
+import os
+from decimal import Decimal
+
+import pytest
+
+from app.exams.models import FINISHED, Attempt, AttemptItem
+from tests.browser.test_exam_page import CHROMIUM, SAVED, live_server, page, playwright_api  # noqa: F401 (fixtures)
+from tests.exams.typesworld import make_types_world
+from tests.factories import make_department, make_user
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+def _login(page, live_server, user):
+    page.goto(f"{live_server}/login")
+    page.fill("#staff_number", user.staff_number)
+    page.fill("#password", "correct-horse-42")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _positions(db, attempt_id):
+    db.session.expire_all()
+    return {i.question_version.qtype: i.position for i in db.session.get(Attempt, attempt_id).items}
+
+
+def _responses(db, attempt_id):
+    db.session.expire_all()
+    return {i.question_version.qtype: i.response for i in db.session.query(AttemptItem).filter_by(attempt_id=attempt_id)}
+
+
+def test_every_type_by_keyboard_then_an_examiner_grades_the_essay(page, live_server, db):
+    course, exam = make_types_world()
+    candidate = make_user(make_department(), name="李建华")
+    examiner = make_user(make_department(), name="王考官", is_examiner=True)
+    db.session.commit()
+    _login(page, live_server, candidate)
+    page.goto(f"{live_server}/exams/{exam.code}")
+    page.click("form button.primary")
+    page.wait_for_selector("#attempt-form")
+    attempt_id = int(page.get_attribute("#attempt-form", "data-attempt"))
+    pos = _positions(db, attempt_id)
+
+    page.focus(f"#q{pos['short_answer']}-text")
+    page.keyboard.type("ＢＥＩＪＩＮＧ")                           # full-width, as an IME may give it
+    page.keyboard.press("Tab")
+    page.focus(f"#q{pos['numerical']}-value")
+    page.keyboard.type("12.5")
+    page.keyboard.press("Tab")                                       # to the unit select
+    assert page.locator(f"#q{pos['numerical']}-unit:focus").count() == 1
+    page.keyboard.press("ArrowDown")                                 # "个"
+    page.focus(f"#q{pos['matching']}-m-1")
+    page.keyboard.press("ArrowDown")                                 # first answer in sorted order
+    first_choice = page.input_value(f"#q{pos['matching']}-m-1")
+    assert first_choice
+    # ordering: put o4 first by typing its new position into its select
+    page.focus(f"#q{pos['ordering']}-o-o4")
+    page.keyboard.press("1")
+    order_now = [page.get_attribute(f"#q{pos['ordering']} ol.ordering > li >> nth={i}", "data-id") for i in range(4)]
+    assert order_now[0] == "o4"
+    assert page.locator(f"#q{pos['ordering']}-o-o4:focus").count() == 1     # focus stays on the moved item
+    page.focus(f"#q{pos['essay']}-text")
+    page.keyboard.type("离开座位时按 Win+L 锁屏。")
+    page.wait_for_selector(f"#q{pos['essay']}-count:has-text('16')")
+    page.wait_for_timeout(1200)
+    page.wait_for_selector(SAVED)
+
+    stored = _responses(db, attempt_id)
+    assert stored["short_answer"] == {"text": "ＢＥＩＪＩＮＧ"}
+    assert stored["numerical"]["value"] == "12.5 个"
+    assert stored["matching"] == {"matches": {"1": first_choice}}
+    assert stored["ordering"]["order"] == order_now
+    assert stored["essay"] == {"text": "离开座位时按 Win+L 锁屏。"}
+
+    page.reload()                                                    # the answers are still there
+    assert page.input_value(f"#q{pos['short_answer']}-text") == "ＢＥＩＪＩＮＧ"
+    assert page.input_value(f"#q{pos['numerical']}-value") == "12.5"
+    assert page.input_value(f"#q{pos['numerical']}-unit") == "个"
+    assert page.input_value(f"#q{pos['matching']}-m-1") == first_choice
+    assert [page.get_attribute(f"#q{pos['ordering']} ol.ordering > li >> nth={i}", "data-id") for i in range(4)] == order_now
+    assert page.input_value(f"#q{pos['essay']}-text") == "离开座位时按 Win+L 锁屏。"
+    assert page.locator(".qbtn.answered:not(.sample)").count() == 5
+
+    page.focus("#to-summary")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/attempts/{attempt_id}/summary")
+    page.focus("#submit-attempt")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/attempts/{attempt_id}/result")
+    assert "等待评分" in page.inner_text("main")
+
+    # the examiner grades the essay in the queue, by keyboard
+    grader = page.context.browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
+    _login(grader, live_server, examiner)
+    grader.goto(f"{live_server}/grading/")
+    grader.focus("table.list a.button")
+    grader.keyboard.press("Enter")
+    grader.wait_for_selector("#mark")
+    assert "离开座位时按 Win+L 锁屏。" in grader.inner_text(".candidate-answer")
+    assert "提到锁屏得满分" in grader.inner_text(".rubric")
+    grader.focus("#mark")
+    grader.keyboard.type("19.5")
+    grader.keyboard.press("Tab")
+    grader.keyboard.type("提到了锁屏和快捷键")
+    grader.keyboard.press("Tab")
+    grader.keyboard.press("Enter")
+    grader.wait_for_url("**/grading/")
+    assert "没有待评分" in grader.inner_text("main")
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt.state == FINISHED and attempt.score is not None
+    essay = next(i for i in attempt.items if i.question_version.qtype == "essay")
+    assert (essay.awarded, essay.grade_note, essay.graded_by_id) == (Decimal("19.50"), "提到了锁屏和快捷键", examiner.id)
+    page.reload()
+    assert "等待评分" not in page.inner_text("main")
