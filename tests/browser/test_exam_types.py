@@ -119,3 +119,56 @@ def test_every_type_by_keyboard_then_an_examiner_grades_the_essay(page, live_ser
     assert (essay.awarded, essay.grade_note, essay.graded_by_id) == (Decimal("19.50"), "提到了锁屏和快捷键", examiner.id)
     page.reload()
     assert "等待评分" not in page.inner_text("main")
+
+
+@pytest.mark.skipif(not os.environ.get("EXAMTYPES_SHOTS"), reason="screenshots only when EXAMTYPES_SHOTS is set")
+def test_screenshots_of_the_partials_and_grading_pages(live_server, db):
+    """Not a check: saves full-page screenshots for a person to look at (see the module docstring)."""
+    from app.exams import grading
+    from app.exams.services import finish_attempt, save_answer, start_attempt
+    from app.extensions import db as _db
+    from tests.exams.typesworld import RIGHT
+
+    out = os.environ["EXAMTYPES_SHOTS"]
+    os.makedirs(out, exist_ok=True)
+    course, exam = make_types_world()
+    candidate = make_user(make_department(), name="李建华")
+    sat = make_user(make_department(), name="张伟")
+    examiner = make_user(make_department(), name="王考官", is_examiner=True)
+    done = start_attempt(sat, exam)
+    _db.session.flush()
+    for item in done.items:
+        save_answer(done, item.position, RIGHT[item.question_version.qtype], item.revision)
+    _db.session.expire_all()
+    finish_attempt(done, by="candidate")
+    _db.session.commit()
+    essay_id = grading.grading_queue()[0].items[0].id
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        for lang in ("zh_CN", "en"):
+            for width, height in ((1366, 768), (390, 844)):
+                tag = f"{lang}-{width}x{height}"
+                context = browser.new_context(viewport={"width": width, "height": height})
+                pg = context.new_page()
+                _login(pg, live_server, candidate)
+                open_attempt = start_attempt(candidate, exam)
+                _db.session.commit()
+                pg.goto(f"{live_server}/attempts/{open_attempt.id}?lang={lang}")
+                pg.wait_for_selector("#attempt-form")
+                pg.screenshot(path=f"{out}/attempt-{tag}.png", full_page=True)
+                context.close()
+                context = browser.new_context(viewport={"width": width, "height": height})
+                pg = context.new_page()
+                _login(pg, live_server, examiner)
+                pg.goto(f"{live_server}/grading/?lang={lang}")
+                pg.screenshot(path=f"{out}/grading-queue-{tag}.png", full_page=True)
+                pg.goto(f"{live_server}/grading/responses/{essay_id}")
+                pg.screenshot(path=f"{out}/grading-response-{tag}.png", full_page=True)
+                context.close()
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        pg = context.new_page()
+        _login(pg, live_server, sat)
+        pg.goto(f"{live_server}/attempts/{done.id}/result?lang=zh_CN")
+        pg.screenshot(path=f"{out}/result-awaiting-zh_CN-390x844.png", full_page=True)
+        browser.close()
