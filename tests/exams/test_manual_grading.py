@@ -120,3 +120,59 @@ def test_empty_essay_needs_no_grader(db):
     db.session.commit()
     attempt = db.session.get(Attempt, attempt.id)
     assert (attempt.state, attempt.passed, attempt.score) == (FINISHED, False, Decimal("0.00"))
+
+
+def test_graders_racing_on_two_essays_finalise_once(app, db):
+    """Four graders at once: two on each essay of one attempt. Each essay is graded once, the attempt is
+    finalised by exactly one of them, and one certificate is issued."""
+    import threading
+
+    from app.extensions import db as _db
+
+    course, exam = make_types_world(essays=2)
+    db.session.add(Certification(code="TYPES-CERT", title_zh="题型证书", title_en="Types certificate", courses=[course]))
+    user = make_user(make_department())
+    graders = [make_user(make_department(), is_examiner=True) for _ in range(4)]
+    for lesson in course.active_lessons:
+        complete_lesson(user, lesson)
+    attempt = start_attempt(user, exam)
+    db.session.flush()
+    for item in attempt.items:
+        save_answer(attempt, item.position, RIGHT[item.question_version.qtype], item.revision)
+    db.session.expire_all()
+    finish_attempt(attempt, by="candidate")
+    db.session.commit()
+    attempt_id = attempt.id
+    essays = [i.id for i in db.session.get(Attempt, attempt_id).items if i.question_version.qtype == "essay"]
+    assert len(essays) == 2 and db.session.get(Attempt, attempt_id).state == AWAITING_GRADING
+    grader_ids = [g.id for g in graders]
+    barrier = threading.Barrier(4)
+    finalised, refused, errors = [], [], []
+
+    def grade(n):
+        with app.app_context():
+            barrier.wait()
+            try:
+                if grading.grade_response(essays[n % 2], grader_ids[n], "10", f"grader {n}"):
+                    finalised.append(n)
+                _db.session.commit()
+            except DomainError as exc:
+                _db.session.rollback()
+                refused.append(exc.code)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                _db.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=grade, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(finalised) == 1 and refused == ["already_graded", "already_graded"]
+    db.session.expire_all()
+    done = db.session.get(Attempt, attempt_id)
+    assert (done.state, done.passed, done.score) == (FINISHED, True, Decimal("100.00"))
+    assert len(db.session.execute(select(Certificate).where(Certificate.user_id == user.id)).scalars().all()) == 1

@@ -30,8 +30,9 @@ SPECS = {
 }
 
 
-def make_types_world(pass_mark: int = 60):
-    """Returns ``(course, exam)``; the course has one lesson and the exam draws T1..T5 (20 points each)."""
+def make_types_world(pass_mark: int = 60, essays: int = 1):
+    """Returns ``(course, exam)``; the course has one lesson and the exam draws T1..T5 (20 points each;
+    with ``essays=2`` two essays of 10 points are drawn from T5)."""
     standard = Standard(code="TYPES", version="1", title_zh="题型标准", title_en="Types standard")
     area = StandardArea(standard=standard, code="Y", title_zh="题型", title_en="Types")
     db.session.add_all([standard, area])
@@ -44,7 +45,11 @@ def make_types_world(pass_mark: int = 60):
     store_questions([PreparedQuestion(line=0, key=f"{code}-001", name=code, category="TYPES", qtype=qtype,
                                       item_code=code, difficulty="medium", tags=[], stem=stem,
                                       stem_format="plain", spec=spec, general_feedback="")
-                     for code, (qtype, stem, spec) in SPECS.items()], "tests/types", report)
+                     for code, (qtype, stem, spec) in SPECS.items()]
+                    + [PreparedQuestion(line=0, key=f"T5-00{n}", name="T5", category="TYPES", qtype="essay",
+                                        item_code="T5", difficulty="medium", tags=[], stem=f"第 {n} 篇论述。",
+                                        stem_format="plain", spec=SPECS["T5"][2], general_feedback="")
+                       for n in range(2, essays + 1)], "tests/types", report)
     course = store_course({
         "slug": "types-course", "title": ("题型课程", "Types course"), "summary": ("摘要", "Summary"),
         "credit_hours": 1, "standard": "TYPES", "items": list(SPECS), "source": "tests",
@@ -53,7 +58,8 @@ def make_types_world(pass_mark: int = 60):
     exam = sync_course_exam(course, {
         "title": ("题型考试", "Types exam"), "time_limit_minutes": 30, "pass_mark": pass_mark,
         "attempts_allowed": 3,
-        "blueprint": [{"item": code, "count": 1, "points": 20} for code in SPECS]}, "tests", report)
+        "blueprint": [{"item": code, "count": 1, "points": 20} for code in SPECS if code != "T5"]
+        + [{"item": "T5", "count": essays, "points": 20 / essays}]}, "tests", report)
     db.session.flush()
     return course, exam
 
