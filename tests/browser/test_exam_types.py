@@ -59,12 +59,13 @@ def test_every_type_by_keyboard_then_an_examiner_grades_the_essay(page, live_ser
     page.keyboard.press("ArrowDown")                                 # first answer in sorted order
     first_choice = page.input_value(f"#q{pos['matching']}-m-1")
     assert first_choice
-    # ordering: put o4 first by typing its new position into its select
-    page.focus(f"#q{pos['ordering']}-o-o4")
+    # ordering: move the last item (the start order is shuffled per attempt) to the top by typing "1"
+    last = page.get_attribute(f"#q{pos['ordering']} ol.ordering > li >> nth=3", "data-id")
+    page.focus(f"#q{pos['ordering']}-o-{last}")
     page.keyboard.press("1")
     order_now = [page.get_attribute(f"#q{pos['ordering']} ol.ordering > li >> nth={i}", "data-id") for i in range(4)]
-    assert order_now[0] == "o4"
-    assert page.locator(f"#q{pos['ordering']}-o-o4:focus").count() == 1     # focus stays on the moved item
+    assert order_now[0] == last
+    assert page.locator(f"#q{pos['ordering']}-o-{last}:focus").count() == 1     # focus stays on the moved item
     page.focus(f"#q{pos['essay']}-text")
     page.keyboard.type("离开座位时按 Win+L 锁屏。")
     page.wait_for_selector(f"#q{pos['essay']}-count:has-text('16')")
