@@ -60,6 +60,9 @@ ROUTES = {
     "org.set_active": ("POST", "/admin/people/{owner}/active", [302, 403, 403, 302]),
     "org.set_roles": ("POST", "/admin/people/{owner}/roles", [302, 403, 403, 302]),
     "org.import_people": ("GET", "/admin/people/import", [302, 403, 403, 200]),
+    "grading.queue": ("GET", "/grading/", [302, 403, 403, 200]),
+    # a choice item is not graded by a person: 404 even for an admin (the essay page is in tests/exams/test_types_http.py)
+    "grading.response": ("GET", "/grading/responses/{item}", [302, 403, 403, 404]),
 }
 
 
@@ -107,7 +110,8 @@ def world(db):
     db.session.commit()
     values = {"override": override.id, "slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
-              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id}
+              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
+              "item": finished.items[0].id}
     return users, values
 
 
@@ -193,7 +197,7 @@ def _path_values(rule, values) -> dict[str, str]:
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
                "user_id": values["owner"], "fmt": "xlsx",
-               "override_id": values["override"]}
+               "override_id": values["override"], "item_id": values["item"]}
     if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]

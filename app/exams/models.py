@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, UniqueConstraint, and_, or_,
+    Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, Text, UniqueConstraint, and_, or_,
     false as sa_false,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -18,6 +18,8 @@ from app.extensions import db
 
 IN_PROGRESS = "in_progress"
 FINISHED = "finished"
+#: Submitted, auto items graded, an essay (manual type) waits for a person: no score, no certificate yet.
+AWAITING_GRADING = "awaiting_grading"
 FREE = "free"
 SEQUENTIAL = "sequential"
 NAVIGATIONS = (FREE, SEQUENTIAL)
@@ -244,7 +246,12 @@ class AttemptItem(db.Model):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     fraction: Mapped[float | None] = mapped_column(Numeric(6, 5))
     awarded: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    # manual grading (essay): who graded, when (UTC) and the rubric note kept with the mark
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    graded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    grade_note: Mapped[str | None] = mapped_column(Text)
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     question_version = relationship("QuestionVersion")
     standard_item = relationship("StandardItem")
+    graded_by = relationship("User", foreign_keys=[graded_by_id])

@@ -764,9 +764,12 @@ def finish_attempt(attempt: Attempt, by: str) -> bool:
     return True
 
 
-def grade_item(qtype: str, spec: dict, response: dict | None, points) -> tuple[Decimal, Decimal]:
-    """(fraction 0–1 to 5 places, points awarded to 2 places, half up) for one response."""
+def grade_item(qtype: str, spec: dict, response: dict | None, points) -> tuple[Decimal | None, Decimal | None]:
+    """(fraction 0–1 to 5 places, points awarded to 2 places, half up) for one response;
+    ``(None, None)`` when a person must grade it (a manual type, e.g. a non-empty essay)."""
     fraction = REGISTRY[qtype].grade(spec, response)
+    if fraction is None:
+        return None, None
     return (Decimal(str(round(fraction, 5))),
             (Decimal(points) * Decimal(str(fraction))).quantize(TWO, rounding=ROUND_HALF_UP))
 
@@ -781,14 +784,28 @@ def grade_attempt(attempt: Attempt) -> None:
 
     If passed and the exam belongs to a course, checks course completion (which may issue a
     certificate). Flushes.
+
+    Items a person has graded (``graded_at`` set) keep their mark. If any item still needs a person
+    (a manual type), the auto items are graded and the attempt is held as ``awaiting_grading``
+    (no score, no pass, no certificate) by :func:`app.exams.grading.hold_for_grading`.
     """
     total = Decimal(0)
     maximum = Decimal(0)
+    pending = False
     for item in attempt.items:
         version = item.question_version
-        item.fraction, item.awarded = grade_item(version.qtype, version.spec, item.response, item.points)
-        total += item.awarded
+        if item.graded_at is None:
+            item.fraction, item.awarded = grade_item(version.qtype, version.spec, item.response, item.points)
         maximum += Decimal(item.points)
+        if item.awarded is None:
+            pending = True
+            continue
+        total += item.awarded
+    if pending:
+        from app.exams.grading import hold_for_grading
+
+        hold_for_grading(attempt)
+        return
     attempt.points, attempt.max_points = total, maximum
     attempt.score = score_percent(total, maximum)
     attempt.passed = attempt.score >= Decimal(attempt.exam.pass_mark)
@@ -840,15 +857,18 @@ def candidate_payload(attempt: Attempt) -> dict:
     """Everything the exam page needs, without any key or feedback.
 
     Shape: ``{"attempt_id", "remaining_seconds", "deadline_at" (ISO UTC), "questions": [{"position",
-    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "revision", "flagged"}]}``.
+    "kind", "multiple", "stem_html", "options": [{"id", "html"}], "selected": [ids], "revision", "flagged",
+    "echo": the type's ``response_echo``, "answered": bool, "template": the type's partial, ...}]}``.
     """
     questions = []
     for item in attempt.items:
         version = item.question_version
         qtype = REGISTRY[version.qtype]
         rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec, item.option_order)
+        echo = qtype.response_echo(version.spec, item.response)
         rendered.update(position=item.position, selected=qtype.selected(version.spec, item.response),
-                        revision=item.revision, flagged=item.flagged)
+                        revision=item.revision, flagged=item.flagged, echo=echo,
+                        answered=any(bool(value) for value in echo.values()))
         questions.append(rendered)
     return {
         "attempt_id": attempt.id,

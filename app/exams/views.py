@@ -10,6 +10,7 @@ from app.core.errors import DomainError
 from app.core.permissions import examiner_required
 from app.exams import review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
+from app.exams.responses import response_from_form
 from app.extensions import db
 
 bp = Blueprint("exams", __name__)
@@ -96,17 +97,17 @@ def _save_posted_answers(attempt: Attempt) -> int:
     """Save the answers a form posted (the no-JavaScript path). Returns how many were not applied
     because another window had changed them since the page was loaded (the stored answer is kept).
 
-    Each question posts ``q<position>`` (option ids) and ``r<position>`` (the revision the page was
+    Each question posts its partial's fields (``q<position>...``, read by
+    :func:`app.exams.responses.response_from_form`) and ``r<position>`` (the revision the page was
     rendered with); an answer is applied only when that revision is still current, or it equals the
     stored one. Stops quietly at time up; skips questions sequential navigation closed.
     """
     kept = 0
     for item in attempt.items:
-        values = request.form.getlist(f"q{item.position}")
         revision = request.form.get(f"r{item.position}", type=int)
-        if not values or revision is None:
+        response = response_from_form(request.form, item.position)
+        if response is None or revision is None:
             continue
-        response = {"choices": values} if request.form.get(f"q{item.position}-multiple") else {"choice": values[0]}
         try:
             services.save_answer(attempt, item.position, response, revision)
         except services.SaveConflict:
@@ -228,7 +229,7 @@ def summary(attempt_id: int):
     questions = context["payload"]["questions"]
     current = services.page_of(attempt.furthest_position, context["per_page"]) if context["sequential"] else None
     return render_template("exams/summary.html", attempt=attempt, current_page=current,
-                           unanswered=[q for q in questions if not q["selected"]],
+                           unanswered=[q for q in questions if not q["answered"]],
                            flagged=[q for q in questions if q["flagged"]], **context)
 
 

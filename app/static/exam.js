@@ -64,10 +64,37 @@
   function fieldset(pos) { return form ? form.querySelector('fieldset.question[data-position="' + pos + '"]') : null; }
   function panelButton(pos) { return document.querySelector('.qbtn[data-q="' + pos + '"]'); }
 
+  // Each question partial wraps its controls in [data-kind]: choice, text, essay, numerical, matching,
+  // ordering. responseOf builds the response JSON the question type expects (app/questions/types.py);
+  // showResponse redraws a response (a restored queue entry, or "take the saved one").
+  function answerBox(fs) { return fs.querySelector(".answer[data-kind]"); }
+  function kindOf(fs) { var box = answerBox(fs); return box ? box.dataset.kind : "choice"; }
+  function orderingItems(fs) { return each("ol.ordering > li", fs); }
   function responseOf(fs) {
+    var kind = kindOf(fs);
+    if (kind === "text" || kind === "essay") { return { text: fs.querySelector("input.text-answer, textarea").value }; }
+    if (kind === "numerical") {
+      var value = fs.querySelector("input.number-answer").value.trim();
+      var unit = fs.querySelector("select");
+      return { value: value ? (value + " " + (unit ? unit.value : "")).trim() : "" };
+    }
+    if (kind === "matching") {
+      var matches = {};
+      each("select[data-pair]", fs).forEach(function (sel) { if (sel.value) { matches[sel.dataset.pair] = sel.value; } });
+      return { matches: matches };
+    }
+    if (kind === "ordering") { return { order: orderingItems(fs).map(function (li) { return li.dataset.id; }) }; }
     var checked = each("input:checked", fs).map(function (i) { return i.value; });
     if (fs.dataset.multiple === "true") { return { choices: checked }; }
     return checked.length ? { choice: checked[0] } : null;
+  }
+  function isAnswered(fs) {
+    var kind = kindOf(fs), response;
+    if (kind === "choice") { return !!fs.querySelector("input:checked"); }
+    if (kind === "ordering") { return fs.dataset.touched === "true" || fs.querySelector('input[name$="-answered"]').value === "1"; }
+    response = responseOf(fs);
+    if (kind === "matching") { return Object.keys(response.matches).length > 0; }
+    return !!(response.text || response.value || "").trim();
   }
   function choicesOf(response) {
     if (!response) { return []; }
@@ -79,6 +106,61 @@
     each("input[type=radio], input[type=checkbox]", fs).forEach(function (input) {
       input.checked = chosen.indexOf(input.value) !== -1;
     });
+  }
+  function placeOrder(fs, order) {
+    var list = fs.querySelector("ol.ordering");
+    order.forEach(function (id) {
+      var li = list.querySelector('li[data-id="' + id + '"]');
+      if (li) { list.appendChild(li); }
+    });
+    orderingItems(fs).forEach(function (li, i) { li.querySelector("select").value = String(i + 1); });
+  }
+  function showResponse(fs, response) {
+    var kind = kindOf(fs);
+    response = response || {};
+    if (kind === "text" || kind === "essay") {
+      fs.querySelector("input.text-answer, textarea").value = response.text || "";
+      countChars(fs);
+    } else if (kind === "numerical") {
+      var value = response.value || "", unit = fs.querySelector("select"), number = fs.querySelector("input.number-answer");
+      if (unit) {
+        unit.value = "";
+        each("option", unit).forEach(function (o) {
+          if (o.value && value.slice(-o.value.length) === o.value) { unit.value = o.value; value = value.slice(0, -o.value.length).trim(); }
+        });
+      }
+      number.value = value;
+    } else if (kind === "matching") {
+      var matches = response.matches || {};
+      each("select[data-pair]", fs).forEach(function (sel) { sel.value = matches[sel.dataset.pair] || ""; });
+    } else if (kind === "ordering") {
+      if (response.order && response.order.length) { fs.dataset.touched = "true"; placeOrder(fs, response.order); }
+    } else {
+      showChoices(fs, choicesOf(response));
+    }
+  }
+  function describe(fs, response) {
+    var kind = kindOf(fs);
+    if (!response) { return ""; }
+    if (kind === "text" || kind === "essay") { return response.text || ""; }
+    if (kind === "numerical") { return response.value || ""; }
+    if (kind === "matching") {
+      return Object.keys(response.matches || {}).map(function (id) {
+        var label = fs.querySelector('label[for="q' + fs.dataset.position + '-m-' + id + '"]');
+        return (label ? label.textContent.trim() : id) + " → " + response.matches[id];
+      }).join("; ");
+    }
+    if (kind === "ordering") {
+      return (response.order || []).map(function (id) {
+        var li = fs.querySelector('li[data-id="' + id + '"] .ordering-text');
+        return li ? li.textContent.trim() : id;
+      }).join(" → ");
+    }
+    return choicesOf(response).map(function (id) { return optionText(fs, id); }).join("; ");
+  }
+  function countChars(fs) {
+    var counter = fs.querySelector(".char-count"), area = fs.querySelector("textarea");
+    if (counter && area) { counter.textContent = counter.dataset.template.replace("{n}", area.value.length); }
   }
   function setRevision(pos, revision) {
     revisions[pos] = revision;
@@ -105,7 +187,7 @@
     var unsaved = (pos in queue) || (pos in held);
     if (btn) {
       btn.classList.toggle("unsaved", unsaved);
-      var answered = fs ? !!fs.querySelector("input:checked") : btn.classList.contains("answered");
+      var answered = fs ? isAnswered(fs) : btn.classList.contains("answered");
       btn.classList.toggle("answered", answered);
       var states = [answered ? data.msgAnswered : data.msgNotAnswered];
       if (btn.classList.contains("flagged")) { states.push(data.msgFlagged); }
@@ -132,8 +214,8 @@
       box.classList.add("is-conflict");
       box.appendChild(p);
       var saved = document.createElement("p");
-      var names = (info.conflict.selected || []).map(function (id) { return optionText(fs, id); });
-      saved.textContent = fmt(data.msgConflictSaved, "answer", names.length ? names.join("; ") : data.msgNone);
+      var names = describe(fs, info.conflict.saved_response);
+      saved.textContent = fmt(data.msgConflictSaved, "answer", names ? names : data.msgNone);
       box.appendChild(saved);
       var keep = document.createElement("button");
       keep.type = "button"; keep.className = "keep-mine"; keep.textContent = data.msgKeep;
@@ -247,7 +329,7 @@
     var info = held[pos];
     if (!info || !info.conflict) { return; }
     var fs = fieldset(pos);
-    if (fs) { showChoices(fs, info.conflict.selected || []); }
+    if (fs) { showResponse(fs, info.conflict.saved_response); }
     setRevision(pos, info.conflict.revision);
     drop(pos);
     delete held[pos];
@@ -258,7 +340,7 @@
 
   function focusQuestion(pos) {
     var fs = fieldset(pos);
-    var input = fs && (fs.querySelector("input:checked") || fs.querySelector("input:not([type=hidden])"));
+    var input = fs && (fs.querySelector("input:checked") || fs.querySelector("input:not([type=hidden]), select, textarea"));
     if (input) { input.focus(); }
   }
 
@@ -292,13 +374,23 @@
     // Restore answers that were queued but not acknowledged (a reload, a crash, a day-old tab).
     Object.keys(queue).forEach(function (pos) {
       var fs = fieldset(pos);
-      if (fs) { showChoices(fs, choicesOf(queue[pos].response)); }
+      if (fs) { showResponse(fs, queue[pos].response); }
     });
 
-    form.addEventListener("change", function (event) {
+    function answerChanged(event) {
       var fs = event.target.closest("fieldset.question");
       if (!fs) { return; }
       var pos = fs.dataset.position;
+      if (event.target.matches("ol.ordering select")) {
+        // move the item to the chosen position; the others shift, every select shows its new place
+        var li = event.target.closest("li"), list = li.parentNode, items = orderingItems(fs);
+        var to = Math.max(1, Math.min(items.length, Number(event.target.value))) - 1;
+        items.splice(items.indexOf(li), 1);
+        items.splice(to, 0, li);
+        placeOrder(fs, items.map(function (item) { return item.dataset.id; }));
+        fs.dataset.touched = "true";
+        event.target.focus();
+      }
       var response = responseOf(fs);
       var info = held[pos];
       // Choosing again after seeing the saved answer of a conflict means "this is my answer".
@@ -309,7 +401,29 @@
       store();
       showState();
       sendNext();
+    }
+    form.addEventListener("change", answerChanged);
+    // Typing: save after a short pause (and on leaving the field, through "change").
+    var typingTimers = {};
+    form.addEventListener("input", function (event) {
+      if (!event.target.matches("input.text-answer, input.number-answer, textarea")) { return; }
+      var fs = event.target.closest("fieldset.question");
+      if (!fs) { return; }
+      countChars(fs);
+      var pos = fs.dataset.position;
+      clearTimeout(typingTimers[pos]);
+      typingTimers[pos] = setTimeout(function () { delete typingTimers[pos]; delete typingEvents[pos]; answerChanged(event); }, 800);
+      typingEvents[pos] = event;
     });
+    var typingEvents = {};
+    function flushTyping() {
+      Object.keys(typingEvents).forEach(function (pos) {
+        clearTimeout(typingTimers[pos]);
+        var event = typingEvents[pos];
+        delete typingTimers[pos]; delete typingEvents[pos];
+        answerChanged(event);
+      });
+    }
 
     form.addEventListener("click", function (event) {
       var button = event.target.closest("button.flag-toggle");
@@ -366,6 +480,7 @@
       event.preventDefault();
       var submitter = event.submitter;
       if (submitter && submitter.classList.contains("flag-toggle")) { return; }
+      flushTyping();
       flush(function () {
         var blocked = blockedPositions();
         if (blocked.length) {
