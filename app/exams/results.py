@@ -185,7 +185,7 @@ def attempt_answers(attempt: Attempt) -> list[dict]:
         version = item.question_version
         qtype = get_type(version.qtype)
         out.append({
-            "position": item.position, "stem_html": Markup(render_text(version.stem, version.stem_format)),
+            "position": item.position, "stem_html": Markup(render_text(version.stem, version.stem_format)),  # nosec B704 - render_text sanitises (nh3) or escapes
             "qtype": version.qtype, "answer": response_texts(version.qtype, version.spec, item.response),
             "correct": qtype.correct_answer_text(version.spec),
             "fraction": None if item.fraction is None else float(item.fraction),
