@@ -9,6 +9,7 @@ from app.certification.models import Certification
 from app.core.time import local_today
 from app.exams.services import finish_attempt, start_attempt
 from app.learning.services import complete_lesson
+from app.questions.models import Question
 from app.rollout.models import Milestone, RolloutPlan
 from tests.factories import csrf_token, make_department, make_exam_world, make_user
 
@@ -43,6 +44,14 @@ ROUTES = {
     "rollout.department": ("GET", "/dashboard/departments/{department}", [302, 403, 404, 200]),
     "rollout.person": ("GET", "/dashboard/people/{owner}", [302, 403, 404, 200]),
     "org.overview": ("GET", "/admin/", [302, 403, 403, 200]),
+    "questions.index": ("GET", "/bank/", [302, 403, 403, 200]),
+    "questions.question": ("GET", "/bank/questions/{question}", [302, 403, 403, 200]),
+    "questions.edit": ("GET", "/bank/questions/{question}/edit", [302, 403, 403, 200]),
+    "questions.retire": ("POST", "/bank/questions/{question}/retire", [302, 403, 403, 302]),
+    "questions.reactivate": ("POST", "/bank/questions/{question}/reactivate", [302, 403, 403, 302]),
+    "questions.upload": ("GET", "/bank/import", [302, 403, 403, 200]),
+    "questions.confirm_import": ("POST", "/bank/import/confirm", [302, 403, 403, 400]),
+    "questions.export": ("GET", "/bank/export", [302, 403, 403, 200]),
 }
 
 
@@ -86,7 +95,8 @@ def world(db):
     db.session.commit()
     values = {"slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
-              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id}
+              "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
+              "question": db.session.execute(select(Question.id).order_by(Question.id)).scalars().first()}
     return users, values
 
 
@@ -171,7 +181,7 @@ def _path_values(rule, values) -> dict[str, str]:
     """Valid values for every parameter of ``rule``, from the world fixture."""
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
-               "user_id": values["owner"]}
+               "user_id": values["owner"], "question_id": values["question"]}
     if rule.endpoint == "exams.result":
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
