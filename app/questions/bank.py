@@ -5,8 +5,9 @@ go through the same import path as content sync (:func:`app.questions.services.s
 a question edited in the browser and the same question in a file get the same content hash and the
 same versioning rules: changed content adds version n+1 and makes it current; attempts keep theirs.
 
-There is no audit table on main yet: every change is written to the application logger
-(``civicskills.bank``, one line per change: who, what, which question) by :func:`audit`.
+There is no audit table on main yet: every change is written to the Flask application logger
+(one line per change at WARNING level, so the default logging configuration keeps it: who, what,
+which question) by :func:`audit`.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 
+from flask import current_app, has_app_context
 from sqlalchemy import String, cast, func, select, update
 
 from app.content.report import SyncReport
@@ -27,7 +29,7 @@ from app.questions.services import ImportResult, PreparedQuestion, export_questi
 from app.questions.types import REGISTRY, SpecError, TEXT_FORMATS, _
 from app.standards.models import StandardArea, StandardItem
 
-log = logging.getLogger("civicskills.bank")
+log = logging.getLogger(__name__)
 
 STATUSES = ("active", "retired", "all")
 PER_PAGE = 25
@@ -36,9 +38,9 @@ EXTENSIONS = {"gift": "gift", "aiken": "txt", "xml": "xml"}
 
 
 def audit(action: str, user_id: int | None, **details) -> None:
-    """Record one bank change (no audit table exists yet): a log line ``bank <action> by user <id>: k=v ...``."""
+    """Record one bank change (no audit table exists yet) on the app logger: a WARNING line ``audit: bank <action> by user <id>: k=v ...``."""
     text = " ".join(f"{k}={v}" for k, v in sorted(details.items()))
-    log.info("bank %s by user %s: %s", action, user_id, text)
+    (current_app.logger if has_app_context() else log).warning("audit: bank %s by user %s: %s", action, user_id, text)
 
 
 @dataclass
@@ -297,11 +299,13 @@ def upload(fmt: str, data: bytes, source: str, *, dry_run: bool, user_id: int | 
 
 def max_upload_bytes() -> int:
     """Largest file accepted in the browser, bytes: QUESTION_BANK_UPLOAD_MAX_BYTES (default 10 MiB),
-    never above QUESTION_IMPORT_MAX_BYTES."""
-    from flask import current_app
-
-    return min(int(current_app.config.get("QUESTION_BANK_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
-               limit("QUESTION_IMPORT_MAX_BYTES"))
+    never above QUESTION_IMPORT_MAX_BYTES nor the request limit MAX_CONTENT_LENGTH less 64 KiB for
+    the rest of the form (a larger request is refused with 413 before the view runs)."""
+    values = [int(current_app.config.get("QUESTION_BANK_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
+              limit("QUESTION_IMPORT_MAX_BYTES")]
+    if current_app.config.get("MAX_CONTENT_LENGTH"):
+        values.append(int(current_app.config["MAX_CONTENT_LENGTH"]) - 64 * 1024)
+    return max(1, min(values))
 
 
 def export_selection(f: BankFilter, fmt: str) -> tuple[str, int, list[str]]:

@@ -19,7 +19,7 @@ def difficulty_label(value: str):
 class EditQuestionForm(FlaskForm):
     """The editable fields; the service (app.questions.bank.edit_question) checks the rest per field."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    name = StringField(_l("Question name"), validators=[DataRequired(), Length(max=255)])
     item = SelectField(_l("Standard item"), choices=[], validate_choice=False)
     difficulty = SelectField(_l("Difficulty"), validate_choice=False,
                              choices=[("", _l("(none)"))] + [(d, difficulty_label(d)) for d in DIFFICULTIES])

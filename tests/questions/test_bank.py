@@ -282,3 +282,39 @@ def test_export_download(examiner_client):
     text = response.get_data(as_text=True)
     assert "X1-002" in text and "X1-001" not in text
     assert examiner_client.get("/bank/export?fmt=docx").status_code == 400
+
+
+OTHER_TYPES = """::M1::把快捷键和作用配对。{=Win+L -> 锁屏 =Win+D -> 显示桌面 =Win+E -> 资源管理器}
+
+::N1::一个 U 盘容量 64 GB，等于多少 MB（按 1024 换算）？{#65536:0}
+
+::S1::Windows 锁屏的快捷键是？{=Win+L =WinL}
+
+::E1::请说明离开座位时应当做什么。{}
+"""
+
+
+def test_preview_of_every_type_never_shows_the_key(examiner_client):
+    assert bank.upload("gift", OTHER_TYPES.encode(), "types.gift", dry_run=False, user_id=None).errors == []
+    _db.session.commit()
+    secrets = {"M1": ["-&gt;"], "N1": ["65536"], "S1": ["Win+L", "WinL"], "E1": []}
+    for name, hidden in secrets.items():
+        q = _db.session.execute(select(Question).where(Question.name == name)).scalar_one()
+        page = examiner_client.get(f"/bank/questions/{q.id}").get_data(as_text=True)
+        candidate = page.split('id="candidate-preview"')[1].split('id="examiner-view"')[0]
+        assert q.current_version.stem.split("（")[0][:6] in candidate, name
+        for secret in hidden:
+            assert secret not in candidate, (name, secret)
+    matching = _db.session.execute(select(Question).where(Question.name == "M1")).scalar_one()
+    page = examiner_client.get(f"/bank/questions/{matching.id}").get_data(as_text=True)
+    candidate = page.split('id="candidate-preview"')[1].split('id="examiner-view"')[0]
+    assert "Win+E" in candidate and "资源管理器" in candidate  # prompts and the shuffled choices, unpaired
+
+
+def test_changes_are_logged(world, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    q = _q("X1-002")
+    bank.set_active(q.id, False, world[1].id)
+    assert f"audit: bank retire by user {world[1].id}: question_id={q.id}" in caplog.text
