@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -126,9 +127,21 @@ def reactivate(question_id: int):
     return _set_active(question_id, True)
 
 
+UPLOAD_KEEP_SECONDS = 24 * 3600
+
+
 def _upload_dir() -> Path:
+    """instance/bank-uploads/, where checked files wait for confirmation; files older than a day
+    (UPLOAD_KEEP_SECONDS) are removed here."""
     path = Path(current_app.instance_path) / "bank-uploads"
     path.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_KEEP_SECONDS
+    for old in path.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
     return path
 
 

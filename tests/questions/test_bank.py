@@ -318,3 +318,21 @@ def test_changes_are_logged(world, caplog):
     q = _q("X1-002")
     bank.set_active(q.id, False, world[1].id)
     assert f"audit: bank retire by user {world[1].id}: question_id={q.id}" in caplog.text
+
+
+def test_unconfirmed_uploads_are_removed_after_a_day(examiner_client, app):
+    import os
+    import time
+    from pathlib import Path
+
+    folder = Path(app.instance_path) / "bank-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    old, fresh = folder / "0-old.gift", folder / "0-fresh.gift"
+    old.write_text("x"), fresh.write_text("x")
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    token = csrf_token(examiner_client, "/bank/import")
+    examiner_client.post("/bank/import", data={"csrf_token": token, "fmt": "gift",
+                                               "file": (io.BytesIO(NEW_GIFT.encode()), "new.gift")},
+                         content_type="multipart/form-data")
+    assert not old.exists() and fresh.exists()
+    fresh.unlink()
