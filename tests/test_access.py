@@ -9,6 +9,7 @@ from app.certification.models import Certification
 from app.core.time import local_today
 from app.exams.services import finish_attempt, start_attempt
 from app.learning.services import complete_lesson
+from app.questions.models import Question
 from app.rollout.models import Milestone, RolloutPlan
 from tests.factories import csrf_token, make_department, make_exam_world, make_user
 
@@ -63,6 +64,14 @@ ROUTES = {
     "grading.queue": ("GET", "/grading/", [302, 403, 403, 200]),
     # a choice item is not graded by a person: 404 even for an admin (the essay page is in tests/exams/test_types_http.py)
     "grading.response": ("GET", "/grading/responses/{item}", [302, 403, 403, 404]),
+    "questions.index": ("GET", "/bank/", [302, 403, 403, 200]),
+    "questions.question": ("GET", "/bank/questions/{question}", [302, 403, 403, 200]),
+    "questions.edit": ("GET", "/bank/questions/{question}/edit", [302, 403, 403, 200]),
+    "questions.retire": ("POST", "/bank/questions/{question}/retire", [302, 403, 403, 302]),
+    "questions.reactivate": ("POST", "/bank/questions/{question}/reactivate", [302, 403, 403, 302]),
+    "questions.upload": ("GET", "/bank/import", [302, 403, 403, 200]),
+    "questions.confirm_import": ("POST", "/bank/import/confirm", [302, 403, 403, 400]),
+    "questions.export": ("GET", "/bank/export", [302, 403, 403, 200]),
 }
 
 
@@ -111,7 +120,8 @@ def world(db):
     values = {"override": override.id, "slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
               "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
-              "item": finished.items[0].id}
+              "item": finished.items[0].id,
+              "question": db.session.execute(select(Question.id).order_by(Question.id)).scalars().first()}
     return users, values
 
 
@@ -197,7 +207,8 @@ def _path_values(rule, values) -> dict[str, str]:
     by_name = {"slug": values["slug"], "key": values["lesson"], "attempt_id": values["attempt"],
                "certificate_id": values["certificate"], "department_id": values["department"],
                "user_id": values["owner"], "fmt": "xlsx",
-               "override_id": values["override"], "item_id": values["item"]}
+               "override_id": values["override"], "item_id": values["item"],
+               "question_id": values["question"]}
     if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]

@@ -312,16 +312,18 @@ def retire_missing(source: str, keep_keys: set[str], report: SyncReport) -> None
 
 
 def iter_export(*, item_code: str | None = None, category: str | None = None,
-                chunk: int = 1000) -> Iterator[ParsedQuestion]:
+                chunk: int = 1000, conditions: list | None = None) -> Iterator[ParsedQuestion]:
     """Active questions (current versions) as ParsedQuestions, by category then key, read ``chunk`` rows
     at a time. ``item_code``: only that standard item's questions; ``category``: that category and
-    its subcategories."""
+    its subcategories. ``conditions``: SQL conditions on Question/StandardItem (see
+    :func:`app.questions.bank.filter_conditions`) that replace the "active only" rule."""
     query = (select(Question.key, Question.name, Question.category, Question.tags, Question.difficulty,
                     StandardItem.code, QuestionVersion.qtype, QuestionVersion.stem, QuestionVersion.stem_format,
                     QuestionVersion.spec, QuestionVersion.general_feedback)
              .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
              .outerjoin(StandardItem, StandardItem.id == Question.standard_item_id)
-             .where(Question.active.is_(True)).order_by(Question.category, Question.key))
+             .where(*(conditions if conditions is not None else [Question.active.is_(True)]))
+             .order_by(Question.category, Question.key))
     if item_code:
         query = query.where(StandardItem.code == item_code)
     if category:
@@ -336,7 +338,7 @@ def iter_export(*, item_code: str | None = None, category: str | None = None,
 
 
 def export_questions(fmt: str, out, *, item_code: str | None = None, category: str | None = None,
-                     skip_invalid: bool = False) -> tuple[int, list[str]]:
+                     skip_invalid: bool = False, conditions: list | None = None) -> tuple[int, list[str]]:
     """Write the selected questions to the text stream ``out`` in format ``fmt``.
 
     Returns (questions written, problems). A question the format cannot hold is a problem; without
@@ -347,7 +349,7 @@ def export_questions(fmt: str, out, *, item_code: str | None = None, category: s
 
     def writable() -> Iterator[ParsedQuestion]:
         nonlocal written
-        for q in iter_export(item_code=item_code, category=category):
+        for q in iter_export(item_code=item_code, category=category, conditions=conditions):
             problem = write_problem(fmt, q)
             if problem:
                 problems.append(f"question '{q.name}' ({q.qtype}): {problem}")
