@@ -375,7 +375,7 @@ def check_stored(database_url: str, stats: Stats) -> tuple[int, int]:
 
 
 def run_sitting(port: int, master: int, candidates: int, concurrency: int, answers: int, pause: tuple[float, float],
-                stop_at: float) -> Stats:
+                stop_at: float, submit_seconds: float = 300) -> Stats:
     """Phases 1–3 against a running server; prints the figures; returns the stats."""
     stats = Stats()
     people = [Candidate(port, n, stats) for n in range(1, candidates + 1)]
@@ -401,9 +401,18 @@ def run_sitting(port: int, master: int, candidates: int, concurrency: int, answe
           f"server CPU {cpu1 - cpu0:.1f} s = {1000 * (cpu1 - cpu0) / max(saves, 1):.2f} ms per save "
           f"({len(workers)} workers)", flush=True)
     t2 = time.perf_counter()
+    submit_by = max(stop_at, time.time()) + submit_seconds
+
+    def submit(person: Candidate) -> bool:
+        if time.time() > submit_by:
+            return False  # bounded in time: the attempt stays in progress (its answers are checked all the same)
+        person.submit()
+        return True
+
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(Candidate.submit, started))
-    print(f"phase 3: {len(started)} submitted in {time.perf_counter() - t2:.1f} s", flush=True)
+        submitted = sum(pool.map(submit, started))
+    print(f"phase 3: {submitted} of {len(started)} submitted in {time.perf_counter() - t2:.1f} s"
+          f"{'' if submitted == len(started) else f' (stopped after {submit_seconds:.0f} s)'}", flush=True)
     return stats
 
 
@@ -483,7 +492,7 @@ def all_in_one(args) -> int:
         try:
             pause = (args.pause[0] * args.pace_scale, args.pause[1] * args.pace_scale)
             stats = run_sitting(port, server.pid, args.candidates, args.concurrency, args.answers, pause,
-                                bench_deadline)
+                                bench_deadline, args.submit_seconds)
             rss = [rss_mb(pid) for pid in worker_pids(server.pid)]
             print_timings(stats)
             acked, missing = check_stored(url, stats)
@@ -553,7 +562,8 @@ def main() -> None:
     a.add_argument("--pause", type=float, nargs=2, default=(20.0, 60.0), metavar=("MIN", "MAX"),
                    help="seconds between two answers at human pace")
     a.add_argument("--pace-scale", type=float, default=0.1, help="multiplies the pauses (0.1: ten times faster)")
-    a.add_argument("--max-seconds", type=float, default=600, help="phase 2 stops at this many seconds from the start")
+    a.add_argument("--max-seconds", type=float, default=600, help="phase 2 stops at this many seconds from the start (prepare and phase 1 included)")
+    a.add_argument("--submit-seconds", type=float, default=300, help="submits stop being sent after this")
     a.add_argument("--saturate", type=float, default=0, help="seconds of each saturated run (0: none)")
     a.add_argument("--clients", type=int, default=100, help="clients of the saturated runs")
     a.add_argument("--rounds", type=int, default=2, help="interleaved saturated rounds (app, bare, app, bare…)")
