@@ -315,13 +315,16 @@ class Candidate:
             time.sleep(delay)
             self.save_next()
 
-    def submit(self) -> None:
+    def submit(self) -> bool:
+        """Submit the attempt; True if the server accepted it (302)."""
         try:
             status, _loc, _ = self.client.request("submit", "POST", f"/attempts/{self.attempt_id}/submit",
                                                   urllib.parse.urlencode({"csrf_token": self.token}), FORM)
             assert status == 302, f"submit {status}"
+            return True
         except Exception as exc:
             self.stats.error(f"candidate {self.number} submit: {exc!r}")
+            return False
 
 
 def percentiles(values: list[float]) -> tuple[float, float, float, float]:
@@ -406,13 +409,12 @@ def run_sitting(port: int, master: int, candidates: int, concurrency: int, answe
     def submit(person: Candidate) -> bool:
         if time.time() > submit_by:
             return False  # bounded in time: the attempt stays in progress (its answers are checked all the same)
-        person.submit()
-        return True
+        return person.submit()
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         submitted = sum(pool.map(submit, started))
     print(f"phase 3: {submitted} of {len(started)} submitted in {time.perf_counter() - t2:.1f} s"
-          f"{'' if submitted == len(started) else f' (stopped after {submit_seconds:.0f} s)'}", flush=True)
+          f" (the others failed or were not sent: submits stop {submit_seconds:.0f} s after phase 2)", flush=True)
     return stats
 
 
