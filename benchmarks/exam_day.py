@@ -253,7 +253,11 @@ class Candidate:
         self.revision: dict[int, int] = defaultdict(int)
         self.saves = 0
 
-    def begin(self) -> None:
+    def begin(self, stop_at: float = float("inf")) -> None:
+        """Log in, start, load the attempt page; not even tried past ``stop_at`` (time.time())."""
+        if time.time() > stop_at:
+            self.stats.error(f"candidate {self.number} begin: not tried (time bound)")
+            return
         try:
             client = self.client
             _status, _loc, page = client.request("login page", "GET", "/login")
@@ -384,7 +388,7 @@ def run_sitting(port: int, master: int, candidates: int, concurrency: int, answe
     people = [Candidate(port, n, stats) for n in range(1, candidates + 1)]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(Candidate.begin, people))
+        list(pool.map(lambda person: person.begin(stop_at), people))
     t_started = time.perf_counter() - t0
     started = [c for c in people if c.ok]
     print(f"phase 1: {len(started)} of {candidates} logged in and started in {t_started:.1f} s "
