@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test install translations messages clean
+.PHONY: run test install translations messages clean bench-exam
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -36,3 +36,11 @@ clean:
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project CivicSkills -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+# Exam-day benchmark (not part of `make test`): a fresh PostgreSQL database (BENCH_PG, default
+# postgresql+psycopg://postgres@127.0.0.1:5432; database bench_exam, dropped afterwards), gunicorn,
+# N candidates at a scaled human pace, then saturated runs beside benchmarks/bare_app.py.
+# Example: make bench-exam BENCH_ARGS="--candidates 2000 --pace-scale 0.25". See docs/performance.md.
+BENCH_ARGS ?= --candidates 500 --saturate 20
+bench-exam: install translations
+	$(BIN)/python benchmarks/exam_day.py all $(BENCH_ARGS)

@@ -30,7 +30,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'civicskills.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip (SELECT 1) at every pool checkout, i.e. on every request.
+    # Pooled connections are replaced after DB_POOL_RECYCLE seconds instead (below PostgreSQL's and
+    # any firewall's idle timeouts); after a database restart the first request of each worker that
+    # reuses a dead connection fails once (invalidating the pool). DB_POOL_PRE_PING=1 restores the ping.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {
+        "pool_pre_ping": _bool("DB_POOL_PRE_PING", False),
+        "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+    }
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_LOCALE = DEFAULT_LOCALE

@@ -472,8 +472,9 @@ def start_attempt(user, exam: Exam) -> Attempt:
     check_may_start(user, exam)
     seed = secrets.randbelow(2**31 - 1)
     form = draw_form(exam, seed)
-    versions = {v.id: v for v in db.session.execute(
-        select(QuestionVersion).where(QuestionVersion.id.in_([d.version_id for d in form]))).scalars()}
+    versions = {vid: (qtype, spec) for vid, qtype, spec in db.session.execute(  # only what form_items reads
+        select(QuestionVersion.id, QuestionVersion.qtype, QuestionVersion.spec)
+        .where(QuestionVersion.id.in_([d.version_id for d in form])))}
     items = form_items(exam, seed, form, versions)
     attempt = Attempt(exam_id=exam.id, user_id=user.id, number=used + 1, state=IN_PROGRESS, seed=seed,
                       started_at=now, deadline_at=deadline_for(now, settings),

@@ -56,9 +56,9 @@ def exam(code: str):
 def start(code: str):
     """Start a new attempt (or resume the open one) and go to it."""
     exam = _exam_or_404(code)
-    attempt = services.start_attempt(current_user, exam)
+    attempt_id = services.start_attempt(current_user, exam).id  # read before the commit expires it
     db.session.commit()
-    return redirect(url_for("exams.attempt", attempt_id=attempt.id))
+    return redirect(url_for("exams.attempt", attempt_id=attempt_id))
 
 
 MAX_BODY_BYTES = 16 * 1024  # an answer is a few hundred bytes; anything larger is refused
