@@ -144,10 +144,15 @@ def filter_choices() -> tuple[list, list]:
 
 def candidate_preview(version: QuestionVersion) -> dict:
     """What a candidate sees for ``version`` (options in source order): the type's
-    ``render_for_candidate`` dict, which never holds the key."""
+    ``render_for_candidate`` dict, which never holds the key, with the fields the exam page's partials
+    read for an unanswered question (``position`` 1, ``selected`` [], ``echo`` of no response,
+    ``answered`` False, ``revision`` 0, ``flagged`` False)."""
     qtype = REGISTRY[version.qtype]
-    return qtype.render_for_candidate(version.stem, version.stem_format, version.spec,
-                                      qtype.option_ids(version.spec))
+    rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec,
+                                          qtype.option_ids(version.spec))
+    rendered.update(position=1, selected=[], echo=qtype.response_echo(version.spec, None), answered=False,
+                    revision=0, flagged=False)
+    return rendered
 
 
 def examiner_view(version: QuestionVersion) -> dict:

@@ -94,7 +94,7 @@ def test_every_type_by_keyboard_then_an_examiner_grades_the_essay(page, live_ser
     page.focus("#submit-attempt")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/attempts/{attempt_id}/result")
-    assert "等待评分" in page.inner_text("main")
+    assert "待评分" in page.inner_text("main")
 
     # the examiner grades the essay in the queue, by keyboard
     grader = page.context.browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
@@ -119,7 +119,7 @@ def test_every_type_by_keyboard_then_an_examiner_grades_the_essay(page, live_ser
     essay = next(i for i in attempt.items if i.question_version.qtype == "essay")
     assert (essay.awarded, essay.grade_note, essay.graded_by_id) == (Decimal("19.50"), "提到了锁屏和快捷键", examiner.id)
     page.reload()
-    assert "等待评分" not in page.inner_text("main")
+    assert "待评分" not in page.inner_text("main")
 
 
 @pytest.mark.skipif(not os.environ.get("EXAMTYPES_SHOTS"), reason="screenshots only when EXAMTYPES_SHOTS is set")

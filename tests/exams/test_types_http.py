@@ -135,7 +135,7 @@ def test_essay_attempt_awaits_grading_then_examiner_grades_it(app, sitting):
         assert _save(client, token, attempt_id, position, RIGHT[qtype]).status_code == 200
     client.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": token})
     result = client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
-    assert "Awaiting grading" in result or "等待评分" in result
+    assert 'class="score pending"' in result and "待评分" in result
     assert db.session.get(Attempt, attempt_id).state == AWAITING_GRADING
 
     examiner = make_user(make_department(), is_examiner=True)
@@ -160,4 +160,4 @@ def test_essay_attempt_awaits_grading_then_examiner_grades_it(app, sitting):
     assert (attempt.state, attempt.passed, attempt.score) == (FINISHED, True, Decimal("98.00"))
     again = grader.post(f"/grading/responses/{item_id}", data={"csrf_token": t, "mark": "0", "note": ""})
     assert again.status_code == 409
-    assert "Awaiting grading" not in client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert 'class="score pending"' not in client.get(f"/attempts/{attempt_id}/result").get_data(as_text=True)
