@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_learner_pages import LANGS, VIEWPORTS, _login, browser, live_server, world  # noqa: F401
+from tests.browser.test_learner_pages import LANGS, VIEWPORTS, _login, world  # noqa: F401
 
 AXE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 SERIOUS = {"serious", "critical"}

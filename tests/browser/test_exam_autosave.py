@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.exams.models import AttemptItem
-from tests.browser.test_exam_page import SAVED, _saved, _start, live_server, page  # noqa: F401 (fixtures)
+from tests.browser.test_exam_page import SAVED, _saved, _start, page  # noqa: F401 (fixtures)
 
 SAVE_API = "**/api/attempts/*/answers"
 

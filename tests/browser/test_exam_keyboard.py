@@ -1,6 +1,6 @@
 """The question panel, flags and the summary page by keyboard alone (Chromium)."""
 from app.exams.models import Attempt, AttemptItem
-from tests.browser.test_exam_page import SAVED, _start, live_server, page  # noqa: F401 (fixtures)
+from tests.browser.test_exam_page import SAVED, _start, page  # noqa: F401 (fixtures)
 
 
 def _tab_to(page, selector, limit=60, back=False):

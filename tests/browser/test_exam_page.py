@@ -3,11 +3,9 @@ offline queue, server-driven countdown, and submission when time runs out."""
 import datetime as dt
 import os
 import shutil
-import threading
 
 import pytest
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from app.core.time import utcnow
 from app.exams.models import Attempt, AttemptItem
@@ -17,15 +15,6 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 playwright_api = pytest.importorskip("playwright.sync_api")
 SAVED = "#save-state:not(.pending):not(.offline):not(.error)"  # selectors, not script: the page's CSP forbids eval
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
-
-
-@pytest.fixture()
-def live_server(app, db):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from app.exams.models import FINISHED, Attempt, AttemptItem
-from tests.browser.test_exam_page import CHROMIUM, SAVED, live_server, page, playwright_api  # noqa: F401 (fixtures)
+from tests.browser.test_exam_page import CHROMIUM, SAVED, page, playwright_api  # noqa: F401 (fixtures)
 from tests.exams.typesworld import make_types_world
 from tests.factories import make_department, make_user
 

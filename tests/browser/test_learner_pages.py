@@ -5,12 +5,10 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.certification.models import Certificate, Certification
 from app.certification.services import new_verification_code
@@ -29,24 +27,6 @@ SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if o
                else Path(tempfile.gettempdir()) / "civicskills-screenshots")
 VIEWPORTS = {"1366": {"width": 1366, "height": 768}, "390": {"width": 390, "height": 844}}
 LANGS = {"zh": "zh_CN", "en": "en"}
-
-
-@pytest.fixture()
-def live_server(app, db):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

@@ -5,11 +5,9 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.exams import overrides as grants
 from tests.factories import make_department, make_exam_world, make_user, utc
@@ -19,24 +17,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 SHOTS = Path(os.environ.get("OVERRIDE_SHOTS") or Path(tempfile.gettempdir()) / "civicskills-override-shots")
 VIEWPORTS = {"1366": {"width": 1366, "height": 768}, "390": {"width": 390, "height": 844}}
-
-
-@pytest.fixture()
-def live_server(app, db):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

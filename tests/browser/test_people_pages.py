@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_learner_pages import _check_tables, _login, _overflow, browser, live_server  # noqa: F401
+from tests.browser.test_learner_pages import _check_tables, _login, _overflow  # noqa: F401
 from tests.factories import make_department, make_user
 from tests.org.test_people_import import ROWS, xlsx_bytes
 

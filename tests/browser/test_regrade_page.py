@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_learner_pages import (  # noqa: F401 (fixtures)
-    CHROMIUM, LANGS, VIEWPORTS, _check_tables, _login, _overflow, browser, live_server,
+    CHROMIUM, LANGS, VIEWPORTS, _check_tables, _login, _overflow,
 )
 from tests.exams.test_regrade import _fix_key, world  # noqa: F401 (fixture)
 from tests.factories import make_department, make_user

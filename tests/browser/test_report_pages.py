@@ -2,11 +2,9 @@
 width (tables scroll inside their own box) and screenshots go to $SHOTS_DIR (default /tmp/shots-stats)."""
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.exams.services import finish_attempt, save_answer, start_attempt
 from tests.factories import make_department, make_exam_world, make_user, right_response, wrong_response
@@ -15,15 +13,6 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots-stats"))
-
-
-@pytest.fixture()
-def live_server(app, db):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def _world(db):

@@ -6,7 +6,7 @@ import pytest
 
 from app.content.report import SyncReport
 from app.exams.services import finish_attempt, save_answer, start_attempt, sync_course_exam
-from tests.browser.test_exam_page import CHROMIUM, live_server, playwright_api  # noqa: F401 (fixtures)
+from tests.browser.test_exam_page import CHROMIUM, playwright_api  # noqa: F401 (fixtures)
 from tests.factories import make_department, make_exam_world, make_user, right_response, wrong_response
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")

@@ -23,7 +23,7 @@ from app.org.imports import import_departments
 from app.org.models import Department
 from app.questions.models import QuestionVersion
 from app.rollout.models import Milestone, RolloutPlan
-from tests.browser.test_learner_pages import _login, browser, live_server  # noqa: F401
+from tests.browser.test_learner_pages import _login  # noqa: F401
 from tests.factories import make_exam_world, make_user
 
 # 32 payloads: tags, attributes, URLs, encodings and template syntax (after the OWASP XSS filter evasion cheat sheet).
