@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.questions.models import Question
-from tests.browser.test_learner_pages import CHROMIUM, LANGS, VIEWPORTS, _login, _overflow, browser, \
-    live_server  # noqa: F401 (fixtures)
+from tests.browser.conftest import CHROMIUM
+from tests.browser.test_learner_pages import LANGS, VIEWPORTS, _login, _overflow
 from tests.factories import make_department, make_user
 
 playwright_api = pytest.importorskip("playwright.sync_api")
