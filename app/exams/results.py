@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.exams.models import FINISHED, Attempt, AttemptItem
 from app.extensions import db
 from app.org.services import visible_department_ids
+from app.questions.types import REGISTRY
 from app.rollout.services import department_paths
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"); tab and CR too.
@@ -353,7 +354,7 @@ def statistics_export(exam, analysis, fmt: str) -> bytes:
     q_headers = [gettext("Question"), gettext("Type"), gettext("Standard item"), gettext("Attempts"),
                  gettext("Facility index"), gettext("Standard deviation"), gettext("Discrimination index"),
                  gettext("Discriminative efficiency"), gettext("Flags")]
-    q_rows = [[q.label, q.qtype, names[q.standard_item_id].code if q.standard_item_id in names else "",
+    q_rows = [[q.label, _type_label(q.qtype), names[q.standard_item_id].code if q.standard_item_id in names else "",
                q.stats.attempts, _r(q.stats.facility), _r(q.stats.sd), _r(q.stats.discrimination),
                _r(q.stats.efficiency), ", ".join(labels[f] for f in q.stats.flags)] for q in analysis.questions]
     if fmt == "csv":
@@ -410,3 +411,9 @@ def results_export(exam, candidates, departments, items, fmt: str) -> bytes:
             [gettext("Standard items"), gettext("Mean score on each standard item over each candidate's last attempt.")],
         ]),
     ])
+
+
+def _type_label(qtype: str) -> str:
+    """The question type's name in the current language (the registry name if unknown)."""
+    from_registry = REGISTRY.get(qtype)
+    return str(from_registry.label) if from_registry else qtype

@@ -12,6 +12,7 @@ from app.exams import review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.exams.responses import response_from_form
 from app.extensions import db
+from app.questions.forms import TYPE_LABELS
 
 bp = Blueprint("exams", __name__)
 
@@ -334,7 +335,7 @@ def statistics(code: str, fmt: str | None = None):
         return _download(data, f"{exam.code}-statistics", fmt)
     return render_template("exams/statistics.html", exam=exam, analysis=analysis, form=form,
                            items=_results.standard_item_names(analysis), flag_labels=_results.flag_labels(),
-                           definitions=_results.statistics_definitions())
+                           type_labels=TYPE_LABELS, definitions=_results.statistics_definitions())
 
 
 @bp.route("/reports/exams/<code>/results")

@@ -6,7 +6,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.questions.models import DIFFICULTIES
-from app.questions.types import TEXT_FORMATS
+from app.questions.types import REGISTRY, TEXT_FORMATS
 
 FORMAT_CHOICES = [("gift", "GIFT"), ("aiken", "Aiken"), ("xml", "Moodle XML")]
 
@@ -50,7 +50,5 @@ class ConfirmImportForm(FlaskForm):
     filename = HiddenField(validators=[Length(max=200)])
 
 
-#: Translated name of each question type (registry name -> label).
-TYPE_LABELS = {"single_choice": _l("single choice"), "multiple_choice": _l("multiple response"),
-               "true_false": _l("true/false"), "short_answer": _l("short answer"), "numerical": _l("numerical"),
-               "matching": _l("matching"), "ordering": _l("ordering"), "essay": _l("essay")}
+#: Translated name of each question type (registry name -> label), from the registry classes.
+TYPE_LABELS = {name: qtype.label for name, qtype in REGISTRY.items()}

@@ -39,6 +39,8 @@ import unicodedata
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.markup import render_text
 from app.questions.gift import GiftOption, GiftQuestion
 
@@ -244,7 +246,7 @@ class SingleChoice(_ChoiceType):
     """One right option (单选题). Grade: the chosen option's weight clamped to 0–1 (the key earns 1)."""
 
     name = "single_choice"
-    label = "single choice"
+    label = _l("single choice")
     multiple = False
 
     def check_response(self, spec, response):
@@ -277,7 +279,7 @@ class MultipleChoice(_ChoiceType):
     """
 
     name = "multiple_choice"
-    label = "multiple response"
+    label = _l("multiple response")
     multiple = True
 
     def check_response(self, spec, response):
@@ -304,7 +306,7 @@ class TrueFalse(QuestionType):
     """A statement to judge true or false (判断题). Rendered like a choice with the options "true" and "false"."""
 
     name = "true_false"
-    label = "true/false"
+    label = _l("true/false")
     template = "questions/types/choice.html"
 
     def validate(self, spec):
@@ -374,7 +376,7 @@ class ShortAnswer(QuestionType):
     """
 
     name = "short_answer"
-    label = "short answer"
+    label = _l("short answer")
     template = "questions/types/short_answer.html"
 
     def validate(self, spec):
@@ -454,7 +456,7 @@ class Numerical(QuestionType):
     """
 
     name = "numerical"
-    label = "numerical"
+    label = _l("numerical")
     template = "questions/types/numerical.html"
 
     def validate(self, spec):
@@ -598,7 +600,7 @@ class Matching(QuestionType):
     """
 
     name = "matching"
-    label = "matching"
+    label = _l("matching")
     template = "questions/types/matching.html"
 
     def option_ids(self, spec):
@@ -699,7 +701,7 @@ class Ordering(QuestionType):
     """
 
     name = "ordering"
-    label = "ordering"
+    label = _l("ordering")
     template = "questions/types/ordering.html"
 
     def option_ids(self, spec):
@@ -766,7 +768,7 @@ class Essay(QuestionType):
     """
 
     name = "essay"
-    label = "essay"
+    label = _l("essay")
     template = "questions/types/essay.html"
     manual = True
 

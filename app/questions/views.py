@@ -52,7 +52,7 @@ def _template_exists(name: str) -> bool:
 
 
 def _common() -> dict:
-    return {"types": sorted(REGISTRY), "type_labels": {n: TYPE_LABELS.get(n, t.label) for n, t in REGISTRY.items()},
+    return {"types": sorted(REGISTRY), "type_labels": TYPE_LABELS,
             "difficulties": DIFFICULTIES, "difficulty_label": difficulty_label}
 
 

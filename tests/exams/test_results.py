@@ -117,3 +117,16 @@ def test_statistics_page_and_xlsx(client, login_as, world):
     empty = client.get(f"/reports/exams/{exam.code}/statistics?from=2020-01-01&to=2020-01-02&lang=en")
     assert "No graded attempts" in empty.get_data(as_text=True)
     assert client.get(f"/reports/exams/{exam.code}/statistics.pdf").status_code == 404
+
+
+def test_statistics_name_question_types_in_the_reader_s_language(client, login_as, world):
+    """The type column says 单选题 / "single choice", never the registry's internal name."""
+    exam, _attempts, people, _hacker, _teacher = world
+    login_as(people["examiner"])
+    for lang, wanted in (("zh_CN", "单选"), ("en", "single choice")):
+        page = client.get(f"/reports/exams/{exam.code}/statistics?lang={lang}").get_data(as_text=True)
+        assert wanted in page and "single_choice" not in page
+        book = load_workbook(io.BytesIO(client.get(f"/reports/exams/{exam.code}/statistics.xlsx?lang={lang}").data))
+        sheet = book[book.sheetnames[1]]   # the questions sheet, named in the reader's language
+        types = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert "single_choice" not in types and any(wanted in t for t in types), types
