@@ -11,19 +11,22 @@ which question) by :func:`audit`.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
 import math
+import secrets
 from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import String, cast, delete, func, select, update
 
 from app.content.report import SyncReport
+from app.core.time import utcnow
 from app.extensions import db
 from app.questions.formats import FORMAT_NAMES
-from app.questions.models import DIFFICULTIES, Question, QuestionVersion
+from app.questions.models import DIFFICULTIES, STAGED_UPLOAD_SECONDS, Question, QuestionVersion, StagedUpload
 from app.questions.services import ImportResult, PreparedQuestion, export_questions, import_file, item_codes, \
     limit, store_questions
 from app.questions.types import REGISTRY, SpecError, TEXT_FORMATS, _
@@ -320,3 +323,30 @@ def export_selection(f: BankFilter, fmt: str) -> tuple[str, int, list[str]]:
     conditions = filter_conditions(f)
     written, problems = export_questions(fmt, out, conditions=conditions, skip_invalid=True)
     return out.getvalue(), written, problems
+
+
+def stage_upload(user_id: int, fmt: str, filename: str, data: bytes) -> str:
+    """Keep a file that passed its dry run until the examiner confirms it; returns its token (32 hex).
+
+    Deletes staged files older than ``STAGED_UPLOAD_SECONDS`` first. Flushes; the caller commits."""
+    db.session.execute(delete(StagedUpload).where(
+        StagedUpload.created_at < utcnow() - dt.timedelta(seconds=STAGED_UPLOAD_SECONDS)))
+    token = secrets.token_hex(16)
+    db.session.add(StagedUpload(token=token, user_id=user_id, fmt=fmt, filename=filename[:200], data=data))
+    db.session.flush()
+    return token
+
+
+def take_staged_upload(user_id: int, token: str) -> StagedUpload | None:
+    """The staged file ``token`` of ``user_id`` (another user's token finds nothing), removed from the
+    staging table in the same transaction, or None if it is gone (confirmed already, or expired).
+
+    The removal is one DELETE whose row count decides: of two concurrent confirmations only one gets
+    the file."""
+    staged = db.session.get(StagedUpload, token)
+    if staged is None or staged.user_id != user_id or \
+            staged.created_at < utcnow() - dt.timedelta(seconds=STAGED_UPLOAD_SECONDS):
+        return None
+    found = db.session.execute(delete(StagedUpload).where(StagedUpload.token == token,
+                                                          StagedUpload.user_id == user_id))
+    return staged if found.rowcount == 1 else None

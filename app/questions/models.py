@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, JSON, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, JSON, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime
@@ -64,3 +64,25 @@ class QuestionVersion(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     question: Mapped[Question] = relationship(back_populates="versions", foreign_keys=[question_id])
+
+
+class StagedUpload(db.Model):
+    """A bank file that passed its dry run and waits for the examiner's confirmation.
+
+    Kept in the database (not on one web node's disk) so the confirm request may reach any node;
+    rows older than :data:`STAGED_UPLOAD_SECONDS` are deleted when the next file is staged.
+    ``token``: 32 hex characters, the confirm form's only reference; ``data``: the file's bytes.
+    """
+
+    __tablename__ = "staged_upload"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    fmt: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+#: How long a staged upload waits for confirmation (seconds).
+STAGED_UPLOAD_SECONDS = 24 * 3600

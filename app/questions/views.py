@@ -3,9 +3,6 @@ import with a dry run, export. Thin: parse, load or 404, call :mod:`app.question
 from __future__ import annotations
 
 import os
-import secrets
-import time
-from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import _
@@ -127,32 +124,11 @@ def reactivate(question_id: int):
     return _set_active(question_id, True)
 
 
-UPLOAD_KEEP_SECONDS = 24 * 3600
-
-
-def _upload_dir() -> Path:
-    """instance/bank-uploads/, where checked files wait for confirmation; files older than a day
-    (UPLOAD_KEEP_SECONDS) are removed here."""
-    path = Path(current_app.instance_path) / "bank-uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - UPLOAD_KEEP_SECONDS
-    for old in path.iterdir():
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
-    return path
-
-
-def _upload_path(token: str, fmt: str) -> Path:
-    return _upload_dir() / f"{current_user.id}-{token}.{fmt}"
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @examiner_required
 def upload():
-    """Upload a file: a dry run shows what would change; the file is kept for the confirm step."""
+    """Upload a file: a dry run shows what would change; the file is staged in the database for the
+    confirm step (any web node may receive the confirmation)."""
     form = UploadForm()
     outcome = confirm = None
     if form.validate_on_submit():
@@ -164,8 +140,8 @@ def upload():
         else:
             outcome = bank.upload(form.fmt.data, data, name, dry_run=True, user_id=current_user.id)
             if not outcome.errors and (outcome.created or outcome.updated):
-                token = secrets.token_hex(16)
-                _upload_path(token, form.fmt.data).write_bytes(data)
+                token = bank.stage_upload(current_user.id, form.fmt.data, name, data)
+                db.session.commit()
                 confirm = ConfirmImportForm(token=token, fmt=form.fmt.data, filename=name)
     return render_template("questions/bank_import.html", form=form, outcome=outcome, confirm=confirm,
                            max_mb=round(bank.max_upload_bytes() / 1024 / 1024, 1))
@@ -178,18 +154,16 @@ def confirm_import():
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400, description=_("The form has expired; reload the page and try again."))
-    path = _upload_path(form.token.data, form.fmt.data)
-    if not path.is_file():
+    staged = bank.take_staged_upload(current_user.id, form.token.data)
+    if staged is None:
         flash(_("That upload is no longer available; upload the file again."), "error")
         return redirect(url_for("questions.upload"))
-    data = path.read_bytes()
-    outcome = bank.upload(form.fmt.data, data, form.filename.data or "upload", dry_run=False,
-                          user_id=current_user.id)
+    fmt, filename, data = staged.fmt, staged.filename, staged.data
+    outcome = bank.upload(fmt, data, filename, dry_run=False, user_id=current_user.id)
     if outcome.errors:
         flash(_("Nothing was imported: the file has %(n)s errors.", n=len(outcome.errors)), "error")
         return redirect(url_for("questions.upload"))
     db.session.commit()
-    path.unlink(missing_ok=True)
     flash(_("Imported: %(created)s new, %(updated)s updated, %(unchanged)s unchanged.",
             created=len(outcome.created), updated=len(outcome.updated), unchanged=outcome.unchanged), "success")
     return redirect(url_for("questions.index"))

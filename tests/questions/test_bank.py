@@ -5,6 +5,7 @@ import json
 import pytest
 from sqlalchemy import event, func, select
 
+from app.core.time import utcnow
 from app.exams.services import draw_form, load_pool
 from app.extensions import db as _db
 from app.questions import bank
@@ -320,19 +321,27 @@ def test_changes_are_logged(world, caplog):
     assert f"audit: bank retire by user {world[1].id}: question_id={q.id}" in caplog.text
 
 
-def test_unconfirmed_uploads_are_removed_after_a_day(examiner_client, app):
-    import os
-    import time
+def test_staged_uploads_live_in_the_database_expire_and_belong_to_their_uploader(examiner_client, app, world):
+    """The dry-run file waits in the database (any web node can take the confirmation; nothing on a
+    node's disk); a day-old staged file is gone; another user's token finds nothing."""
+    import datetime as dt
     from pathlib import Path
 
-    folder = Path(app.instance_path) / "bank-uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    old, fresh = folder / "0-old.gift", folder / "0-fresh.gift"
-    old.write_text("x"), fresh.write_text("x")
-    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    from app.questions.models import StagedUpload
+
+    stale = StagedUpload(token="a" * 32, user_id=world[1].id, fmt="gift", filename="old.gift", data=b"x",
+                         created_at=utcnow() - dt.timedelta(days=2))
+    _db.session.add(stale)
+    _db.session.commit()
+    instance = Path(app.instance_path)
+    before = sorted(instance.rglob("*")) if instance.exists() else []
     token = csrf_token(examiner_client, "/bank/import")
     examiner_client.post("/bank/import", data={"csrf_token": token, "fmt": "gift",
                                                "file": (io.BytesIO(NEW_GIFT.encode()), "new.gift")},
                          content_type="multipart/form-data")
-    assert not old.exists() and fresh.exists()
-    fresh.unlink()
+    staged = _db.session.execute(select(StagedUpload)).scalars().all()
+    assert [s.filename for s in staged] == ["new.gift"] and staged[0].data == NEW_GIFT.encode()
+    assert (sorted(instance.rglob("*")) if instance.exists() else []) == before
+    assert bank.take_staged_upload(world[1].id + 1000, staged[0].token) is None
+    assert bank.take_staged_upload(world[1].id, staged[0].token).filename == "new.gift"
+    assert bank.take_staged_upload(world[1].id, staged[0].token) is None
