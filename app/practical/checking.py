@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from app.practical.recalc import enabled as recalc_enabled
 from app.practical.rules import RuleResult
 from app.practical.safety import UploadRefused, inspect_upload, max_upload_bytes
 from app.practical.tasks import Task
@@ -105,7 +106,8 @@ def _limits(memory_mb: int, timeout_s: float):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         cpu = int(timeout_s) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))   # the checker writes no files
+        if not recalc_enabled():  # the checker writes no files (LibreOffice recalculation needs a temp copy)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     return apply
 
 
@@ -122,7 +124,8 @@ def check_in_subprocess(task: Task, data: bytes, timeout_s: float = 20, memory_m
     upload; the candidate sees the plain reason in review.
     """
     payload = pickle.dumps((task, data, filename, max_upload_bytes()))
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME")}
+    env = {k: v for k, v in os.environ.items()
+           if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME", "PRACTICAL_LIBREOFFICE_RECALC")}
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:

@@ -189,6 +189,18 @@ class XlsxDoc:
             self._values = openpyxl.load_workbook(io.BytesIO(self.data), data_only=True, keep_links=False)
         return self._values
 
+    def recalculated(self, sheet: str | None, ref: str):
+        """Value of ``ref`` after an optional LibreOffice recalculation (``recalc.py``); None when
+        recalculation is off or fails."""
+        if not hasattr(self, "_recalc"):
+            from app.practical.recalc import recalculated_workbook
+
+            self._recalc = recalculated_workbook(self.data)
+        if self._recalc is None:
+            return None
+        ws = self._recalc[sheet] if sheet else self._recalc.worksheets[0]
+        return ws[ref].value
+
     def sheet(self, name: str | None, values: bool = False):
         """Worksheet by name (None: the first sheet); raises KeyError with the name if missing."""
         wb = self.values if values else self.formulas
