@@ -225,8 +225,232 @@ def build_gongwen() -> None:
     save(gongwen("half"), folder / "half_right.docx")
 
 
+
+# --- task: doc-qingshi ---------------------------------------------------------------------------
+
+QS_TITLE = "云溪县教育局关于申请拨付2027年农村学校冬季取暖改造资金的请示"
+QS_BODY = [
+    "我县现有农村中小学28所，其中12所学校仍使用燃煤小锅炉取暖，设备老化，存在安全隐患，也不符合大气污染防治要求。",
+    "经县住建局、县生态环境局联合评估，12所学校改用空气源热泵取暖，共需资金486万元，其中设备购置368万元、安装及配套改造118万元。",
+    "为保障农村学校师生冬季正常教学，恳请县人民政府从2027年县级财政预算中安排专项资金486万元，用于上述学校取暖改造。",
+]
+
+
+def qingshi(kind: str) -> Document:
+    """starter: raw draft (two recipients, vague closing, no 签发人, no 附注, Chinese-numeral date);
+    reference: all fixed; half: page, title and body formatting right, content fixes not done."""
+    doc = Document()
+    raw_draft(doc)
+    fmt = kind in ("reference", "half")
+    ref = kind == "reference"
+    if fmt:
+        gbt9704_page(doc)
+        style_font(doc, "Normal", FS, 16)
+        exact(doc.styles["Normal"].paragraph_format)
+    if ref:
+        para(doc, "签发人：王建国", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    para(doc, "")
+    para(doc, QS_TITLE, XBS if fmt else None, 22 if fmt else None, WD_ALIGN_PARAGRAPH.CENTER if fmt else None)
+    para(doc, "县人民政府：" if ref else "县人民政府、县财政局：")
+    for text in QS_BODY:
+        para(doc, text, size=16 if fmt else None, indent_chars=2 if fmt else 0)
+    para(doc, "妥否，请批示。" if ref else "以上请示当否，请领导审阅。", size=16 if fmt else None,
+         indent_chars=2 if fmt else 0)
+    para(doc, "")
+    para(doc, "云溪县教育局", align=WD_ALIGN_PARAGRAPH.RIGHT if fmt else None)
+    para(doc, "2026年12月4日" if ref else "二〇二六年十二月四日", align=WD_ALIGN_PARAGRAPH.RIGHT if fmt else None)
+    if ref:
+        para(doc, "（联系人：张华，联系电话：0000-7654321）", size=16, indent_chars=2)
+    else:
+        para(doc, "联系人张华 电话0000-7654321")
+    return doc
+
+
+def build_qingshi() -> None:
+    folder = HERE / "doc-qingshi"
+    folder.mkdir(exist_ok=True)
+    save(qingshi("starter"), folder / "starter.docx")
+    save(qingshi("reference"), folder / "reference.docx")
+    save(qingshi("half"), folder / "half_right.docx")
+
+
+# --- task: doc-tongzhi ---------------------------------------------------------------------------
+
+TZ_TITLE = "云溪县人力资源和社会保障局关于组织参加2027年度数字技能培训的通知"
+TZ_CONTENT = [
+    ("p", "局机关各股室，局属各单位："),
+    ("p", "为提高机关干部数字化办公能力，根据全县干部教育培训计划，局机关定于2027年1月组织数字技能培训。现将有关事项通知如下。"),
+    ("h1", "一、培训安排"),
+    ("h2", "（一）培训对象"),
+    ("p", "局机关全体在编干部和局属单位中层以上干部。"),
+    ("h2", "（二）培训时间和方式"),
+    ("p", "2027年1月5日至1月20日，采取线上自学和集中考试相结合的方式，线上学习不少于12学时。"),
+    ("h1", "二、工作要求"),
+    ("h2", "（一）按时报名"),
+    ("p", "请各股室、各单位于2026年12月20日前将报名表报送局办公室。"),
+    ("h2", "（二）认真学习"),
+    ("p", "参训人员要按时完成线上课程，考试成绩纳入年度学习考核。"),
+]
+
+
+def tongzhi(kind: str) -> Document:
+    """starter: all 宋体 小四, attachment note in a loose form, no page numbers;
+    reference: GB/T 9704 levels (一、黑体；（一）楷体_GB2312；正文仿宋_GB2312, all 3号), 附件说明, page numbers;
+    half: title and 一级标题 right, 二级标题 and body not, attachment note loose, no page number."""
+    doc = Document()
+    raw_draft(doc)
+    ref = kind == "reference"
+    half = kind == "half"
+    fmt = ref or half
+    if fmt:
+        gbt9704_page(doc)
+    if ref:
+        style_font(doc, "Normal", FS, 16)
+        exact(doc.styles["Normal"].paragraph_format)
+    para(doc, TZ_TITLE, XBS if fmt else None, 22 if fmt else None, WD_ALIGN_PARAGRAPH.CENTER if fmt else None)
+    for level, text in TZ_CONTENT:
+        if level == "h1" and fmt:
+            para(doc, text, HT, 16, indent_chars=2)
+        elif level == "h2" and ref:
+            para(doc, text, KT, 16, indent_chars=2)
+        else:
+            para(doc, text, size=16 if ref else None, indent_chars=2 if ref else 0)
+    para(doc, "")
+    if ref:
+        para(doc, "附件：1.数字技能培训报名表", size=16, indent_chars=2)
+        para(doc, "2.线上课程学习指南", size=16, indent_chars=5)
+    else:
+        para(doc, "附：报名表、学习指南")
+    para(doc, "")
+    para(doc, "云溪县人力资源和社会保障局", align=WD_ALIGN_PARAGRAPH.RIGHT if fmt else None)
+    para(doc, "2026年12月4日", align=WD_ALIGN_PARAGRAPH.RIGHT if fmt else None)
+    if ref:
+        page_number_footer(doc)
+    return doc
+
+
+def build_tongzhi() -> None:
+    folder = HERE / "doc-tongzhi"
+    folder.mkdir(exist_ok=True)
+    save(tongzhi("starter"), folder / "starter.docx")
+    save(tongzhi("reference"), folder / "reference.docx")
+    save(tongzhi("half"), folder / "half_right.docx")
+
+
+# --- task: doc-table -----------------------------------------------------------------------------
+
+TB_TITLE = "2027年第一季度办公用品采购计划表"
+TB_HEADER = ["序号", "品名", "规格", "数量", "单价（元）"]
+TB_ROWS = [
+    ["1", "A4复印纸", "70克 500张/包", "40", "23.50"],
+    ["2", "中性笔", "0.5毫米 黑色", "120", "1.80"],
+    ["3", "文件盒", "A4 背宽55毫米", "60", "6.00"],
+    ["4", "硒鼓", "兼容型 黑色", "8", "168.00"],
+    ["5", "订书钉", "24/6 1000枚/盒", "30", "2.50"],
+]
+
+
+def table_doc(kind: str) -> Document:
+    """starter: the title and the list as comma-separated lines; reference: a 6 × 5 table with a bold,
+    repeating header row, title centred, the raw lines removed; half: table made (6 × 5, header
+    texts) and raw lines removed, but header neither bold nor repeating and title not centred."""
+    doc = Document()
+    raw_draft(doc)
+    ref = kind == "reference"
+    para(doc, "云溪县司法局办公室")
+    para(doc, TB_TITLE, HT if ref else None, 16 if ref else None, WD_ALIGN_PARAGRAPH.CENTER if ref else None)
+    if kind == "starter":
+        para(doc, "，".join(TB_HEADER))
+        for row in TB_ROWS:
+            para(doc, "，".join(row))
+    else:
+        t = doc.add_table(rows=1 + len(TB_ROWS), cols=len(TB_HEADER))
+        t.style = doc.styles["Table Grid"]
+        t.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for i, text in enumerate(TB_HEADER):
+            cell = t.rows[0].cells[i]
+            run = cell.paragraphs[0].add_run(text)
+            if ref:
+                run.font.bold = True
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        for r, row in enumerate(TB_ROWS, 1):
+            for c, text in enumerate(row):
+                t.rows[r].cells[c].paragraphs[0].add_run(text)
+        if ref:
+            trpr = t.rows[0]._tr.get_or_add_trPr()
+            th = OxmlElement("w:tblHeader")
+            trpr.append(th)
+    para(doc, "说明：单价为2026年第四季度县政府采购协议供货价，以实际采购价格为准。")
+    return doc
+
+
+def build_table() -> None:
+    folder = HERE / "doc-table"
+    folder.mkdir(exist_ok=True)
+    save(table_doc("starter"), folder / "starter.docx")
+    save(table_doc("reference"), folder / "reference.docx")
+    save(table_doc("half"), folder / "half_right.docx")
+
+
+# --- task: doc-mail-merge ------------------------------------------------------------------------
+
+MM_DEPTS = ["办公室", "预算股", "国库股", "综合股", "农业股", "社会保障股"]
+MM_TITLE = "关于报送2026年度固定资产盘点表的通知"
+MM_BODY = [
+    "根据年度资产管理工作安排，请你股室对本股室使用的固定资产进行全面盘点，核对资产卡片与实物，填写固定资产盘点表。",
+    "请于2026年12月25日前将盘点表（加盖股室负责人签字）报送局办公室，电子版发送至内网邮箱。",
+]
+
+
+def notice_page(doc, dept: str, first: bool) -> None:
+    p = para(doc, MM_TITLE, XBS, 22, WD_ALIGN_PARAGRAPH.CENTER)
+    if not first:
+        p.paragraph_format.page_break_before = False
+    para(doc, f"{dept}：", FS, 16, line=28.9)
+    for text in MM_BODY:
+        para(doc, text, FS, 16, line=28.9, indent_chars=2)
+    para(doc, "云溪县财政局办公室", FS, 16, WD_ALIGN_PARAGRAPH.RIGHT, line=28.9)
+    para(doc, "2026年12月4日", FS, 16, WD_ALIGN_PARAGRAPH.RIGHT, line=28.9)
+
+
+def merge_doc(kind: str) -> Document:
+    """starter: the notice with the merge field «部门名称» and, on a second page, the list of
+    recipients; reference: six notices, one per division, separated by page breaks (what WPS
+    邮件合并 → 合并到新文档 gives); half: six notices but without page breaks."""
+    doc = Document()
+    a4(doc)
+    style_font(doc, "Normal", FS, 16)
+    if kind == "starter":
+        notice_page(doc, "«部门名称»", True)
+        doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        para(doc, "收件单位（邮件合并数据，合并完成后请删除本页）：", HT, 16)
+        for d in MM_DEPTS:
+            para(doc, d, FS, 16)
+        return doc
+    for i, dept in enumerate(MM_DEPTS):
+        notice_page(doc, dept, i == 0)
+        if i < len(MM_DEPTS) - 1:
+            if kind == "reference":
+                doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            else:
+                doc.add_paragraph()
+    return doc
+
+
+def build_merge() -> None:
+    folder = HERE / "doc-mail-merge"
+    folder.mkdir(exist_ok=True)
+    save(merge_doc("starter"), folder / "starter.docx")
+    save(merge_doc("reference"), folder / "reference.docx")
+    save(merge_doc("half"), folder / "half_right.docx")
+
+
 BUILDERS = {
     "doc-gongwen-format": build_gongwen,
+    "doc-qingshi": build_qingshi,
+    "doc-tongzhi": build_tongzhi,
+    "doc-table": build_table,
+    "doc-mail-merge": build_merge,
 }
 
 
