@@ -26,6 +26,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
 
 # --- docx helpers --------------------------------------------------------------------------------
 
@@ -445,12 +446,396 @@ def build_merge() -> None:
     save(merge_doc("half"), folder / "half_right.docx")
 
 
+
+# --- xlsx helpers --------------------------------------------------------------------------------
+
+def _xlsx_bytes(wb) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def inject_cached_values(data: bytes) -> bytes:
+    """Store each formula's result next to it, as Excel and WPS do when saving. The results are
+    computed by LibreOffice (``soffice --headless``, see app/practical/recalc.py); the file itself
+    stays as openpyxl wrote it apart from the ``<v>`` elements."""
+    import os
+
+    from lxml import etree
+
+    from app.practical.recalc import recalculated_workbook
+
+    os.environ["PRACTICAL_LIBREOFFICE_RECALC"] = "1"
+    values = recalculated_workbook(data)
+    if values is None:
+        raise SystemExit("LibreOffice (soffice) is needed to compute cached values")
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    zin = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+            if m:
+                ws = values.worksheets[int(m.group(1)) - 1]
+                root = etree.fromstring(body)
+                for c in root.iter(f"{{{ns}}}c"):
+                    if c.find(f"{{{ns}}}f") is None:
+                        continue
+                    v = c.find(f"{{{ns}}}v")
+                    if v is None:
+                        v = etree.SubElement(c, f"{{{ns}}}v")
+                    value = ws[c.get("r")].value
+                    if isinstance(value, str) and value.startswith("#"):
+                        c.set("t", "e")
+                        v.text = value
+                    elif isinstance(value, str):
+                        c.set("t", "str")
+                        v.text = value
+                    elif isinstance(value, bool):
+                        c.set("t", "b")
+                        v.text = "1" if value else "0"
+                    elif value is None:
+                        c.remove(v)
+                    else:
+                        c.attrib.pop("t", None)
+                        v.text = repr(float(value)) if isinstance(value, float) else str(value)
+                body = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            zout.writestr(info, body)
+    return out.getvalue()
+
+
+def save_xlsx(wb, path: Path, cached: bool = True) -> None:
+    data = _xlsx_bytes(wb)
+    if cached:
+        data = inject_cached_values(data)
+    path.write_bytes(data)
+    print(f"wrote {path.relative_to(HERE.parent.parent)}")
+
+
+def header_row(ws, names, widths=None):
+    from openpyxl.styles import Font as XFont
+
+    for i, name in enumerate(names, 1):
+        cell = ws.cell(row=1, column=i, value=name)
+        cell.font = XFont(bold=True)
+    for letter, width in (widths or {}).items():
+        ws.column_dimensions[letter].width = width
+
+
+# --- task: xls-formulas-refs ---------------------------------------------------------------------
+
+FR_ROWS = [("办公室", 120, 96.5), ("人事股", 45, 38.2), ("预算股", 60, 51.0), ("国库股", 55, 40.7),
+           ("综合股", 80, 72.3), ("农业股", 150, 118.6), ("社会保障股", 210, 189.4), ("信息中心", 90, 63.9)]
+
+
+def formulas_wb(kind: str):
+    """starter: data only; reference: 执行率 =C/B, 占比 =B/$B$10, totals, percent format;
+    half: 执行率 and totals right, 占比 with a relative reference (=B2/B10 filled down: #DIV/0!)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "预算执行"
+    header_row(ws, ["科室", "预算数（万元）", "已支出（万元）", "执行率", "占总预算比重"],
+               {"A": 12, "B": 16, "C": 16, "D": 12, "E": 14})
+    for r, (name, budget, spent) in enumerate(FR_ROWS, 2):
+        ws.cell(r, 1, name), ws.cell(r, 2, budget), ws.cell(r, 3, spent)
+    total = len(FR_ROWS) + 2
+    ws.cell(total, 1, "合计")
+    if kind == "starter":
+        return wb
+    ws.cell(total, 2, f"=SUM(B2:B{total - 1})")
+    ws.cell(total, 3, f"=SUM(C2:C{total - 1})")
+    for r in range(2, total + 1):
+        ws.cell(r, 4, f"=C{r}/B{r}")
+        if r < total:
+            ws.cell(r, 5, f"=B{r}/$B${total}" if kind == "reference" else f"=B{r}/B{r + total - 2}")
+        if kind == "reference":
+            ws.cell(r, 4).number_format = "0.00%"
+            ws.cell(r, 5).number_format = "0.00%"
+    return wb
+
+
+def build_formulas() -> None:
+    folder = HERE / "xls-formulas-refs"
+    folder.mkdir(exist_ok=True)
+    save_xlsx(formulas_wb("starter"), folder / "starter.xlsx", cached=False)
+    save_xlsx(formulas_wb("reference"), folder / "reference.xlsx")
+    save_xlsx(formulas_wb("half"), folder / "half_right.xlsx")
+
+
+# --- task: xls-sort-filter -----------------------------------------------------------------------
+
+SF_ITEMS = [("办公室", "A4复印纸", 40, 940), ("预算股", "中性笔", 120, 216), ("国库股", "文件盒", 60, 360),
+            ("综合股", "硒鼓", 8, 1344), ("办公室", "订书机", 10, 258), ("农业股", "档案袋", 200, 300),
+            ("办公室", "移动硬盘", 2, 798), ("预算股", "计算器", 6, 252), ("国库股", "凭证装订机", 1, 2680),
+            ("综合股", "A3复印纸", 10, 420), ("办公室", "会议记录本", 50, 450), ("农业股", "U盘", 12, 576),
+            ("预算股", "A4复印纸", 20, 470), ("办公室", "碎纸机", 1, 1580), ("国库股", "印泥", 10, 85),
+            ("综合股", "文件柜", 2, 1960), ("农业股", "中性笔", 100, 180), ("办公室", "白板笔", 30, 66),
+            ("预算股", "打印机墨盒", 4, 1120), ("国库股", "点钞机", 1, 1350)]
+
+
+def sortfilter_wb(kind: str):
+    """starter: register in entry order; reference: sorted by 金额 descending, filter on 科室 = 办公室
+    (other rows hidden, as Excel/WPS leave them); half: sorted, no filter."""
+    import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "采购台账"
+    header_row(ws, ["序号", "日期", "科室", "物品", "数量", "金额（元）"], {"B": 12, "D": 14, "F": 12})
+    rows = [(i + 1, datetime.date(2026, 10, 8) + datetime.timedelta(days=3 * i), *item) for i, item in enumerate(SF_ITEMS)]
+    if kind != "starter":
+        rows.sort(key=lambda row: -row[5])
+    for r, row in enumerate(rows, 2):
+        for c, value in enumerate(row, 1):
+            ws.cell(r, c, value)
+        ws.cell(r, 2).number_format = "yyyy-mm-dd"
+    if kind == "reference":
+        ws.auto_filter.ref = f"A1:F{len(rows) + 1}"
+        ws.auto_filter.add_filter_column(2, ["办公室"])
+        for r, row in enumerate(rows, 2):
+            if row[2] != "办公室":
+                ws.row_dimensions[r].hidden = True
+    return wb
+
+
+def build_sortfilter() -> None:
+    folder = HERE / "xls-sort-filter"
+    folder.mkdir(exist_ok=True)
+    for kind, name in (("starter", "starter"), ("reference", "reference"), ("half", "half_right")):
+        save_xlsx(sortfilter_wb(kind), folder / f"{name}.xlsx", cached=False)
+
+
+# --- task: xls-sumifs ----------------------------------------------------------------------------
+
+SU_DEPTS = ["办公室", "预算股", "国库股", "综合股", "农业股"]
+SU_KINDS = ["差旅费", "办公费", "培训费"]
+
+
+def sumifs_rows():
+    rows = []
+    for i in range(33):
+        dept = SU_DEPTS[i % 5]
+        kind = SU_KINDS[(i // 5 + i // 10) % 3]
+        amount = 180 + (i * 137) % 1450
+        rows.append((i + 1, dept, kind, amount))
+    return rows
+
+
+def sumifs_wb(kind: str):
+    """starter: 报销明细 + an empty 汇总 table; reference: SUMIFS (科室 and 差旅费) and COUNTIFS;
+    half: SUMIF on 科室 only (every category added, wrong) and COUNTIFS right."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "报销明细"
+    header_row(ws, ["序号", "科室", "类别", "金额（元）"], {"B": 12, "D": 12})
+    rows = sumifs_rows()
+    for r, row in enumerate(rows, 2):
+        for c, value in enumerate(row, 1):
+            ws.cell(r, c, value)
+    last = len(rows) + 1
+    sm = wb.create_sheet("汇总")
+    header_row(sm, ["科室", "差旅费合计（元）", "报销笔数"], {"A": 12, "B": 18, "C": 12})
+    for r, dept in enumerate(SU_DEPTS, 2):
+        sm.cell(r, 1, dept)
+        if kind == "starter":
+            continue
+        if kind == "reference":
+            sm.cell(r, 2, f'=SUMIFS(报销明细!$D$2:$D${last},报销明细!$B$2:$B${last},A{r},报销明细!$C$2:$C${last},"差旅费")')
+        else:
+            sm.cell(r, 2, f"=SUMIF(报销明细!$B$2:$B${last},A{r},报销明细!$D$2:$D${last})")
+        sm.cell(r, 3, f"=COUNTIFS(报销明细!$B$2:$B${last},A{r})")
+    return wb
+
+
+def build_sumifs() -> None:
+    folder = HERE / "xls-sumifs"
+    folder.mkdir(exist_ok=True)
+    save_xlsx(sumifs_wb("starter"), folder / "starter.xlsx", cached=False)
+    save_xlsx(sumifs_wb("reference"), folder / "reference.xlsx")
+    save_xlsx(sumifs_wb("half"), folder / "half_right.xlsx")
+
+
+# --- task: xls-pivot -----------------------------------------------------------------------------
+
+PV_UNITS = ["县财政局", "县教育局", "县卫健委", "县市场监管局"]
+PV_COURSES = [("公文格式排版", 4), ("电子表格公式与函数", 6), ("信息安全保密", 3)]
+PV_NAMES = ["王芳", "李强", "张敏", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴娟", "徐斌", "孙悦"]
+
+
+def pivot_rows():
+    rows = []
+    for i, name in enumerate(PV_NAMES):
+        unit = PV_UNITS[i % 4]
+        for j, (course, hours) in enumerate(PV_COURSES):
+            if (i + j) % 4 != 3:
+                rows.append((unit, name, course, hours))
+    return rows
+
+
+def add_pivot(wb, data_ws, rows, target, row_field: int, data_field: int, function: str, names):
+    """A pivot table (rows ``names[row_field]``, values ``function`` of ``names[data_field]``) on
+    ``target`` at A3, with the cache's shared items and records, the rendered cells, and
+    refreshOnLoad so Excel/WPS rebuild it when the file is opened."""
+    from openpyxl.pivot.cache import CacheDefinition, CacheField, CacheSource, SharedItems, WorksheetSource
+    from openpyxl.pivot.fields import Index, Number, Text
+    from openpyxl.pivot.record import Record, RecordList
+    from openpyxl.pivot.table import (DataField, FieldItem, Location, PivotField, PivotTableStyle, RowColField,
+                                      RowColItem, TableDefinition)
+
+    ncols = len(names)
+    uniques = [sorted({row[c] for row in rows}, key=lambda v: (str(type(v)), v)) for c in range(ncols)]
+    fields = []
+    for c, name in enumerate(names):
+        if all(isinstance(v, str) for v in uniques[c]):
+            items = SharedItems(count=len(uniques[c]))
+            items._fields = [Text(v=v) for v in uniques[c]]
+        else:
+            items = SharedItems(containsSemiMixedTypes=False, containsString=False, containsNumber=True,
+                                containsInteger=True, minValue=min(uniques[c]), maxValue=max(uniques[c]))
+        fields.append(CacheField(name=name, numFmtId=0, sharedItems=items))
+    ref = f"A1:{chr(64 + ncols)}{len(rows) + 1}"
+    cache = CacheDefinition(refreshOnLoad=True, recordCount=len(rows), createdVersion=6, refreshedVersion=6,
+                            minRefreshableVersion=3,
+                            cacheSource=CacheSource(type="worksheet", worksheetSource=WorksheetSource(ref=ref, sheet=data_ws.title)),
+                            cacheFields=fields)
+    records = []
+    for row in rows:
+        rec = Record()
+        rec._fields = []
+        for c, v in enumerate(row):
+            if isinstance(v, str):
+                rec._fields.append(Index(v=uniques[c].index(v)))
+            else:
+                rec._fields.append(Number(v=v))
+        records.append(rec)
+    cache.records = RecordList(r=records, count=len(records))
+    groups = uniques[row_field]
+    pfields = []
+    for c in range(ncols):
+        if c == row_field:
+            items = [FieldItem(x=i) for i in range(len(groups))] + [FieldItem(t="default")]
+            pfields.append(PivotField(axis="axisRow", showAll=False, items=items))
+        elif c == data_field:
+            pfields.append(PivotField(dataField=True, showAll=False))
+        else:
+            pfields.append(PivotField(showAll=False))
+    caption = {"sum": "求和项", "count": "计数项"}[function]
+    table = TableDefinition(name="数据透视表1", cacheId=1, dataCaption="值", updatedVersion=6, minRefreshableVersion=3,
+                            createdVersion=6, useAutoFormatting=True, itemPrintTitles=True, indent=0, outline=True,
+                            outlineData=True, applyNumberFormats=False, applyBorderFormats=False, applyFontFormats=False,
+                            applyPatternFormats=False, applyAlignmentFormats=False, applyWidthHeightFormats=True,
+                            location=Location(ref=f"A3:B{4 + len(groups)}", firstHeaderRow=1, firstDataRow=1, firstDataCol=1),
+                            pivotFields=pfields, rowFields=[RowColField(x=row_field)],
+                            rowItems=[RowColItem(x=[Index(v=i)]) for i in range(len(groups))]
+                            + [RowColItem(t="grand", x=[Index(v=0)])],
+                            colItems=[RowColItem()],
+                            dataFields=[DataField(name=f"{caption}:{names[data_field]}", fld=data_field, baseField=0,
+                                                  baseItem=0, subtotal=function)],
+                            pivotTableStyleInfo=PivotTableStyle(name="PivotStyleLight16", showRowHeaders=True,
+                                                                showColHeaders=True, showRowStripes=False,
+                                                                showColStripes=False, showLastColumn=True))
+    table.cache = cache
+    target._pivots.append(table)
+    # the rendered table, as a spreadsheet program leaves it in the cells
+    target["A3"], target["B3"] = "行标签", f"{caption}:{names[data_field]}"
+    for i, g in enumerate(groups, 4):
+        vals = [row[data_field] for row in rows if row[row_field] == g]
+        target.cell(i, 1, g)
+        target.cell(i, 2, sum(vals) if function == "sum" else len(vals))
+    target.cell(4 + len(groups), 1, "总计")
+    target.cell(4 + len(groups), 2, sum(r[data_field] for r in rows) if function == "sum" else len(rows))
+
+
+def pivot_wb(kind: str):
+    """starter: the register only; reference: sheet 学时汇总 with a pivot (rows 单位, sum of 学时);
+    half: the pivot on 学时汇总 but counting 学时 instead of adding it up."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "培训台账"
+    names = ["单位", "姓名", "课程", "学时"]
+    header_row(ws, names, {"A": 16, "C": 20})
+    rows = pivot_rows()
+    for r, row in enumerate(rows, 2):
+        for c, value in enumerate(row, 1):
+            ws.cell(r, c, value)
+    if kind != "starter":
+        target = wb.create_sheet("学时汇总", 0)
+        add_pivot(wb, ws, rows, target, 0, 3, "sum" if kind == "reference" else "count", names)
+    return wb
+
+
+def build_pivot() -> None:
+    folder = HERE / "xls-pivot"
+    folder.mkdir(exist_ok=True)
+    for kind, name in (("starter", "starter"), ("reference", "reference"), ("half", "half_right")):
+        save_xlsx(pivot_wb(kind), folder / f"{name}.xlsx", cached=False)
+
+
+# --- task: xls-chart -----------------------------------------------------------------------------
+
+CH_MONTHS = [1180, 1065, 1342, 1290, 1410, 980, 1125, 1230, 1368, 1452, 1310, 1505]
+
+
+def chart_wb(kind: str):
+    """starter: the figures; reference: a column chart of B2:B13 by month with a title and a red
+    highlight (conditional format) of months under 1000; half: the column chart without a title,
+    no highlight."""
+    import openpyxl
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import Font as XFont
+    from openpyxl.styles import PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "月度办件量"
+    header_row(ws, ["月份", "办件量（件）"], {"B": 14})
+    for i, n in enumerate(CH_MONTHS, 2):
+        ws.cell(i, 1, f"{i - 1}月")
+        ws.cell(i, 2, n)
+    if kind == "starter":
+        return wb
+    chart = BarChart()
+    chart.type = "col"
+    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=13), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=13))
+    if kind == "reference":
+        chart.title = "2026年县政务服务中心月度办件量"
+        ws.conditional_formatting.add("B2:B13", CellIsRule(operator="lessThan", formula=["1000"],
+                                                           font=XFont(color="9C0006"),
+                                                           fill=PatternFill("solid", start_color="FFC7CE",
+                                                                            end_color="FFC7CE")))
+    ws.add_chart(chart, "D2")
+    return wb
+
+
+def build_chart() -> None:
+    folder = HERE / "xls-chart"
+    folder.mkdir(exist_ok=True)
+    for kind, name in (("starter", "starter"), ("reference", "reference"), ("half", "half_right")):
+        save_xlsx(chart_wb(kind), folder / f"{name}.xlsx", cached=False)
+
+
 BUILDERS = {
     "doc-gongwen-format": build_gongwen,
     "doc-qingshi": build_qingshi,
     "doc-tongzhi": build_tongzhi,
     "doc-table": build_table,
     "doc-mail-merge": build_merge,
+    "xls-formulas-refs": build_formulas,
+    "xls-sort-filter": build_sortfilter,
+    "xls-sumifs": build_sumifs,
+    "xls-pivot": build_pivot,
+    "xls-chart": build_chart,
 }
 
 
