@@ -825,6 +825,139 @@ def build_chart() -> None:
         save_xlsx(chart_wb(kind), folder / f"{name}.xlsx", cached=False)
 
 
+
+# --- pptx helpers --------------------------------------------------------------------------------
+
+def chart_png() -> io.BytesIO:
+    """A small bar-chart picture (PNG) drawn with Pillow, used as the picture in the decks."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (640, 400), "white")
+    d = ImageDraw.Draw(img)
+    d.line((60, 350, 600, 350), fill="black", width=3)
+    d.line((60, 40, 60, 350), fill="black", width=3)
+    for i, h in enumerate((120, 180, 150, 240, 290)):
+        d.rectangle((100 + i * 100, 350 - h, 160 + i * 100, 349), fill=(192, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    buf.seek(0)
+    return buf
+
+
+def save_pptx(prs, path: Path) -> None:
+    buf = io.BytesIO()
+    prs.save(buf)
+    path.write_bytes(buf.getvalue())
+    print(f"wrote {path.relative_to(HERE.parent.parent)}")
+
+
+def add_slide(prs, layout: int, title: str, bullets=(), size_pt=None, notes: str | None = None):
+    from pptx.util import Pt as PPt
+
+    slide = prs.slides.add_slide(prs.slide_layouts[layout])
+    slide.shapes.title.text = title
+    if bullets:
+        body = slide.placeholders[1].text_frame
+        body.text = bullets[0]
+        for b in bullets[1:]:
+            body.add_paragraph().text = b
+        if size_pt:
+            for p in body.paragraphs:
+                for r in p.runs:
+                    r.font.size = PPt(size_pt)
+    if notes:
+        slide.notes_slide.notes_text_frame.text = notes
+    return slide
+
+
+def delete_slide(prs, index: int) -> None:
+    sld_ids = prs.slides._sldIdLst
+    sld = list(sld_ids)[index]
+    prs.part.drop_rel(sld.rId)
+    sld_ids.remove(sld)
+
+
+# --- task: ppt-briefing --------------------------------------------------------------------------
+
+BR_TITLE = "2026年度数字政府建设工作汇报"
+BR_SLIDES = [
+    ("工作概况", ["完成县级政务云扩容，承载业务系统46个", "“一网通办”事项可网办率达到96%", "全年组织干部数字技能培训12期"]),
+    ("主要成效", ["政务服务平均办理时间缩短38%", "群众办事“最多跑一次”事项占比92%"]),
+    ("存在问题", ["部分部门数据共享不及时", "基层干部数字技能参差不齐"]),
+]
+BR_NEXT = ("下一步工作打算", ["推进部门数据按需共享", "完成全员数字技能轮训", "建设县级数据资源目录"])
+
+
+def briefing(kind: str):
+    """starter: 4 content slides (the first should be a title slide) + a 素材 slide holding the picture;
+    reference: title slide, picture moved to slide 3, 素材 deleted, notes on slides 2 and 3, new slide 5;
+    half: title slide fixed and new slide 5 added, picture still on the 素材 slide (6 slides), no notes."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    prs = Presentation()
+    ref = kind == "reference"
+    if kind == "starter":
+        add_slide(prs, 1, BR_TITLE, ["云溪县数据资源管理局", "2026年12月"])
+    else:
+        s = prs.slides.add_slide(prs.slide_layouts[0])
+        s.shapes.title.text = BR_TITLE
+        s.placeholders[1].text = "云溪县数据资源管理局\n2026年12月"
+    notes = {"工作概况": "重点说明政务云扩容和一网通办的进展，数据截至11月底。",
+             "主要成效": "办理时间缩短的数据来自政务服务中心系统统计，与去年同期相比。"}
+    for title, bullets in BR_SLIDES:
+        slide = add_slide(prs, 1, title, bullets, notes=notes.get(title) if ref else None)
+        if ref and title == "主要成效":
+            slide.shapes.add_picture(chart_png(), Inches(5.5), Inches(4.2), width=Inches(4))
+    if kind != "starter":
+        add_slide(prs, 1, *BR_NEXT)
+    if not ref:
+        s = add_slide(prs, 5, "素材（用完请删除本页）")
+        s.shapes.add_picture(chart_png(), Inches(2), Inches(2), width=Inches(5))
+    return prs
+
+
+def build_briefing() -> None:
+    folder = HERE / "ppt-briefing"
+    folder.mkdir(exist_ok=True)
+    for kind, name in (("starter", "starter"), ("reference", "reference"), ("half", "half_right")):
+        save_pptx(briefing(kind), folder / f"{name}.pptx")
+
+
+# --- task: ppt-training --------------------------------------------------------------------------
+
+TR_SLIDES = [
+    ("一、为什么要重视保密", ["涉密信息一旦泄露，可能危害国家安全和利益", "网络攻击和社会工程学手段越来越隐蔽"]),
+    ("二、常见违规行为", ["在互联网计算机上处理涉密信息", "涉密移动介质在内外网之间交叉使用", "用微信、邮箱传递内部文件"]),
+    ("三、日常工作要求", ["涉密不上网，上网不涉密", "移动介质专人管理、定期检查", "发现问题及时报告保密办"]),
+]
+
+
+def training(kind: str):
+    """starter: one title slide; reference: title + 3 content slides, body text 24 pt on slide 2,
+    notes on slide 4; half: the 4 slides with titles but body text 16 pt and no notes."""
+    from pptx import Presentation
+
+    prs = Presentation()
+    s = prs.slides.add_slide(prs.slide_layouts[0])
+    s.shapes.title.text = "信息安全保密培训"
+    s.placeholders[1].text = "云溪县机关事务管理局  2026年12月"
+    if kind == "starter":
+        return prs
+    for i, (title, bullets) in enumerate(TR_SLIDES):
+        notes = "最后强调：发现疑似泄密情况，要在第一时间向单位保密办报告，不要自行处理。" \
+            if kind == "reference" and i == 2 else None
+        add_slide(prs, 1, title, bullets, size_pt=24 if kind == "reference" else 16, notes=notes)
+    return prs
+
+
+def build_training() -> None:
+    folder = HERE / "ppt-training"
+    folder.mkdir(exist_ok=True)
+    for kind, name in (("starter", "starter"), ("reference", "reference"), ("half", "half_right")):
+        save_pptx(training(kind), folder / f"{name}.pptx")
+
+
 BUILDERS = {
     "doc-gongwen-format": build_gongwen,
     "doc-qingshi": build_qingshi,
@@ -836,6 +969,8 @@ BUILDERS = {
     "xls-sumifs": build_sumifs,
     "xls-pivot": build_pivot,
     "xls-chart": build_chart,
+    "ppt-briefing": build_briefing,
+    "ppt-training": build_training,
 }
 
 
