@@ -61,7 +61,7 @@ MACRO_TYPES = {
 }
 OTHER_KIND = {t: k for k, t in MAIN_TYPES.items()}
 
-LABELS = {"docx": "文档 .docx", "xlsx": "表格 .xlsx", "pptx": "演示 .pptx"}
+LABELS = {"docx": ".docx", "xlsx": ".xlsx", "pptx": ".pptx"}
 
 
 class UploadRefused(Exception):
