@@ -217,6 +217,14 @@ class Alignment(Rule):
         return True, f"已检查 {len(paras)} 段，全部符合", f"{len(paras)} paragraph(s) checked, all as required"
 
 
+def hf_paragraphs(hf):
+    """Every paragraph of a header/footer, including those in content controls (Word's page-number
+    gallery), tables, frames and text boxes (WPS puts page numbers in a text box)."""
+    from docx.text.paragraph import Paragraph
+
+    return [Paragraph(p, hf) for p in hf._element.iter(w("p"))]
+
+
 def _all_text(doc, where: str) -> str:
     parts = []
     if where in ("body", "any"):
@@ -224,7 +232,7 @@ def _all_text(doc, where: str) -> str:
     if where in ("footer", "header", "any"):
         for kind, hf in doc.footer_parts():
             if where in (kind, "any"):
-                parts += [p.text for p in hf.paragraphs]
+                parts += [p.text for p in hf_paragraphs(hf)]
     return "\n".join(parts)
 
 
@@ -378,7 +386,9 @@ class PageNumber(Rule):
         for kind, hf in doc.footer_parts():
             if kind != "footer":
                 continue
-            for p in hf.paragraphs:
+            for p in hf_paragraphs(hf):
+                if p._p.find(f".//{w('txbxContent')}") is not None:
+                    continue  # the text box's own paragraphs are visited on their own
                 text = re.sub(r"\s+", "", _para_with_fields(p._p))
                 if "{PAGE}" not in text:
                     continue

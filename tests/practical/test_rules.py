@@ -400,3 +400,27 @@ def test_check_in_subprocess_out_of_memory_is_a_zero_could_not_be_checked():
     result = check_in_subprocess(task, task.reference_file.read_bytes(), memory_mb=30)
     assert result.refused_code == "crashed" and result.fraction == 0
     assert "无法检查" in result.rules[0].detail_zh
+
+
+@pytest.mark.parametrize("wrapper", ["sdt", "textbox"])
+def test_page_number_inside_a_content_control_or_text_box(wrapper):
+    """Word's page-number gallery wraps the footer paragraph in a content control; WPS puts the
+    number in a text box. Both are found."""
+    from lxml import etree
+
+    doc = Document()
+    _footer_with(doc, "— ", False, " —")
+    footer = doc.sections[0].footer._element
+    p = footer.findall(qn("w:p"))[0]
+    footer.remove(p)
+    if wrapper == "sdt":
+        sdt = etree.SubElement(footer, qn("w:sdt"))
+        etree.SubElement(sdt, qn("w:sdtContent")).append(p)
+    else:
+        outer = etree.SubElement(footer, qn("w:p"))
+        r = etree.SubElement(outer, qn("w:r"))
+        pict = etree.SubElement(r, qn("w:pict"))
+        box = etree.SubElement(etree.SubElement(pict, "{urn:schemas-microsoft-com:vml}shape"),
+                               "{urn:schemas-microsoft-com:vml}textbox")
+        etree.SubElement(box, qn("w:txbxContent")).append(p)
+    assert rule("page_number", formats=["— {PAGE} —"]).check(DocxDoc(docx_bytes(doc))).passed

@@ -240,3 +240,10 @@ def test_a_zip_that_is_no_document_is_unreadable_not_an_error():
     task = load_task(TASKS / "doc-table")
     result = check_file(task, rezip(parts))
     assert result.refused_code == "unreadable" and result.fraction == 0
+
+
+def test_xml_hidden_under_another_extension_is_scanned_too():
+    parts = members(DOCX)
+    doc = parts["word/document.xml"]
+    parts["word/document.bin"] = XXE + doc[doc.index(b"<w:document"):]
+    assert refused(rezip(parts)) == "xml_entities"
