@@ -424,3 +424,14 @@ def test_page_number_inside_a_content_control_or_text_box(wrapper):
                                "{urn:schemas-microsoft-com:vml}textbox")
         etree.SubElement(box, qn("w:txbxContent")).append(p)
     assert rule("page_number", formats=["— {PAGE} —"]).check(DocxDoc(docx_bytes(doc))).passed
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_recalculation_fills_a_missing_cached_value(monkeypatch):
+    """Optional: with PRACTICAL_LIBREOFFICE_RECALC=1 a formula without a cached result is computed."""
+    def fill(ws):
+        ws["A1"], ws["A2"], ws["A3"] = 2, 3, "=SUM(A1:A2)"
+
+    monkeypatch.setenv("PRACTICAL_LIBREOFFICE_RECALC", "1")
+    assert rule("value", cell="A3", equals=5).check(XlsxDoc(xlsx_bytes(fill))).passed
+    assert not rule("value", cell="A3", equals=6).check(XlsxDoc(xlsx_bytes(fill))).passed
