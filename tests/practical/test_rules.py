@@ -456,3 +456,31 @@ def test_an_unreadable_pivot_table_fails_only_the_pivot_rules():
     assert result.refused_code is None
     assert not by_id["pivot-fields"].passed and "无法读取" in by_id["pivot-fields"].detail_zh
     assert by_id["data-unchanged"].passed and result.points_awarded == 4
+
+
+def test_a_title_split_over_two_lines_with_latin_digits_in_another_font_still_scores_full():
+    """GB/T 9704 lets a long title run over two lines; candidates often press Enter. Digits in a
+    run of their own, with 宋体 left as its east-Asian font, are drawn in the Latin font and are
+    not judged on the Chinese font."""
+    import copy
+
+    task = next(t for t in ALL if t.id == "doc-gongwen-format")
+    doc = Document(str(task.reference_file))
+    title = next(p for p in doc.paragraphs if p.text.endswith("的通知"))
+    second = copy.deepcopy(title._p)
+    title._p.addnext(second)
+    title.runs[0].text = "云溪县财政局关于做好"
+    digits = copy.deepcopy(title.runs[0]._r)
+    title._p.append(digits)
+    digits.find(qn("w:t")).text = "2027"
+    digits.find(qn("w:rPr")).find(qn("w:rFonts")).set(qn("w:eastAsia"), "宋体")
+    tail = copy.deepcopy(title.runs[0]._r)
+    title._p.append(tail)
+    tail.find(qn("w:t")).text = "年度"
+    second.findall(qn("w:r"))[0].find(qn("w:t")).text = "部门预算编制工作的通知"
+    result = check_file(task, docx_bytes(doc))
+    assert [(r.rule_id, r.detail_en) for r in result.rules if not r.passed] == []
+    # the same 宋体 on Chinese characters is caught
+    tail.find(qn("w:rPr")).find(qn("w:rFonts")).set(qn("w:eastAsia"), "宋体")
+    bad = {r.rule_id: r for r in check_file(task, docx_bytes(doc)).rules}
+    assert not bad["title-font"].passed and "宋体" in bad["title-font"].detail_zh
