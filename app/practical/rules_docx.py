@@ -230,6 +230,8 @@ def hf_paragraphs(hf):
 
 
 def _all_text(doc, where: str) -> str:
+    """The paragraphs' texts, one per line, each stripped of surrounding white space (including the
+    full-width spaces used for indenting Chinese text)."""
     parts = []
     if where in ("body", "any"):
         parts += [p.text for p in doc.body_paragraphs(in_tables=True)]
@@ -237,7 +239,7 @@ def _all_text(doc, where: str) -> str:
         for kind, hf in doc.footer_parts():
             if where in (kind, "any"):
                 parts += [p.text for p in hf_paragraphs(hf)]
-    return "\n".join(parts)
+    return "\n".join(part.strip() for part in parts)
 
 
 @register
