@@ -17,6 +17,10 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from flask import has_app_context
+from flask_babel import force_locale
+
+from app.practical.documents import open_document
 from app.practical.recalc import enabled as recalc_enabled
 from app.practical.rules import RuleResult
 from app.practical.safety import UploadRefused, inspect_upload, max_upload_bytes
@@ -69,8 +73,6 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
     Calls ``inspect_upload`` first: a refused upload gives a zero result (``refused_code`` set,
     detail in both languages). Never raises for bad files.
     """
-    from app.practical.documents import open_document
-
     try:
         inspect_upload(data, filename or task.download_name, task.kind)
     except UploadRefused as exc:
@@ -90,9 +92,6 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
 def _render(message, locale: str) -> str:
     """A lazy gettext message rendered in ``locale`` (needs an app context for the catalog; without
     one, the English msgid)."""
-    from flask import has_app_context
-    from flask_babel import force_locale
-
     if not has_app_context():
         return str(message)
     with force_locale(locale):
@@ -110,8 +109,10 @@ def check_in_subprocess(task: Task, data: bytes, timeout_s: float = 20, memory_m
     The task and bytes go to the child's stdin (pickle, parent → child only); the result comes back
     as JSON. A timeout gives a zero ``CheckResult`` with ``refused_code="timeout"`` and one ``file``
     rule "the file could not be checked in time"; a crash, a memory error or unreadable output gives
-    ``refused_code="crashed"`` ("the file could not be checked"). Both are final scores of 0 for that
-    upload; the candidate sees the plain reason in review.
+    ``refused_code="crashed"`` ("the file could not be checked"). Both score 0 with a plain reason
+    for the review; as they may come from the machine (load, a killed process) rather than the file,
+    a grader may retry them once before keeping the result. Every other ``refused_code`` (an
+    ``UploadRefused`` code or "unreadable") is about the file and final.
     """
     payload = pickle.dumps((task, data, filename, max_upload_bytes()))
     env = {k: v for k, v in os.environ.items()
