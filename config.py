@@ -85,6 +85,8 @@ class Config:
     # Content locations.
     COURSES_DIR = os.environ.get("COURSES_DIR", str(BASE_DIR / "courses"))
     QUESTION_BANK_DIR = os.environ.get("QUESTION_BANK_DIR", str(BASE_DIR / "question_bank"))
+    # Practical-task uploads (app/practical/safety.py): bytes; larger files are refused unread.
+    PRACTICAL_MAX_UPLOAD_BYTES = int(os.environ.get("PRACTICAL_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
     # Certificates.
     CERTIFICATE_ISSUER_ZH = os.environ.get("CERTIFICATE_ISSUER_ZH", "市公务员培训中心")
