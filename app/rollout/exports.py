@@ -82,8 +82,8 @@ def forecast_definition() -> str:
 
 def figure_headers() -> list[str]:
     """Column headings of a level sheet."""
-    return [_("Code"), _("Department"), _("Path"), _("Eligible"), _("Started"), _("Certified"), _("Completion (%)"),
-            _("Participation (%)"), _("Pass rate (%)"), _("Credit hours met (%)"), _("Target today (%)"), _("Gap"),
+    return [_("Code"), _("Department"), _("Path"), _("Eligible"), _("Started"), _("Certified"), _("Completion (%%)"),
+            _("Participation (%%)"), _("Pass rate (%%)"), _("Credit hours met (%%)"), _("Target today (%%)"), _("Gap"),
             _("Status"), _("Not finished")]
 
 
@@ -119,7 +119,7 @@ def workbook(plan: RolloutPlan, viewer: User, as_of: dt.date) -> bytes:
                                _num(cell.earned) if shown else None, _num(cell.possible) if shown else None,
                                _num(cell.share), "" if shown else _("hidden: fewer than %(n)s people", n=MIN_PEOPLE)])
     sheets.append((_("Skills map"), [_("Code"), _("Department"), _("Item code"), _("Standard item"), _("People"),
-                                     _("Points earned"), _("Points possible"), _("Share (%)"), _("Note")], skill_rows))
+                                     _("Points earned"), _("Points possible"), _("Share (%%)"), _("Note")], skill_rows))
     about = [[_("Plan"), plan.tr("name")], [_("As of"), as_of.isoformat()],
              [_("Exported by"), f"{viewer.name} ({viewer.staff_number})"]]
     sheets.append((_("Definitions"), [_("Term"), _("Definition")], about + definitions(services.annual_quota())))
