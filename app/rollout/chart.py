@@ -61,7 +61,7 @@ def trend_svg(plan: RolloutPlan, points: list[TrendPoint], result: Forecast | No
     title = _("Completion over time: %(scope)s", scope=scope)
     if points:
         now = points[-1]
-        desc = _("Completion rose from %(first)s on %(d1)s to %(last)s on %(d2)s; target on %(d2)s: %(target)s.",
+        desc = _("Completion went from %(first)s on %(d1)s to %(last)s on %(d2)s; target on %(d2)s: %(target)s.",
                  first=f"{float(points[0].rate):.1f} %", d1=short_date(points[0].day),
                  last=f"{float(now.rate):.1f} %", d2=short_date(now.day), target=f"{float(now.target):.1f} %")
     else:
