@@ -118,7 +118,7 @@ def workbook(plan: RolloutPlan, viewer: User, as_of: dt.date) -> bytes:
             skill_rows.append([row.department.code, row.department.name, item.code, item.tr("title"), cell.people,
                                _num(cell.earned) if shown else None, _num(cell.possible) if shown else None,
                                _num(cell.share), "" if shown else _("hidden: fewer than %(n)s people", n=MIN_PEOPLE)])
-    sheets.append((_("Skills map"), [_("Code"), _("Department"), _("Item code"), _("Standard item"), _("People"),
+    sheets.append((_("Skills map"), [_("Code"), _("Department"), _("Item code"), _("Standard item"), _("Number of people"),
                                      _("Points earned"), _("Points possible"), _("Share (%%)"), _("Note")], skill_rows))
     about = [[_("Plan"), plan.tr("name")], [_("As of"), as_of.isoformat()],
              [_("Exported by"), f"{viewer.name} ({viewer.staff_number})"]]

@@ -59,7 +59,7 @@ def test_xlsx_skills_map_sheet_hides_small_cells(skills_world, client, login_as)
     login_as(w["admin"])
     book = _book(client.get(f"/dashboard/export.xlsx?plan={w['plan'].id}&as_of=2026-10-31&lang=en"))
     _, header, rows = _sheet(book, "Skills map")
-    assert header == ("Code", "Department", "Item code", "Standard item", "People", "Points earned",
+    assert header == ("Code", "Department", "Item code", "Standard item", "Number of people", "Points earned",
                       "Points possible", "Share (%)", "Note")
     cells = {(r[0], r[2]): r[4:8] for r in rows}
     # values of test_skills.test_skills_map_later_uses_the_best_attempt_and_drops_the_exempted
