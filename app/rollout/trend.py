@@ -276,13 +276,13 @@ def departments_missing(plan: RolloutPlan, as_of: dt.date, figures: list) -> lis
     start = as_of - dt.timedelta(days=WINDOW_DAYS - 1)
     rows = db.session.execute(
         select(DepartmentSnapshot.department_id, DepartmentSnapshot.day, DepartmentSnapshot.eligible,
-               DepartmentSnapshot.certified, DepartmentSnapshot.target)
+               DepartmentSnapshot.certified)
         .where(DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day >= start,
                DepartmentSnapshot.day < as_of, DepartmentSnapshot.department_id.in_(list(by_id)))
         .order_by(DepartmentSnapshot.day)).all()
-    for dept_id, day, eligible, certified, target in rows:
+    for dept_id, day, eligible, certified in rows:
         if eligible:
-            series[dept_id].append(TrendPoint(day, eligible, certified, Decimal(target)))
+            series[dept_id].append(TrendPoint(day, eligible, certified, Decimal(0)))  # target unused here
     out = []
     target_now = target_percent(plan, as_of)
     for dept_id, fig in by_id.items():

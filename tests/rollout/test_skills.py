@@ -58,10 +58,11 @@ def skills_world(db):
     db.session.add(plan)
     version_id = db.session.execute(select(QuestionVersion.id)).scalars().first()
     people = {}
-    for name, dept in [*((f"p{i}", a1) for i in range(1, 7)), ("q1", a2), ("q2", a2), ("q3", a2), ("r1", b)]:
+    for name, dept in [*((f"p{i}", a1) for i in range(1, 7)), ("q1", a2), ("q2", a2), ("q3", a2), ("r1", a2)]:
         people[name] = make_user(dept, name=f"学员{name}", staff_number=name.upper())
         people[name].created_at = local(8, 1)
-    people["q3"].active = False
+    people["q3"].active = False  # left
+    people["r1"].department_id = b.id  # transferred from 综合处 to 市交通局
     officer = make_user(a, name="两处专员", staff_number="OFF-2", officer_of=[a1, b])
     admin = make_user(None, name="管理员", staff_number="ADMIN", is_admin=True)
     db.session.flush()
