@@ -195,3 +195,34 @@ def test_departments_that_will_miss_the_next_milestone(db, tree, two_milestones)
     assert [(d.department.code, d.current, d.projected, d.target, d.shortfall) for d in missing] == [
         ("B", Decimal("12.0"), Decimal("41.0"), Decimal("60"), Decimal("19.0"))]
     assert missing[0].slope_per_week == pytest.approx(7.0)
+
+
+def test_a_plan_not_yet_started_or_inactive_gets_no_snapshot(db, tree):
+    plan = tree["plan"]
+    assert take_snapshot(dt.date(2026, 8, 31)) == 0  # the day before the plan starts
+    plan.active = False
+    db.session.commit()
+    assert take_snapshot(OCT15) == 0
+    assert _count(db) == 0
+
+
+def test_target_line_and_chart_markup(app, db, tree, two_milestones):
+    from markupsafe import Markup
+
+    from app.rollout.chart import target_line, trend_svg
+    from app.rollout.services import target_percent
+
+    plan = two_milestones
+    # 0 % on 09-01 → 60 % on 11-30 (90 days) → 100 % on 12-31; halfway in days, 45 of 90 → 30 %
+    assert target_line(plan) == [(dt.date(2026, 9, 1), Decimal(0)), (dt.date(2026, 11, 30), Decimal(60)),
+                                 (dt.date(2026, 12, 31), Decimal(100))]
+    assert target_percent(plan, dt.date(2026, 10, 16)) == Decimal("30.0")
+    # 11-30 → 12-31 is 31 days: on 12-15 (15 days in) 60 + 40 × 15/31 = 79.35… → 79.4 %
+    assert target_percent(plan, dt.date(2026, 12, 15)) == Decimal("79.4")
+    points = _points(50, [(-1, 5), (0, 8)])
+    with app.test_request_context("/?lang=en"):
+        svg = trend_svg(plan, points, forecast(plan, NOV1, points), scope='<script>alert(1)</script> & 局')
+    assert isinstance(svg, Markup) and svg.startswith("<svg") and 'viewBox="0 0 480 270"' in svg
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 局" in svg
+    assert 'aria-labelledby="trend-title trend-desc"' in svg and "style=" not in svg
+    assert "Nov 30" in svg  # the milestone date, in the user's language
