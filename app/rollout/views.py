@@ -8,7 +8,7 @@ from flask import Blueprint, abort, make_response, render_template, request
 from flask_babel import _
 from flask_login import current_user
 
-from app.core.inputs import parse_page, parse_query_date
+from app.core.inputs import parse_id, parse_page, parse_query_date
 from app.core.permissions import officer_required
 from app.core.time import local_today
 from app.extensions import db
@@ -158,9 +158,7 @@ def skills_page():
     if plan is None:
         abort(404)
     as_of = _as_of(plan)
-    department_id = request.args.get("department", type=int)
-    if request.args.get("department") and department_id is None:
-        abort(400, description=_("“department” must be a department number."))
+    department_id = parse_id(request.args.get("department"))  # a 400 for anything but a plain id
     if department_id is not None:
         department = db.session.get(Department, department_id)
         if department is None or not can_see_department(current_user, department_id):

@@ -158,7 +158,9 @@ def test_skills_page_hides_small_cells_and_names_the_lessons(skills_world, clien
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "90.0" in body and "num skill-hidden" in body  # A1 shown, A2 hidden
-    assert client.get(f"/dashboard/skills?plan={w['plan'].id}&department=abc").status_code == 400
+    for bad in ("abc", "-1", "99999999999999999999"):
+        assert client.get(f"/dashboard/skills?plan={w['plan'].id}&department={bad}").status_code == 400
+    assert client.get(f"/dashboard/skills?plan={w['plan'].id}&department=999999").status_code == 404
 
 
 def test_officer_cannot_open_the_skills_map_of_a_department_outside_scope(skills_world, client, login_as):
