@@ -226,3 +226,32 @@ def test_target_line_and_chart_markup(app, db, tree, two_milestones):
     assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 局" in svg
     assert 'aria-labelledby="trend-title trend-desc"' in svg and "style=" not in svg
     assert "Nov 30" in svg  # the milestone date, in the user's language
+
+
+def test_two_snapshots_of_the_same_day_at_once_leave_one_row_per_department(app, db, tree):
+    import threading
+
+    from app.extensions import db as _db
+
+    barrier, errors = threading.Barrier(2), []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                take_snapshot(OCT15)
+                _db.session.commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    db.session.expire_all()
+    assert _count(db) == 5
+    assert _by_code(db, tree, OCT15)["CITY"] == (4, 2, 1, 2, 1)
