@@ -63,3 +63,21 @@ def test_without_snapshots_the_page_says_there_is_no_forecast_yet(tree, client, 
         html = client.get(f"/dashboard/?plan={tree['plan'].id}&lang=en").get_data(as_text=True)
     assert "Not enough daily figures for a forecast yet" in html
     assert "<svg" in html  # the chart still draws the target line and today's point
+
+
+def test_officer_with_two_subtrees_sees_their_sum_and_nothing_else(app, db, tree, client, login_as):
+    from tests.factories import make_user
+
+    officer = make_user(tree["city"], name="两处专员", staff_number="OFF-2", officer_of=[tree["a_off"], tree["b_off"]])
+    officer.created_at = utc(2026, 8, 1)
+    db.session.commit()
+    with time_machine.travel(NOV1_NOON, tick=False):
+        _backfill(app)
+        login_as(officer)
+        html = client.get(f"/dashboard/?plan={tree['plan'].id}&as_of=2026-10-16&lang=en").get_data(as_text=True)
+    # The two 办公室 together on 10-15: A-OFF 3 eligible, 0 certified; B-OFF 1 eligible, 1 certified → 1 of 4, 25 %.
+    assert re.search(r"2026-10-15</td><td class=\"num\">4</td><td class=\"num\">1</td><td class=\"num\">25.0 %", html)
+    # … and on 10-16 (live): u1 certified too: 2 of 4
+    assert re.search(r"2026-10-16</td><td class=\"num\">4</td><td class=\"num\">2</td><td class=\"num\">50.0 %", html)
+    assert "Completion over time: 办公室、办公室" in html
+    assert "市财政局" not in html and "市交通局" not in html and "滨江市" not in html
