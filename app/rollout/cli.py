@@ -1,6 +1,7 @@
 """``flask rollout``: load rollout plans from YAML files and list the plans with today's figures."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def _percent(value: Decimal) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Register the ``rollout`` CLI group (``load-plan``, ``list-plans``) on ``app`` (once; idempotent)."""
+    """Register the ``rollout`` CLI group (``load-plan``, ``list-plans``, ``backfill``) on ``app`` (once; idempotent)."""
     if "rollout" in app.cli.commands:
         return
 
@@ -60,6 +61,30 @@ def init_app(app: Flask) -> None:
                 refresh_statistics("enrolment")
         for line in lines:
             click.echo(line)
+
+    @rollout.command("backfill")
+    @click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+                  help="First local day (YYYY-MM-DD).")
+    @click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+                  help="Last local day (YYYY-MM-DD), not after today.")
+    def backfill_command(start, end):
+        """Rebuild the daily snapshots of every active plan from FROM to TO out of the events (idempotent).
+
+        Each day is computed as of its end by the dashboard's own figures and committed on its own, so an
+        interrupted run keeps the days done and can simply be run again."""
+        from app.rollout.trend import check_range, take_snapshot
+
+        start, end = start.date(), end.date()
+        try:
+            check_range(start, end)
+        except ValueError as exc:
+            fail([f"rollout backfill: {exc}"])
+        day, total = start, 0
+        while day <= end:
+            total += take_snapshot(day)
+            db.session.commit()
+            day += dt.timedelta(days=1)
+        click.echo(f"snapshots rebuilt for {(end - start).days + 1} day(s) from {start} to {end}: {total} row(s).")
 
     @rollout.command("list-plans")
     def list_plans():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import BilingualMixin, TimestampMixin
@@ -66,3 +66,28 @@ class Exemption(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DepartmentSnapshot(db.Model):
+    """One department's figures for one plan at the end of one local day (the daily snapshot job).
+
+    Counts are people in the department's whole subtree (as :func:`app.rollout.services.department_figures`
+    computes them); ``target`` is the plan's target percent (0–100) for ``day``. ``taken_at`` (UTC) is when
+    the row was last written. One row per (plan, department, day): the job and the backfill upsert it.
+    """
+
+    __tablename__ = "rollout_snapshot"
+    __table_args__ = (UniqueConstraint("plan_id", "department_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    eligible: Mapped[int] = mapped_column(Integer)
+    started: Mapped[int] = mapped_column(Integer)
+    certified: Mapped[int] = mapped_column(Integer)
+    sat: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[int] = mapped_column(Integer)
+    hours_met: Mapped[int] = mapped_column(Integer)
+    target: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -216,40 +216,53 @@ def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
     ).where(*c.eligible)
 
 
-def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[DepartmentFigures]:
-    """Figures for every department ``viewer`` may see, as a forest under their scope roots.
+def figure_rows(plan: RolloutPlan, as_of: dt.date, viewer: User | None = None) -> list[tuple]:
+    """The figures aggregation: ``(department_id, eligible, started, certified, sat, passed, hours_met)``
+    per department with eligible staff in its subtree, as of the end of local date ``as_of``.
 
-    One SQL aggregation (eligible users × closure table, grouped by ancestor); only departments
-    with eligible staff appear. Officers see only their subtrees (scoped in the query).
+    One SQL aggregation (eligible users × closure table, grouped by ancestor). With ``viewer`` only the
+    departments they may see (officers: their subtrees, scoped in the query); without one every
+    department (the snapshot job). Counts are ints (never None).
     """
     # Materialised so each user's EXISTS flags are computed once, not once per ancestor row of the
     # join (three times as often in a four-level tree); PostgreSQL inlines a plain CTE or subquery.
     # Only users in visible departments can count towards a visible ancestor, so for officers the
     # filter goes inside too (admins see every department).
-    visible = visible_department_ids(viewer)
     eligible = eligible_users(plan, local_date_end_utc(as_of))
-    if not viewer.is_admin:
+    visible = visible_department_ids(viewer) if viewer is not None else None
+    if viewer is not None and not viewer.is_admin:
         eligible = eligible.where(User.department_id.in_(visible))
     users = eligible.cte("eligible").prefix_with("MATERIALIZED", dialect="postgresql")
-    rows = db.session.execute(
+    query = (
         select(
             DepartmentClosure.ancestor_id, func.count(users.c.user_id), func.sum(users.c.started),
             func.sum(users.c.certified), func.sum(users.c.sat), func.sum(users.c.passed),
             func.sum(users.c.hours_met),
         )
         .join(users, users.c.department_id == DepartmentClosure.descendant_id)
-        .where(DepartmentClosure.ancestor_id.in_(visible))
         .group_by(DepartmentClosure.ancestor_id)
-    ).all()
+    )
+    if visible is not None:
+        query = query.where(DepartmentClosure.ancestor_id.in_(visible))
+    return [(dept_id, int(n), int(s or 0), int(c or 0), int(sat or 0), int(p or 0), int(h or 0))
+            for dept_id, n, s, c, sat, p, h in db.session.execute(query).all()]
+
+
+def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[DepartmentFigures]:
+    """Figures for every department ``viewer`` may see, as a forest under their scope roots.
+
+    One SQL aggregation (:func:`figure_rows`); only departments with eligible staff appear. Officers
+    see only their subtrees (scoped in the query).
+    """
+    rows = figure_rows(plan, as_of, viewer)
     if not rows:
         return []
     departments = {d.id: d for d in db.session.execute(
         select(Department).where(Department.id.in_([r[0] for r in rows]))).scalars()}
     target = target_percent(plan, as_of)
     figures = {
-        dept_id: DepartmentFigures(department=departments[dept_id], level=0, eligible=int(n), started=int(s or 0),
-                                   certified=int(c or 0), sat=int(sat or 0), passed=int(p or 0),
-                                   hours_met=int(h or 0), target=target)
+        dept_id: DepartmentFigures(department=departments[dept_id], level=0, eligible=n, started=s, certified=c,
+                                   sat=sat, passed=p, hours_met=h, target=target)
         for dept_id, n, s, c, sat, p, h in rows
     }
     roots = []

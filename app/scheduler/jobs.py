@@ -22,8 +22,15 @@ def _finalise_overdue() -> int:
     return finalise_overdue_attempts()
 
 
+def _rollout_snapshots() -> int:
+    from app.rollout.trend import snapshot_job
+
+    return snapshot_job()
+
+
 JOBS = [
     Job("finalise-overdue-attempts", _finalise_overdue, 30),
+    Job("rollout-daily-snapshots", _rollout_snapshots, 3600),  # hourly: takes each missing day once
 ]
 
 

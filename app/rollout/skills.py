@@ -1,0 +1,205 @@
+"""Skills map (技能短板图): per department and standard item, the share of exam points earned.
+
+Definition (shown beside the map): for a department (its whole subtree) and a standard item, the points
+earned on that item's questions ÷ the points those questions were worth (× 100, percent 0–100), over
+each eligible person's best finished attempt at each of the plan's exams (highest score; on a tie the
+earlier one), as of the end of the chosen local day: attempts finished later, and people not eligible
+then, do not count. "People" is the number of people whose best attempt had questions on the item.
+A cell with fewer than :data:`MIN_PEOPLE` people is hidden (no singling out), in the page and the exports.
+A person's own map (on their record) is the same over their best attempt(s), without the threshold.
+
+All of it is one SQL aggregation: best attempts by ``row_number()`` over (person, exam), joined to their
+attempt items and the closure table, grouped by ancestor department × item; officers' queries are
+restricted to their departments in the query.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import distinct, func, select
+
+from app.auth.models import User
+from app.core.time import local_date_end_utc
+from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
+from app.extensions import db
+from app.learning.models import Course, Lesson, course_item
+from app.org.models import Department, DepartmentClosure
+from app.org.services import visible_department_ids
+from app.rollout.models import RolloutPlan
+from app.rollout.services import _required_course_ids, eligible_conditions
+from app.standards.models import StandardArea, StandardItem
+
+MIN_PEOPLE = 5
+LESSONS_PER_ITEM = 4
+
+
+@dataclass(frozen=True)
+class SkillCell:
+    """Points ``earned`` of ``possible`` (Decimal) on one item by ``people`` people."""
+
+    earned: Decimal
+    possible: Decimal
+    people: int
+    threshold: int = MIN_PEOPLE
+
+    @property
+    def hidden(self) -> bool:
+        """True when fewer than ``threshold`` people contribute (the share is not shown)."""
+        return self.people < self.threshold
+
+    @property
+    def share(self) -> Decimal | None:
+        """Earned ÷ possible × 100 (percent 0–100, 1 decimal); None when hidden or nothing was possible."""
+        if self.hidden or not self.possible:
+            return None
+        return (self.earned * 100 / self.possible).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    @property
+    def band(self) -> str:
+        """CSS band of the share: ``low`` < 50, ``mid`` < 70, ``ok`` < 85, ``good`` ≥ 85, ``hidden``."""
+        share = self.share
+        if share is None:
+            return "hidden"
+        return "low" if share < 50 else "mid" if share < 70 else "ok" if share < 85 else "good"
+
+
+@dataclass
+class SkillsRow:
+    """One department: ``people`` with a best attempt in its subtree, ``cells`` by standard item id."""
+
+    department: Department
+    people: int
+    cells: dict[int, SkillCell]
+    level: int = 0
+
+
+@dataclass
+class SkillsMap:
+    """Rows of departments × ``items`` (standard items in the standard's order); ``lessons`` by item id:
+    ``[(course, [lessons])]`` of the active courses that teach the item (course.yaml ``items``)."""
+
+    items: list[StandardItem]
+    rows: list[SkillsRow]
+    lessons: dict[int, list] = field(default_factory=dict)
+
+
+def best_attempts(plan: RolloutPlan, as_of: dt.date, *, viewer: User | None = None, user_id: int | None = None):
+    """Subquery ``best(attempt_id, user_id, department_id)``: each eligible person's best finished attempt
+    at each of the plan's exams as of the end of local date ``as_of`` (highest score, then earliest
+    finish, then lowest id). Restricted to ``viewer``'s departments (officers) and/or one ``user_id``."""
+    as_of_end = local_date_end_utc(as_of)
+    exams = select(Exam.id).where(Exam.course_id.in_(_required_course_ids(plan)))
+    rank = func.row_number().over(partition_by=(Attempt.user_id, Attempt.exam_id),
+                                  order_by=(Attempt.score.desc(), Attempt.finished_at, Attempt.id))
+    query = (select(Attempt.id.label("attempt_id"), Attempt.user_id.label("user_id"),
+                    User.department_id.label("department_id"), rank.label("rank"))
+             .join(User, User.id == Attempt.user_id)
+             .where(Attempt.exam_id.in_(exams), Attempt.state == FINISHED, Attempt.finished_at < as_of_end,
+                    Attempt.score.is_not(None), *eligible_conditions(plan, as_of_end)))
+    if viewer is not None and not viewer.is_admin:
+        query = query.where(User.department_id.in_(visible_department_ids(viewer)))
+    if user_id is not None:
+        query = query.where(Attempt.user_id == user_id)
+    ranked = query.subquery("ranked")
+    return (select(ranked.c.attempt_id, ranked.c.user_id, ranked.c.department_id)
+            .where(ranked.c.rank == 1).subquery("best"))
+
+
+def _items(item_ids) -> list[StandardItem]:
+    if not item_ids:
+        return []
+    return list(db.session.execute(
+        select(StandardItem).join(StandardArea, StandardArea.id == StandardItem.area_id)
+        .where(StandardItem.id.in_(list(item_ids)))
+        .order_by(StandardArea.position, StandardItem.position, StandardItem.code)).scalars())
+
+
+def item_lessons(item_ids) -> dict[int, list]:
+    """``{item id: [(course, [lesson, …])]}``: active lessons (at most :data:`LESSONS_PER_ITEM` per
+    course) of the active courses whose ``items`` include the item, as the result page suggests them."""
+    if not item_ids:
+        return {}
+    rows = db.session.execute(
+        select(course_item.c.standard_item_id, Course, Lesson)
+        .join(Course, Course.id == course_item.c.course_id).join(Lesson, Lesson.course_id == Course.id)
+        .where(course_item.c.standard_item_id.in_(list(item_ids)), Course.active.is_(True), Lesson.active.is_(True))
+        .order_by(course_item.c.standard_item_id, Course.id, Lesson.position)).all()
+    out: dict[int, list] = defaultdict(list)
+    for item_id, course, lesson in rows:
+        entries = out[item_id]
+        if not entries or entries[-1][0].id != course.id:
+            entries.append((course, []))
+        if len(entries[-1][1]) < LESSONS_PER_ITEM:
+            entries[-1][1].append(lesson)
+    return dict(out)
+
+
+def skills_map(plan: RolloutPlan, viewer: User, as_of: dt.date, department_ids: list[int] | None = None,
+               threshold: int = MIN_PEOPLE) -> SkillsMap:
+    """The skills map as of the end of local date ``as_of`` for the departments ``viewer`` may see
+    (all of them, or those of ``department_ids`` among them), rows in tree order (parents first).
+    Departments without anyone's best attempt have no row."""
+    best = best_attempts(plan, as_of, viewer=viewer)
+    visible = visible_department_ids(viewer)
+    scope = [DepartmentClosure.ancestor_id.in_(visible)]
+    if department_ids is not None:
+        scope.append(DepartmentClosure.ancestor_id.in_(department_ids))
+    cells = db.session.execute(
+        select(DepartmentClosure.ancestor_id, AttemptItem.standard_item_id,
+               func.sum(func.coalesce(AttemptItem.awarded, 0)), func.sum(AttemptItem.points),
+               func.count(distinct(best.c.user_id)))
+        .select_from(best)
+        .join(AttemptItem, AttemptItem.attempt_id == best.c.attempt_id)
+        .join(DepartmentClosure, DepartmentClosure.descendant_id == best.c.department_id)
+        .where(AttemptItem.standard_item_id.is_not(None), *scope)
+        .group_by(DepartmentClosure.ancestor_id, AttemptItem.standard_item_id)).all()
+    people = dict(db.session.execute(
+        select(DepartmentClosure.ancestor_id, func.count(distinct(best.c.user_id)))
+        .select_from(best).join(DepartmentClosure, DepartmentClosure.descendant_id == best.c.department_id)
+        .where(*scope).group_by(DepartmentClosure.ancestor_id)).all())
+    by_dept: dict[int, dict[int, SkillCell]] = defaultdict(dict)
+    for dept_id, item_id, earned, possible, n in cells:
+        by_dept[dept_id][item_id] = SkillCell(Decimal(earned or 0), Decimal(possible or 0), int(n), threshold)
+    departments = {d.id: d for d in db.session.execute(
+        select(Department).where(Department.id.in_(list(people)))).scalars()} if people else {}
+    ordered = sorted(departments.values(), key=lambda d: (d.depth, d.sort_order, d.code))
+    rows: list[SkillsRow] = []
+    placed: dict[int, SkillsRow] = {}
+    children: dict[int, list[SkillsRow]] = defaultdict(list)
+    roots = []
+    for dept in ordered:
+        row = SkillsRow(dept, int(people[dept.id]), by_dept.get(dept.id, {}))
+        placed[dept.id] = row
+        if dept.parent_id in placed:
+            row.level = placed[dept.parent_id].level + 1
+            children[dept.parent_id].append(row)
+        else:
+            roots.append(row)
+    stack = list(reversed(roots))
+    while stack:
+        row = stack.pop()
+        rows.append(row)
+        stack.extend(reversed(children[row.department.id]))
+    item_ids = {item_id for cells_of in by_dept.values() for item_id in cells_of}
+    return SkillsMap(items=_items(item_ids), rows=rows, lessons=item_lessons(item_ids))
+
+
+def person_skills(plan: RolloutPlan, viewer: User, user_id: int, as_of: dt.date) -> SkillsMap:
+    """One person's map over their own best attempt(s) as of ``as_of`` (no people threshold): a single
+    row with the person's department, or no rows. Scoped like :func:`skills_map`."""
+    best = best_attempts(plan, as_of, viewer=viewer, user_id=user_id)
+    cells = db.session.execute(
+        select(best.c.department_id, AttemptItem.standard_item_id, func.sum(func.coalesce(AttemptItem.awarded, 0)),
+               func.sum(AttemptItem.points))
+        .select_from(best).join(AttemptItem, AttemptItem.attempt_id == best.c.attempt_id)
+        .where(AttemptItem.standard_item_id.is_not(None))
+        .group_by(best.c.department_id, AttemptItem.standard_item_id)).all()
+    if not cells:
+        return SkillsMap(items=[], rows=[])
+    department = db.session.get(Department, cells[0][0])
+    by_item = {item_id: SkillCell(Decimal(earned or 0), Decimal(possible or 0), 1, threshold=1)
+               for _, item_id, earned, possible in cells}
+    return SkillsMap(items=_items(by_item), rows=[SkillsRow(department, 1, by_item)], lessons=item_lessons(by_item))

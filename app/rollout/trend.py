@@ -1,0 +1,295 @@
+"""Daily snapshots of the rollout figures, the completion trend, and a forecast from the recent pace.
+
+Snapshots
+    ``rollout_snapshot`` keeps, per plan, department and local day, the figures of
+    :func:`app.rollout.services.figure_rows` as of the end of that day (the same SQL as the dashboard:
+    nothing is computed twice or differently). :func:`take_snapshot` upserts them (INSERT … ON CONFLICT
+    DO UPDATE on the unique key (plan, department, day), on SQLite and PostgreSQL alike) and removes rows
+    of departments that no longer have eligible staff that day, so running it twice, or two copies at
+    once, leaves exactly one row per key with the same values. The daily job (:func:`snapshot_job`)
+    fills every missing day of the last :data:`CATCH_UP_DAYS` up to yesterday; ``flask rollout backfill``
+    rebuilds any range from the events. A snapshot taken on the day keeps that day's departments; a
+    backfill uses today's department of each person (transfers and leaving dates are not part of the
+    as-of figures).
+
+Forecast (:func:`forecast`)
+    Method: an ordinary least-squares line through the completion rate (percent 0–100, certified ÷
+    eligible × 100) of every day with figures in the last :data:`WINDOW_DAYS` days up to and including
+    the as-of date (snapshots before it, the live figures on it). With x the day number and y the rate,
+    slope b = Σ(x − x̄)(y − ȳ) ÷ Σ(x − x̄)² (percentage points per day) and the line is
+    y(x) = ȳ + b (x − x̄). Projected rate at the next milestone = y(milestone date), clamped to 0–100.
+    Projected date of a target T (each milestone's target, and 100 %) = the first day on or after the
+    as-of date on which y ≥ T, i.e. ceil(x̄ + (T − ȳ) ÷ b); none when b ≤ 0 and the target is not yet
+    reached; the as-of date when the current rate already meets it. At least :data:`MIN_POINTS` days
+    with figures are needed, else there is no forecast. A department will miss the next milestone when
+    its projected rate at that date is below the milestone's target.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import delete, func, select
+
+from app.core.time import local_today, utcnow
+from app.extensions import db
+from app.org.models import Department
+from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
+from app.rollout.services import figure_rows, target_percent
+
+WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
+MIN_POINTS = 2  # days with figures needed for a line
+CATCH_UP_DAYS = 7  # the daily job fills missing snapshots this many days back
+SNAPSHOT_COLUMNS = ("eligible", "started", "certified", "sat", "passed", "hours_met")
+
+
+# --------------------------------------------------------------------------- snapshots
+def _upsert_statement():
+    """INSERT … ON CONFLICT (plan_id, department_id, day) DO UPDATE for the session's database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(DepartmentSnapshot.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["plan_id", "department_id", "day"],
+        set_={name: statement.excluded[name] for name in (*SNAPSHOT_COLUMNS, "target", "taken_at")})
+
+
+def snapshot_plans(day: dt.date) -> list[RolloutPlan]:
+    """Active plans that had started by local date ``day`` (the plans a snapshot of that day covers)."""
+    return list(db.session.execute(select(RolloutPlan).where(
+        RolloutPlan.active.is_(True), RolloutPlan.starts_on <= day).order_by(RolloutPlan.id)).scalars())
+
+
+def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None) -> int:
+    """Store every department's figures for each plan (default :func:`snapshot_plans`) as of the end of
+    local date ``day``. Idempotent: one upsert per plan on the unique key, then rows of that plan and
+    day whose department has no eligible staff any more are deleted. Returns the number of rows written
+    (departments × plans). Flushes; the caller commits."""
+    plans = snapshot_plans(day) if plans is None else plans
+    now = utcnow()
+    written = 0
+    for plan in plans:
+        target = target_percent(plan, day)
+        rows = [dict(zip(("department_id", *SNAPSHOT_COLUMNS), row), plan_id=plan.id, day=day, target=target,
+                     taken_at=now) for row in figure_rows(plan, day)]
+        if rows:
+            db.session.execute(_upsert_statement(), rows)
+        db.session.execute(delete(DepartmentSnapshot).where(
+            DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day == day,
+            DepartmentSnapshot.department_id.not_in([r["department_id"] for r in rows])))
+        written += len(rows)
+    db.session.flush()
+    return written
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    """Raise ValueError naming the problem unless ``start`` ≤ ``end`` ≤ today (local)."""
+    if end < start:
+        raise ValueError(f"--to {end} is before --from {start}")
+    if end > local_today():
+        raise ValueError(f"--to {end} is in the future (today is {local_today()})")
+
+
+def backfill(start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """Rebuild the snapshots of every local day from ``start`` to ``end`` (inclusive) from the events
+    (:func:`take_snapshot` per day). Returns rows written per day. Raises ValueError if ``end`` is
+    before ``start`` or after today. Flushes; the caller commits."""
+    check_range(start, end)
+    out = {}
+    day = start
+    while day <= end:
+        out[day] = take_snapshot(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
+def snapshot_job(today: dt.date | None = None) -> int:
+    """The daily job: for each of the last :data:`CATCH_UP_DAYS` days up to yesterday (local), take the
+    snapshot of every plan that has none for that day. Safe to run hourly and twice at once (upserts).
+    Returns the number of rows written."""
+    today = today or local_today()
+    written = 0
+    for back in range(CATCH_UP_DAYS, 0, -1):
+        day = today - dt.timedelta(days=back)
+        taken = set(db.session.execute(select(DepartmentSnapshot.plan_id).where(
+            DepartmentSnapshot.day == day).distinct()).scalars())
+        missing = [p for p in snapshot_plans(day) if p.id not in taken]
+        if missing:
+            written += take_snapshot(day, missing)
+    return written
+
+
+# --------------------------------------------------------------------------- trend series
+@dataclass(frozen=True)
+class TrendPoint:
+    """Completion on one local day: ``eligible``, ``certified`` (counts), ``rate`` (percent 0–100,
+    Decimal with 1 decimal) and ``target`` (the plan's target percent that day)."""
+
+    day: dt.date
+    eligible: int
+    certified: int
+    target: Decimal
+
+    @property
+    def rate(self) -> Decimal:
+        """Certified ÷ eligible × 100 (percent 0–100, 1 decimal)."""
+        return (Decimal(self.certified) * 100 / Decimal(self.eligible)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def trend_series(plan: RolloutPlan, department_ids: list[int], as_of: dt.date,
+                 live: tuple[int, int] | None = None) -> list[TrendPoint]:
+    """The completion of the departments ``department_ids`` together (their subtrees must not overlap:
+    pass scope roots), one point per day from the plan's start to the day before ``as_of`` from the
+    snapshots (summed in SQL), plus ``live`` = ``(eligible, certified)`` on ``as_of`` itself (the figures
+    the page already computed). Days without eligible staff are left out. The caller checks scope."""
+    if not department_ids:
+        return []
+    rows = db.session.execute(
+        select(DepartmentSnapshot.day, func.sum(DepartmentSnapshot.eligible), func.sum(DepartmentSnapshot.certified))
+        .where(DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.department_id.in_(department_ids),
+               DepartmentSnapshot.day >= plan.starts_on, DepartmentSnapshot.day < as_of)
+        .group_by(DepartmentSnapshot.day).order_by(DepartmentSnapshot.day)).all()
+    points = [TrendPoint(day, int(e), int(c or 0), target_percent(plan, day)) for day, e, c in rows if e]
+    if live is not None and live[0]:
+        points.append(TrendPoint(as_of, live[0], live[1], target_percent(plan, as_of)))
+    return points
+
+
+# --------------------------------------------------------------------------- forecast
+@dataclass
+class Forecast:
+    """A projection from the recent pace (method in the module docstring).
+
+    ``points``: days used; ``slope``: percentage points per day (float) or None without a forecast;
+    ``current``: rate on the as-of date (percent 0–100) or None; ``milestone``: the next milestone
+    (due on or after the as-of date) or None; ``at_milestone``: projected rate (0–100, 1 decimal) at
+    its date; ``will_miss``: projected rate below its target; ``full_on``: projected date of 100 %;
+    ``milestone_dates``: ``[(milestone, projected date or None)]`` for the milestones still ahead.
+    """
+
+    as_of: dt.date
+    points: int = 0
+    slope: float | None = None
+    intercept_at_as_of: float | None = None
+    current: Decimal | None = None
+    milestone: Milestone | None = None
+    at_milestone: Decimal | None = None
+    will_miss: bool = False
+    full_on: dt.date | None = None
+    milestone_dates: list = field(default_factory=list)
+
+    @property
+    def available(self) -> bool:
+        """True when there were enough days for a line."""
+        return self.slope is not None
+
+    @property
+    def slope_per_week(self) -> float | None:
+        """The pace in percentage points per week."""
+        return None if self.slope is None else self.slope * 7
+
+    def projected(self, day: dt.date) -> float | None:
+        """The fitted line's rate on local date ``day`` (percent, clamped 0–100), None without a forecast."""
+        if self.slope is None:
+            return None
+        return min(100.0, max(0.0, self.intercept_at_as_of + self.slope * (day - self.as_of).days))
+
+
+def _fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
+    """Least squares over ``(x, y)``: returns (slope, x̄, ȳ). Needs two distinct x values."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    sxy = sum((x - mx) * (y - my) for x, y in points)
+    return sxy / sxx, mx, my
+
+
+def _reach_date(as_of: dt.date, current: float, slope: float, mx: float, my: float, target: float) -> dt.date | None:
+    """First day on or after ``as_of`` when the line reaches ``target`` (see the module docstring)."""
+    if current >= target:
+        return as_of
+    if slope <= 0:
+        return None
+    x = math.ceil(round(mx + (target - my) / slope, 9))  # round: 33.0000000001 is day 33
+    return max(as_of, as_of + dt.timedelta(days=x))
+
+
+def forecast(plan: RolloutPlan, as_of: dt.date, points: list[TrendPoint]) -> Forecast:
+    """Project completion from ``points`` (a :func:`trend_series`) by the least-squares method in the
+    module docstring, over the days in the :data:`WINDOW_DAYS` ending on ``as_of``."""
+    result = Forecast(as_of=as_of)
+    ahead = [m for m in plan.milestones if m.due_on >= as_of]
+    result.milestone = ahead[0] if ahead else None
+    window = [p for p in points if as_of - dt.timedelta(days=WINDOW_DAYS - 1) <= p.day <= as_of]
+    today = next((p for p in window if p.day == as_of), None)
+    result.current = today.rate if today else None
+    result.points = len(window)
+    if len(window) < MIN_POINTS:
+        return result
+    xy = [((p.day - as_of).days, float(p.rate)) for p in window]  # x = days from the as-of date (≤ 0)
+    slope, mx, my = _fit(xy)
+    result.slope = slope
+    result.intercept_at_as_of = my - slope * mx
+    current = float(result.current) if result.current is not None else result.intercept_at_as_of
+    result.full_on = _reach_date(as_of, current, slope, mx, my, 100.0)
+    result.milestone_dates = [(m, _reach_date(as_of, current, slope, mx, my, float(m.target_percent)))
+                              for m in ahead]
+    if result.milestone is not None:
+        value = result.projected(result.milestone.due_on)
+        result.at_milestone = Decimal(str(value)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        result.will_miss = result.at_milestone < Decimal(result.milestone.target_percent)
+    return result
+
+
+@dataclass
+class DepartmentForecast:
+    """A department that will miss the next milestone: its current rate, projected rate, the target."""
+
+    department: Department
+    current: Decimal | None
+    projected: Decimal
+    target: Decimal
+    slope_per_week: float
+
+    @property
+    def shortfall(self) -> Decimal:
+        """Target − projected rate, percentage points (positive)."""
+        return (self.target - self.projected).quantize(Decimal("0.1"))
+
+
+def departments_missing(plan: RolloutPlan, as_of: dt.date, figures: list) -> list[DepartmentForecast]:
+    """Departments among ``figures`` (a flat list of :class:`~app.rollout.services.DepartmentFigures`,
+    already scoped to the viewer) whose forecast misses the next milestone, largest shortfall first.
+    One query reads the window's snapshots of those departments; their live figures on ``as_of`` are
+    the ``figures`` themselves."""
+    ahead = [m for m in plan.milestones if m.due_on >= as_of]
+    if not ahead or not figures:
+        return []
+    by_id = {f.department.id: f for f in figures}
+    series: dict[int, list[TrendPoint]] = defaultdict(list)
+    start = as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+    rows = db.session.execute(
+        select(DepartmentSnapshot.department_id, DepartmentSnapshot.day, DepartmentSnapshot.eligible,
+               DepartmentSnapshot.certified)
+        .where(DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day >= start,
+               DepartmentSnapshot.day < as_of, DepartmentSnapshot.department_id.in_(list(by_id)))
+        .order_by(DepartmentSnapshot.day)).all()
+    for dept_id, day, eligible, certified in rows:
+        if eligible:
+            series[dept_id].append(TrendPoint(day, eligible, certified, Decimal(0)))  # target unused here
+    out = []
+    target_now = target_percent(plan, as_of)
+    for dept_id, fig in by_id.items():
+        points = series[dept_id] + ([TrendPoint(as_of, fig.eligible, fig.certified, target_now)] if fig.eligible else [])
+        result = forecast(plan, as_of, points)
+        if result.available and result.will_miss:
+            out.append(DepartmentForecast(fig.department, result.current, result.at_milestone,
+                                          Decimal(result.milestone.target_percent), result.slope_per_week))
+    out.sort(key=lambda d: (-d.shortfall, d.department.code))
+    return out
