@@ -456,7 +456,7 @@ class AdmissionSpec:
 def validate_admission(data: dict, exam: Exam | None) -> tuple[AdmissionSpec | None, Errors]:
     """Check the admission fields: ``allowed_networks`` (text, one CIDR a line), ``access_code``
     (4–200 characters; blank keeps the current one), ``clear_access_code``, and ``sittings``: a list of
-    ``{"id": existing id or '', "starts_at", "ends_at" (local), "capacity"}``. A sitting with seats
+    ``{"sitting_id": existing id or '', "starts_at", "ends_at" (local), "capacity"}``. A sitting with seats
     taken cannot be removed nor get fewer seats than are taken. Returns ``(spec or None, errors)``."""
     from app.exams.admission import MAX_ACCESS_CODE, parse_networks
 
@@ -476,7 +476,7 @@ def validate_admission(data: dict, exam: Exam | None) -> tuple[AdmissionSpec | N
     kept_ids = set()
     for index, raw in enumerate(raw_sittings):
         prefix = f"sittings-{index}-"
-        sitting_id = _whole(raw.get("id"), 1, 2**31 - 1) if str(raw.get("id") or "").strip() else None
+        sitting_id = _whole(raw.get("sitting_id"), 1, 2**31 - 1) if str(raw.get("sitting_id") or "").strip() else None
         if sitting_id is not None and sitting_id not in existing:
             sitting_id = None  # not this exam's: treated as a new sitting
         starts_at, ok_start = parse_local_datetime(raw.get("starts_at"))
