@@ -321,6 +321,11 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
         course = db.session.execute(select(Course).where(Course.slug == course_slug[:80])).scalar_one_or_none()
         if course is None:
             errors.add("course", _("Unknown course."))
+        else:  # a course page shows one exam: the course must not have another one
+            other = db.session.execute(select(Exam.code).where(
+                Exam.course_id == course.id, Exam.active.is_(True), Exam.code != code)).scalars().first()
+            if other is not None:
+                errors.add("course", _("This course has an exam already (%(code)s).", code=other))
     minutes = whole("time_limit_minutes")
     attempts = whole("attempts_allowed")
     grace = whole("grace_period_seconds")
@@ -378,9 +383,10 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
     seen = {}
     for index, raw in enumerate(raw_rows):
         prefix = f"rows-{index}-"
-        item = item_by_code(str(raw.get("item") or "").strip()[:40])
+        item_code = str(raw.get("item") or "").strip()[:40]
+        item = item_by_code(item_code) if item_code else None
         if item is None:
-            errors.add(prefix + "item", _("Unknown standard item."))
+            errors.add(prefix + "item", _("Unknown standard item.") if item_code else _("This field is required."))
         elif course_item_ids is not None and item.id not in course_item_ids:
             errors.add(prefix + "item", _("Not one of the chosen course's standard items."))
         difficulty = str(raw.get("difficulty") or "any")
