@@ -84,22 +84,27 @@ def _posted(form: ExamEditForm) -> dict:
     return data
 
 
-def _rows_action(data: dict, action: str) -> bool:
+def _rows_action(data: dict, action: str, readonly: bool) -> bool:
     """Apply an add/remove button (``add_row``, ``remove_row-<i>``, ``add_sitting``, ``remove_sitting-<i>``)
-    to ``data``; True if it was one (the page is shown again, nothing saved)."""
+    to ``data``; True if it was one (the page is shown again, nothing saved). A read-only (course.yaml)
+    exam's blueprint rows are not touched."""
     blank_row = {"item": "", "difficulty": "any", "count": "", "points": ""}
-    if action == "add_row":
-        data["rows"].append(blank_row)
+    if action == "add_row" or action.startswith("remove_row-"):
+        if not readonly and action == "add_row":
+            data["rows"].append(blank_row)
+        elif not readonly:
+            index = action[len("remove_row-"):]
+            if index.isdigit() and int(index) < len(data["rows"]):
+                del data["rows"][int(index)]
         return True
     if action == "add_sitting":
         data["sittings"].append({"sitting_id": "", "starts_at": "", "ends_at": "", "capacity": ""})
         return True
-    for prefix, key in (("remove_row-", "rows"), ("remove_sitting-", "sittings")):
-        if action.startswith(prefix):
-            index = action[len(prefix):]
-            if index.isdigit() and int(index) < len(data[key]):
-                del data[key][int(index)]
-            return True
+    if action.startswith("remove_sitting-"):
+        index = action[len("remove_sitting-"):]
+        if index.isdigit() and int(index) < len(data["sittings"]):
+            del data["sittings"][int(index)]
+        return True
     return False
 
 
@@ -147,7 +152,7 @@ def _save(form: ExamEditForm, exam: Exam | None):
     if readonly:  # the disabled definition fields are not posted: keep showing the stored ones
         data = dict(_initial_data(exam), **{k: data[k] for k in ADMISSION_FIELDS})
     action = request.form.get("action", "save")
-    if _rows_action(data, action):
+    if _rows_action(data, action, readonly):
         return _render(ExamEditForm(formdata=None, data=data), exam)
     spec, errors = (None, editor.Errors()) if readonly else editor.validate_exam_spec(data, exam)
     admission, admission_errors = editor.validate_admission(data, exam)
