@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
 from app.core.permissions import examiner_required
@@ -164,11 +165,17 @@ def _save(form: ExamEditForm, exam: Exam | None):
         return _render(shown, exam, 400)
     created = exam is None
     changed = []
-    if not readonly:
-        exam, outcome = editor.save_exam(spec, exam)
-        if outcome != "unchanged":
-            changed.append("definition")
-    changed += editor.save_admission(exam, admission)
+    try:
+        if not readonly:
+            exam, outcome = editor.save_exam(spec, exam)
+            if outcome != "unchanged":
+                changed.append("definition")
+        changed += editor.save_admission(exam, admission)
+    except IntegrityError:  # another examiner took the code a moment ago
+        db.session.rollback()
+        shown = ExamEditForm(formdata=None, data=data)
+        shown.attach({"code": [_("An exam with this code exists already.")]})
+        return _render(shown, None if created else exam, 400)
     if changed:
         record(current_user.id, "exam.create" if created else "exam.update", f"exam:{exam.id}",
                {"code": exam.code, "changed": changed}, ip=request.remote_addr)

@@ -42,17 +42,20 @@ def test_examiner_creates_an_exam_and_the_learner_sees_it(app, world, client, lo
     exam, examiner, learner = world
     login_as(examiner)
     token = csrf_token(client, "/admin/exams/new")
+    from app.exams.editor import local_input
+
+    starts = (utcnow() - dt.timedelta(minutes=10)).replace(second=0, microsecond=0)
     response = client.post("/admin/exams/new", data=new_exam_form(
-        token, **{"sittings-0-sitting_id": "", "sittings-0-starts_at": "2026-12-01T09:00",
-                  "sittings-0-ends_at": "2026-12-01T11:00", "sittings-0-capacity": "30"}))
+        token, **{"sittings-0-sitting_id": "", "sittings-0-starts_at": local_input(starts),
+                  "sittings-0-ends_at": local_input(starts + dt.timedelta(hours=2)), "sittings-0-capacity": "30"}))
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/exams/browser-1/edit")
     created = _db.session.execute(select(Exam).where(Exam.code == "browser-1")).scalar_one()
     assert created.managed_by == "browser" and created.grade_method == "last" and created.grace_period_seconds == 30
-    assert [(s.starts_at, s.capacity) for s in created.sittings] == [(dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.timezone.utc), 30)]
+    assert [(s.starts_at, s.capacity) for s in created.sittings] == [(starts, 30)]
     event = _db.session.execute(select(AuditEvent).where(AuditEvent.action == "exam.create")).scalar_one()
     assert event.actor_id == examiner.id and event.target == f"exam:{created.id}"
     page = client.get("/admin/exams/browser-1/edit").get_data(as_text=True)
-    assert 'value="2026-12-01T09:00"' in page and "file-managed" not in page
+    assert f'value="{local_input(starts)}"' in page and "file-managed" not in page
     assert "/admin/exams/browser-1/edit" in client.get("/admin/exams/").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/courses/")})
     login_as(learner)
@@ -194,3 +197,13 @@ def test_sitting_seats_on_the_exam_page_and_a_full_sitting_is_refused(app, world
     assert "/attempts/" in _start(client, exam.code, sitting=str(sitting.id)).headers["Location"]
     _db.session.expire_all()
     assert _db.session.get(ExamSitting, sitting.id).seats_taken == 2
+
+
+def test_without_a_running_sitting_the_exam_page_lists_the_next_ones(app, world, client, login_as):
+    exam, _examiner, learner = world
+    start = utcnow() + dt.timedelta(days=1)
+    _db.session.add(ExamSitting(exam_id=exam.id, starts_at=start, ends_at=start + dt.timedelta(hours=1), capacity=5))
+    _db.session.commit()
+    login_as(learner)
+    page = client.get(f"/exams/{exam.code}?lang=en").get_data(as_text=True)
+    assert 'id="no-sitting-now"' in page and "Start the exam" not in page
