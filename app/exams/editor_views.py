@@ -95,7 +95,7 @@ def _rows_action(data: dict, action: str, readonly: bool) -> bool:
             data["rows"].append(blank_row)
         elif not readonly:
             index = action[len("remove_row-"):]
-            if index.isdigit() and int(index) < len(data["rows"]):
+            if index.isascii() and index.isdigit() and int(index) < len(data["rows"]):
                 del data["rows"][int(index)]
         return True
     if action == "add_sitting":
@@ -103,7 +103,7 @@ def _rows_action(data: dict, action: str, readonly: bool) -> bool:
         return True
     if action.startswith("remove_sitting-"):
         index = action[len("remove_sitting-"):]
-        if index.isdigit() and int(index) < len(data["sittings"]):
+        if index.isascii() and index.isdigit() and int(index) < len(data["sittings"]):
             del data["sittings"][int(index)]
         return True
     return False

@@ -77,7 +77,7 @@ def start(code: str):
     exam = _exam_or_404(code)
     sitting = request.form.get("sitting", "")
     ticket = admission.Admission(remote_addr=request.remote_addr, access_code=request.form.get("access_code"),
-                                 sitting_id=int(sitting) if sitting.isdigit() and len(sitting) < 10 else None)
+                                 sitting_id=int(sitting) if sitting.isascii() and sitting.isdigit() and len(sitting) < 10 else None)
     try:
         attempt_id = services.start_attempt(current_user, exam, ticket).id  # read before the commit expires it
     except DomainError as exc:

@@ -207,3 +207,14 @@ def test_without_a_running_sitting_the_exam_page_lists_the_next_ones(app, world,
     login_as(learner)
     page = client.get(f"/exams/{exam.code}?lang=en").get_data(as_text=True)
     assert 'id="no-sitting-now"' in page and "Start the exam" not in page
+
+
+def test_odd_digits_in_buttons_and_the_sitting_are_not_server_errors(app, world, client, login_as):
+    exam, examiner, learner = world
+    login_as(examiner)
+    token = csrf_token(client, "/admin/exams/new")
+    for action in ("remove_row-²", "remove_sitting-٣", "remove_row-99999999999999999999", "nonsense"):
+        assert client.post("/admin/exams/new", data=new_exam_form(token, action=action)).status_code in (200, 302, 400)
+    client.post("/logout", data={"csrf_token": token})
+    login_as(learner)
+    assert _start(client, exam.code, sitting="²").status_code == 302
