@@ -2,7 +2,7 @@
 from app.audit.models import AuditEvent  # noqa: F401
 from app.auth.models import OfficerScope, User, UserSession  # noqa: F401
 from app.certification.models import Certificate, Certification  # noqa: F401
-from app.exams.models import Accommodation, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride  # noqa: F401
+from app.exams.models import Accommodation, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride, ExamSitting  # noqa: F401
 from app.learning.models import Course, Enrolment, Lesson, LessonProgress  # noqa: F401
 from app.org.models import Department, DepartmentClosure  # noqa: F401
 from app.questions.models import Question, QuestionVersion  # noqa: F401

@@ -76,6 +76,11 @@ ROUTES = {
     "questions.upload": ("GET", "/bank/import", [302, 403, 403, 200]),
     "questions.confirm_import": ("POST", "/bank/import/confirm", [302, 403, 403, 400]),
     "questions.export": ("GET", "/bank/export", [302, 403, 403, 200]),
+    # exam editor: examiners and admins (examiners are covered in tests/exams/test_exam_editor_http.py)
+    "exam_editor.index": ("GET", "/admin/exams/", [302, 403, 403, 200]),
+    "exam_editor.new": ("GET", "/admin/exams/new", [302, 403, 403, 200]),
+    "exam_editor.edit": ("GET", "/admin/exams/{exam}/edit", [302, 403, 403, 200]),
+    "exam_editor.pool": ("GET", "/admin/exams/pool?item=X1&difficulty=easy&count=1", [302, 403, 403, 200]),
 }
 
 

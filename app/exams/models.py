@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, Text, UniqueConstraint, and_, or_,
-    false as sa_false,
+    false as sa_false, true as sa_true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,6 +29,12 @@ REVIEW_AFTER_CLOSE = "after_close"
 REVIEW_NEVER = "never"
 REVIEW_WHEN = (REVIEW_IMMEDIATELY, REVIEW_AFTER_CLOSE, REVIEW_NEVER)
 REVIEW_SHOW = ("marks", "correctness", "response", "correct_answer", "feedback")
+# Which grade of several attempts is kept (Moodle's quiz "grading method"); see app.exams.editor.kept_grade.
+GRADE_HIGHEST = "highest"
+GRADE_METHODS = (GRADE_HIGHEST, "last", "first", "average")
+# Who owns an exam's definition: a course.yaml (``content sync``) or the browser editor (/admin/exams/).
+MANAGED_BY_FILE = "file"
+MANAGED_BY_BROWSER = "browser"
 
 
 class Exam(BilingualMixin, TimestampMixin, db.Model):
@@ -63,10 +69,23 @@ class Exam(BilingualMixin, TimestampMixin, db.Model):
     allow_retake_after_pass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # every active lesson of the course must be done before an attempt may start
     require_lessons: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # the form's questions in a random order per attempt (off: blueprint order)
+    shuffle_questions: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # which grade of several finished attempts counts: highest | last | first | average (GRADE_METHODS)
+    grade_method: Mapped[str] = mapped_column(String(10), default=GRADE_HIGHEST, server_default=GRADE_HIGHEST)
+    # "file" (course.yaml, content sync) or "browser" (created in /admin/exams/new); see docs/architecture.md
+    managed_by: Mapped[str] = mapped_column(String(10), default=MANAGED_BY_FILE, server_default=MANAGED_BY_FILE)
+    # admission (app.exams.admission), set only in the browser: CIDR networks a start must come from
+    # (None or []: anywhere) and the argon2id hash of an access code (None: no code)
+    allowed_networks: Mapped[list | None] = mapped_column(JSON)
+    access_code_hash: Mapped[str | None] = mapped_column(String(255))
 
     course = relationship("Course")
     blueprint: Mapped[list["BlueprintRow"]] = relationship(
         back_populates="exam", order_by="BlueprintRow.position", cascade="all, delete-orphan"
+    )
+    sittings: Mapped[list["ExamSitting"]] = relationship(
+        back_populates="exam", order_by="ExamSitting.starts_at", cascade="all, delete-orphan"
     )
 
     @hybrid_property
@@ -114,6 +133,33 @@ class BlueprintRow(db.Model):
     exam: Mapped[Exam] = relationship(back_populates="blueprint")
     standard_item = relationship("StandardItem")
     standard_area = relationship("StandardArea")
+
+
+class ExamSitting(db.Model):
+    """A date/time slot of an exam with a number of seats: an attempt may start in it while
+    ``starts_at <= now < ends_at`` (UTC) and a seat is free. ``seats_taken`` only grows by one
+    conditional UPDATE per start (:func:`app.exams.admission.take_seat`), so it never passes
+    ``capacity`` (also a CHECK constraint). The sitting's end also cuts the attempt's deadline.
+    """
+
+    __tablename__ = "exam_sitting"
+    __table_args__ = (
+        CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    exam: Mapped[Exam] = relationship(back_populates="sittings")
+
+    @property
+    def seats_left(self) -> int:
+        """Free seats (never below 0)."""
+        return max(0, self.capacity - (self.seats_taken or 0))
 
 
 class ExamOverride(db.Model):
@@ -192,6 +238,8 @@ class Attempt(db.Model):
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     passed: Mapped[bool | None] = mapped_column(Boolean)
     furthest_position: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # the sitting whose seat this attempt took (None: the exam has no sittings)
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("exam_sitting.id", ondelete="SET NULL"), index=True)
 
     exam: Mapped[Exam] = relationship()
     user = relationship("User")

@@ -12,7 +12,7 @@ import random
 import secrets
 from collections import OrderedDict
 from typing import NamedTuple
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
@@ -24,6 +24,8 @@ from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
 from app.exams.models import FINISHED, IN_PROGRESS, NAVIGATIONS, SEQUENTIAL, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
 from app.exams.models import REVIEW_IMMEDIATELY, REVIEW_SHOW, REVIEW_WHEN
+from app.exams.models import GRADE_HIGHEST, GRADE_METHODS, MANAGED_BY_BROWSER, MANAGED_BY_FILE
+from app.exams.editor import ExamSpec, RowSpec, save_exam
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question, QuestionVersion
 from app.questions.types import REGISTRY, ResponseError
@@ -102,9 +104,13 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times;
     optional ``questions_per_page`` (0 = all on one page, the default) and ``navigation`` (``free``,
     the default, or ``sequential``: forward only, enforced by the server); optional ``review``
-    (:func:`parse_review_options`), ``allow_retake_after_pass`` and ``require_lessons`` (booleans, default false).
+    (:func:`parse_review_options`), ``allow_retake_after_pass`` and ``require_lessons`` (booleans, default false),
+    ``shuffle_questions`` and ``shuffle_options`` (booleans, default true), ``grade_method`` (highest, the
+    default, last, first or average).
     Raises ContentError naming the file and field; warns (in ``report``) where the bank holds fewer
-    than twice the questions a row draws (forms would repeat).
+    than twice the questions a row draws (forms would repeat). The spec is saved by
+    :func:`app.exams.editor.save_exam`, the browser editor's save; an exam created in the browser
+    (``managed_by = browser``) with the same code is a content error, never overwritten.
     """
     if exam_data is None:
         return None
@@ -135,6 +141,14 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     review_when, review_show = parse_review_options(exam_data.get("review"), where, errors)
     allow_retake = _flag(exam_data, "allow_retake_after_pass", where, errors)
     require_lessons = _flag(exam_data, "require_lessons", where, errors)
+    shuffle_questions = exam_data.get("shuffle_questions", True)
+    shuffle_options = exam_data.get("shuffle_options", True)
+    for name, value in (("shuffle_questions", shuffle_questions), ("shuffle_options", shuffle_options)):
+        if not isinstance(value, bool):
+            errors.append(f"{where}: field '{name}' must be true or false")
+    grade_method = exam_data.get("grade_method", GRADE_HIGHEST)
+    if grade_method not in GRADE_METHODS:
+        errors.append(f"{where}: field 'grade_method' must be one of {', '.join(GRADE_METHODS)}")
     opens_at = _local_datetime(exam_data.get("opens_at"), "opens_at", where, errors)
     closes_at = _local_datetime(exam_data.get("closes_at"), "closes_at", where, errors)
     if pass_mark > 100:
@@ -196,42 +210,27 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         raise ContentError(errors)
 
     exam = db.session.execute(select(Exam).where(Exam.code == course.slug)).scalar_one_or_none()
-    wanted = {
-        "title_zh": exam_data["title"][0], "title_en": exam_data["title"][1], "course_id": course.id,
-        "time_limit_seconds": int(time_limit * 60), "pass_mark": Decimal(str(pass_mark)).quantize(TWO),
-        "attempts_allowed": int(attempts_allowed), "grace_period_seconds": int(grace), "active": True,
-        "opens_at": opens_at, "closes_at": closes_at, "questions_per_page": per_page, "navigation": navigation,
-        "review_when": review_when, "review_show": review_show, "allow_retake_after_pass": allow_retake,
-        "require_lessons": require_lessons,
-    }
-    wanted_rows = [(item.id if item else None, area.id if area else None, difficulty, count, points)
-                   for item, area, _label, difficulty, count, points in rows]
-
-    def current_rows():
-        return [(r.standard_item_id, r.standard_area_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO))
-                for r in exam.blueprint]
-
-    if exam is None:
-        exam = Exam(code=course.slug)
-        db.session.add(exam)
+    if exam is not None and exam.managed_by == MANAGED_BY_BROWSER:
+        raise ContentError([f"{where}: exam '{course.slug}' was created in the browser editor (/admin/exams/); "
+                            f"content sync does not overwrite it: remove the exam block from this file, or give "
+                            f"the browser exam another code"])
+    spec = ExamSpec(
+        code=course.slug, title_zh=exam_data["title"][0], title_en=exam_data["title"][1], course_id=course.id,
+        time_limit_seconds=int(time_limit * 60), pass_mark=Decimal(str(pass_mark)).quantize(TWO),
+        attempts_allowed=int(attempts_allowed), grace_period_seconds=int(grace), opens_at=opens_at,
+        closes_at=closes_at, questions_per_page=per_page, navigation=navigation, review_when=review_when,
+        review_show=review_show, allow_retake_after_pass=allow_retake, require_lessons=require_lessons,
+        shuffle_questions=shuffle_questions, grade_method=grade_method, managed_by=MANAGED_BY_FILE,
+        shuffle_options=shuffle_options,
+        rows=[RowSpec(item.id if item else None, area.id if area else None, difficulty, count, points)
+              for item, area, _label, difficulty, count, points in rows])
+    exam, outcome = save_exam(spec, exam)
+    if outcome == "created":
         report.created("exam", course.slug)
-        changed = True
+    elif outcome == "updated":
+        report.updated("exam", course.slug)
     else:
-        changed = any(getattr(exam, k) != v for k, v in wanted.items()) or current_rows() != wanted_rows
-        if changed:
-            report.updated("exam", course.slug)
-        else:
-            report.unchanged("exam")
-    if changed:
-        for key, value in wanted.items():
-            setattr(exam, key, value)
-        if current_rows() != wanted_rows:
-            exam.blueprint.clear()
-            db.session.flush()
-            for position, (item_id, area_id, difficulty, count, points) in enumerate(wanted_rows):
-                exam.blueprint.append(BlueprintRow(position=position, standard_item_id=item_id, standard_area_id=area_id,
-                                                   difficulty=difficulty, count=count, points=points))
-    db.session.flush()
+        report.unchanged("exam")
     return exam
 
 
@@ -416,7 +415,8 @@ def draw_form(exam: Exam, seed: int, pool: list[PoolRow] | None = None) -> list[
         for q in rng.sample(candidates, row.count):
             used.add(q.question_id)
             picked.append(Draw(row, q.version_id, q.item_id))
-    rng.shuffle(picked)
+    if exam.shuffle_questions is not False:  # off: the blueprint's order
+        rng.shuffle(picked)
     return picked
 
 
@@ -448,12 +448,15 @@ def deadline_for(start: dt.datetime, settings: "CandidateSettings") -> dt.dateti
     return min(deadline, settings.closes_at) if settings.closes_at is not None else deadline
 
 
-def start_attempt(user, exam: Exam) -> Attempt:
+def start_attempt(user, exam: Exam, admission=None) -> Attempt:
     """Start (or resume) the candidate's attempt. Flushes; the caller commits.
 
     Returns the in-progress attempt if there is one. Raises DomainError if the exam is closed, no
     attempts are left, it was passed and does not allow a retake (``passed``), or it requires the
-    course's lessons and some are not done (``lessons``): see :func:`app.exams.review.check_may_start`.
+    course's lessons and some are not done (``lessons``): see :func:`app.exams.review.check_may_start`;
+    or if admission fails (network, access code, sitting: :func:`app.exams.admission.admit`, with
+    ``admission`` an :class:`app.exams.admission.Admission`). A sitting's seat is taken in the same
+    savepoint as the attempt row and its end cuts the deadline.
     """
     current = in_progress_attempt(exam.id, user.id)
     if current is not None:
@@ -470,6 +473,11 @@ def start_attempt(user, exam: Exam) -> Attempt:
     from app.exams.review import check_may_start
 
     check_may_start(user, exam)
+    from app.exams import admission as admission_rules
+
+    sitting = admission_rules.admit(exam, admission, now)
+    if sitting is not None:
+        settings = replace(settings, closes_at=min(sitting.ends_at, settings.closes_at or sitting.ends_at))
     seed = secrets.randbelow(2**31 - 1)
     form = draw_form(exam, seed)
     versions = {vid: (qtype, spec) for vid, qtype, spec in db.session.execute(  # only what form_items reads
@@ -480,9 +488,12 @@ def start_attempt(user, exam: Exam) -> Attempt:
                       started_at=now, deadline_at=deadline_for(now, settings),
                       grace_period_seconds=exam.grace_period_seconds,
                       max_points=sum((i["points"] for i in items), Decimal(0)),
-                      items=[AttemptItem(**item) for item in items])
+                      items=[AttemptItem(**item) for item in items], sitting_id=sitting.id if sitting else None)
     savepoint = db.session.begin_nested()
     try:
+        if sitting is not None and not admission_rules.take_seat(sitting.id, exam.id, now):
+            savepoint.rollback()
+            raise admission_rules.sitting_full()
         db.session.add(attempt)
         db.session.flush()
         savepoint.commit()

@@ -1,17 +1,17 @@
 """Exam pages and the autosave API. Load, check, act: an attempt that is not yours is a 404."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.core.errors import DomainError
 from app.core.permissions import examiner_required
-from app.exams import review, services
+from app.exams import admission, review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.exams.responses import response_from_form
-from app.extensions import db
+from app.extensions import db, limiter
 from app.questions.forms import TYPE_LABELS
 
 bp = Blueprint("exams", __name__)
@@ -47,19 +47,52 @@ def exam(code: str):
     db.session.commit()
     used = services.attempts_used(exam.id, current_user.id)
     questions = sum(row.count for row in exam.blueprint)
-    refusal = review.start_refusal(current_user, exam)
+    refusal = review.start_refusal(current_user, exam) or admission.network_refusal(exam, request.remote_addr)
+    from app.core.time import utcnow
+    from app.exams.editor import kept_grade
+    from app.exams.forms import GRADE_LABELS
+
+    kept = kept_grade(exam, current_user.id)
     return render_template("exams/exam.html", exam=exam, settings=settings, current=current, used=used,
-                           questions=questions, refusal=refusal.message if refusal else None)
+                           questions=questions, refusal=refusal.message if refusal else None,
+                           sittings=admission.sittings_of(exam.id), now=utcnow(),
+                           kept=None if kept is None else (f"{kept:f}".rstrip("0").rstrip(".") if "." in f"{kept:f}" else f"{kept:f}"),
+                           grade_label=GRADE_LABELS.get(exam.grade_method, exam.grade_method))
+
+
+def _access_code_user() -> str:
+    return f"access-code:{current_user.get_id()}"
+
+
+#: Wrong access codes per candidate (only wrong ones count): then 429 until the window passes.
+ACCESS_CODE_LIMIT = "10 per 10 minutes"
 
 
 @bp.route("/exams/<code>/start", methods=["POST"])
+@limiter.limit(ACCESS_CODE_LIMIT, key_func=_access_code_user, deduct_when=lambda response: bool(g.get("wrong_access_code")))
 @login_required
 def start(code: str):
-    """Start a new attempt (or resume the open one) and go to it."""
+    """Start a new attempt (or resume the open one) and go to it. The form may carry ``access_code``
+    and ``sitting`` (an id); an admission refusal (network, access code, sitting) is shown on the
+    exam page with its reason."""
     exam = _exam_or_404(code)
-    attempt_id = services.start_attempt(current_user, exam).id  # read before the commit expires it
+    sitting = request.form.get("sitting", "")
+    ticket = admission.Admission(remote_addr=request.remote_addr, access_code=request.form.get("access_code"),
+                                 sitting_id=int(sitting) if sitting.isascii() and sitting.isdigit() and len(sitting) < 10 else None)
+    try:
+        attempt_id = services.start_attempt(current_user, exam, ticket).id  # read before the commit expires it
+    except DomainError as exc:
+        if exc.code not in ADMISSION_CODES:
+            raise
+        db.session.rollback()
+        g.wrong_access_code = exc.code == "access_code"
+        flash(exc.message, "error")
+        return redirect(url_for("exams.exam", code=exam.code))
     db.session.commit()
     return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+
+
+ADMISSION_CODES = ("network", "access_code", "sitting_required", "sitting_closed", "sitting_full")
 
 
 MAX_BODY_BYTES = 16 * 1024  # an answer is a few hundred bytes; anything larger is refused

@@ -100,5 +100,6 @@ def test_start_round_trips(app, db, client):
 # the login session, the exam, the open attempt, overrides, the accommodation, attempts used, "passed
 # already?" (the retake rule), the blueprint, the pool (one query), the drawn versions' specs, SAVEPOINT,
 # the two INSERTs, RELEASE, and Flask-Login's reload of the user after the commit: 15 (13 before the
-# accommodation and retake rules; 14 with a reload of the whole attempt after the commit)
-BOUND_START = 15
+# accommodation and retake rules; 14 with a reload of the whole attempt after the commit); 16 with the
+# exam's sittings (admission: one SELECT; a seat, when taken, is one more UPDATE)
+BOUND_START = 16
