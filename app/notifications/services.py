@@ -82,7 +82,7 @@ def queue(recipient: User, kind: str, event_key: str, *, link: str | None = None
           **context) -> bool:
     """Queue one message about one event to ``recipient``: an in-app notice, and an e-mail if they have
     an address. Rendered now in the recipient's language (:func:`render`, ``context`` goes to the
-    template with ``recipient`` and ``link``).
+    template with ``recipient``, ``link`` and ``sender``).
 
     Returns True if the message is new, False if this (recipient, kind, event_key) was queued before
     (by an earlier run, another process, or a concurrent transaction: the database's unique key
@@ -90,7 +90,7 @@ def queue(recipient: User, kind: str, event_key: str, *, link: str | None = None
     :func:`send_pending`.
     """
     locale = recipient_locale(recipient)
-    subject, body = render(kind, locale, recipient=recipient, link=link, **context)
+    subject, body = render(kind, locale, recipient=recipient, link=link, sender=sender, **context)
     now = utcnow()
     common = {"recipient_id": recipient.id, "kind": kind, "event_key": event_key[:120], "subject": subject,
               "body": body, "link": link, "locale": locale, "sender_id": sender.id if sender else None,
