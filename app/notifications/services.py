@@ -65,7 +65,7 @@ def render(kind: str, locale: str, **context) -> tuple[str, str]:
     with force_locale(locale):
         text = render_template(f"notifications/mail/{kind}.txt", **context)
     subject, _, body = text.strip().partition("\n")
-    return subject.strip()[:300], body.strip() + "\n"
+    return " ".join(subject.split())[:300], body.strip() + "\n"  # a header holds no line breaks
 
 
 def _insert_ignoring_duplicates(values: dict) -> int | None:
@@ -243,7 +243,7 @@ def send_pending(limit: int = 200) -> SendReport:
             row = db.session.get(Message, message_id, populate_existing=True)
             try:
                 connection.send(build_email(row, config))
-            except (smtplib.SMTPException, OSError) as exc:
+            except Exception as exc:  # SMTP refusals, network errors, an address the server rejects: kept for a retry
                 connection.close()
                 db.session.execute(
                     update(Message).where(Message.id == message_id, Message.claimed_at == claimed_at)

@@ -127,3 +127,20 @@ def test_admin_sees_each_jobs_last_run_and_next_time(app, db, client, login_as):
     assert "send-emails" in page and "officer-digests" in page and "0 8 * * mon" in page
     assert "Succeeded" in page and "Failed" in page and "RuntimeError: the disk is full" in page
     assert "Last skipped: 2026-12-03 09:00" in page and "Never" in page
+
+
+def test_runner_schedules_every_job_with_its_trigger(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from app.scheduler.runner import _configure
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _configure(scheduler, app)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {job.id for job in JOBS}
+    assert isinstance(jobs["send-emails"].trigger, IntervalTrigger)
+    digest = jobs["officer-digests"].trigger
+    assert isinstance(digest, CronTrigger) and str(digest.timezone) == "Asia/Shanghai"
+    assert digest.get_next_fire_time(None, utc(2026, 12, 3, 1, 0)) == utc(2026, 12, 7, 0, 0)
