@@ -21,7 +21,7 @@ from app.core.time import local_today
 from app.extensions import db
 from app.learning.models import Course, Enrolment
 from app.org.models import Department, DepartmentClosure
-from app.notifications.services import public_url, queue, send_pending
+from app.notifications.services import public_url, queue, queue_many, queued_keys, send_pending
 from app.org.services import visible_department_ids
 from app.rollout.models import Exemption, RolloutPlan
 from app.rollout.services import department_figures, department_paths, flatten
@@ -80,18 +80,18 @@ def send_learner_reminders(today: dt.date | None = None) -> int:
         groups[(user_id, due_on)].append(course)
     if not groups:
         return 0
+    owed = {group: learner_reminder(group[1], today, days_before, weeks) for group in groups}
+    done = queued_keys(("due_soon", "due_today", "overdue"), since_key=earliest.isoformat())
+    owed = {group: o for group, o in owed.items() if o is not None and (group[0], *o) not in done}
+    if not owed:
+        return 0
     users = {u.id: u for u in db.session.execute(
-        select(User).where(User.id.in_({user_id for user_id, _ in groups}))).scalars()}
+        select(User).where(User.id.in_({user_id for user_id, _ in owed}))).scalars()}
     link = public_url("learning.my_courses")
-    new = 0
-    for (user_id, due_on), courses in groups.items():
-        owed = learner_reminder(due_on, today, days_before, weeks)
-        if owed is None:
-            continue
-        kind, key = owed
-        new += queue(users[user_id], kind, key, link=link, courses=courses, due_on=due_on,
-                     days_left=(due_on - today).days, days_overdue=(today - due_on).days)
-    return new
+    return queue_many(
+        (users[user_id], kind, key, {"link": link, "courses": groups[(user_id, due_on)], "due_on": due_on,
+                                     "days_left": (due_on - today).days, "days_overdue": (today - due_on).days})
+        for (user_id, due_on), (kind, key) in owed.items())
 
 
 def iso_week(day: dt.date) -> str:

@@ -68,14 +68,34 @@ def render(kind: str, locale: str, **context) -> tuple[str, str]:
     return " ".join(subject.split())[:300], body.strip() + "\n"  # a header holds no line breaks
 
 
+_INSERTS: dict[str, object] = {}
+
+
 def _insert_ignoring_duplicates(values: dict) -> int | None:
-    """INSERT one message row; on a duplicate key do nothing. Returns the new id, or None for a duplicate."""
+    """INSERT one message row; on a duplicate key do nothing. Returns the new id, or None for a duplicate.
+
+    The statement is built once per dialect and executed with bound parameters, so SQLAlchemy compiles it once."""
     dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (insert(Message).values(**values)
-                 .on_conflict_do_nothing(index_elements=["recipient_id", "channel", "kind", "event_key"])
-                 .returning(Message.id))
-    return db.session.execute(statement).scalar_one_or_none()
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _INSERTS[dialect] = (
+            insert(Message).on_conflict_do_nothing(index_elements=["recipient_id", "channel", "kind", "event_key"])
+            .returning(Message.id))
+    return db.session.execute(statement, values).scalar_one_or_none()
+
+
+def queued_keys(kinds: tuple[str, ...], recipient_ids=None, *, since_key: str | None = None) -> set[tuple[int, str, str]]:
+    """(recipient_id, kind, event_key) of in-app messages already queued of ``kinds`` (optionally only for
+    ``recipient_ids``, and only keys sorting at or after ``since_key``). Lets a job skip rendering what
+    it queued before; the unique key stays the guard against duplicates."""
+    query = select(Message.recipient_id, Message.kind, Message.event_key).where(
+        Message.channel == IN_APP, Message.kind.in_(kinds))
+    if recipient_ids is not None:
+        query = query.where(Message.recipient_id.in_(recipient_ids))
+    if since_key is not None:
+        query = query.where(Message.event_key >= since_key)
+    return {tuple(row) for row in db.session.execute(query)}
 
 
 def queue(recipient: User, kind: str, event_key: str, *, link: str | None = None, sender: User | None = None,
@@ -100,6 +120,38 @@ def queue(recipient: User, kind: str, event_key: str, *, link: str | None = None
     if address:
         new = _insert_ignoring_duplicates({**common, "channel": EMAIL, "address": address[:200]}) is not None or new
     return new
+
+
+def queue_many(entries, *, chunk: int = 400) -> int:
+    """Queue many messages at once, as :func:`queue` does one by one: ``entries`` are
+    ``(recipient, kind, event_key, context)`` tuples (``context`` a dict that may hold ``link`` and
+    ``sender``). Rows go in multi-row ``INSERT … ON CONFLICT DO NOTHING … RETURNING`` statements of
+    ``chunk`` messages (one round trip each instead of two per message). Returns the number of
+    messages that were new. Flushes nothing else; the caller commits."""
+    now = utcnow()
+    rows = []
+    for recipient, kind, event_key, context in entries:
+        context = dict(context)
+        link, sender = context.pop("link", None), context.pop("sender", None)
+        locale = recipient_locale(recipient)
+        subject, body = render(kind, locale, recipient=recipient, link=link, sender=sender, **context)
+        common = {"recipient_id": recipient.id, "kind": kind, "event_key": event_key[:120], "subject": subject,
+                  "body": body, "link": link, "locale": locale, "sender_id": sender.id if sender else None,
+                  "created_at": now, "attempts": 0, "claimed_at": None, "error": None, "read_at": None}
+        rows.append({**common, "channel": IN_APP, "sent_at": now, "address": None})
+        address = (recipient.email or "").strip()
+        if address:
+            rows.append({**common, "channel": EMAIL, "sent_at": None, "address": address[:200]})
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    new = set()
+    for start in range(0, len(rows), chunk * 2):
+        part = rows[start:start + chunk * 2]
+        statement = (insert(Message).values(part)
+                     .on_conflict_do_nothing(index_elements=["recipient_id", "channel", "kind", "event_key"])
+                     .returning(Message.recipient_id, Message.kind, Message.event_key))
+        new.update(tuple(r) for r in db.session.execute(statement))
+    return len(new)
 
 
 # --- in-app notices ---------------------------------------------------------------------------

@@ -139,3 +139,19 @@ def test_a_claimed_row_is_left_to_its_claimant_until_the_claim_expires(app, db, 
         assert send_pending().sent == 1
     assert len(smtp.messages) == 1
     assert dt.timedelta(minutes=10).total_seconds() == app.config["MAIL_CLAIM_SECONDS"]
+
+
+def test_queue_many_skips_what_is_already_queued(app, db):
+    from app.notifications.services import queue_many
+
+    people = _people(db, 3, locale="en")
+    plan = type("P", (), {"tr": lambda self, f: "Plan"})()
+    entries = [(p, "manual", "2026-12-03", {"sender": people[0], "plan": plan, "courses": []}) for p in people]
+    assert _manual(people[0]) is True  # one of them queued one by one before
+    assert queue_many(entries) == 2
+    assert queue_many(entries) == 0
+    db.session.commit()
+    rows = db.session.execute(select(Message.recipient_id, Message.channel)).all()
+    assert len(rows) == 6  # an in-app notice and an e-mail each, once
+    assert {r.subject for r in db.session.execute(select(Message)).scalars()} == {"Reminder from 收件人0: Plan",
+                                                                                   "Reminder from 收件人0: 测试计划"}
