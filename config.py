@@ -109,6 +109,24 @@ class Config:
     # Seconds a lesson must be open before "I have finished this lesson" is accepted (0: no minimum).
     LESSON_MIN_SECONDS = int(os.environ.get("LESSON_MIN_SECONDS", "60"))
 
+    # E-mail (app/notifications): MAIL_SERVER empty means no e-mail is sent (in-app notices still are).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS on a plain connection (port 587)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # TLS from the first byte (port 465)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "civicskills@localhost")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))
+    MAIL_MAX_AGE_HOURS = float(os.environ.get("MAIL_MAX_AGE_HOURS", "72"))
+    MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "600"))
+    # Reminders: days before a due date for "due soon"; weekly "overdue" reminders stop after this many weeks.
+    REMINDER_DAYS_BEFORE = int(os.environ.get("REMINDER_DAYS_BEFORE", "7"))
+    REMINDER_OVERDUE_WEEKS = int(os.environ.get("REMINDER_OVERDUE_WEEKS", "12"))
+    # Scheduler: a job's lock row (SQLite only; PostgreSQL uses advisory locks) expires after this many seconds.
+    JOB_LOCK_SECONDS = int(os.environ.get("JOB_LOCK_SECONDS", "3600"))
+
 
 class DevelopmentConfig(Config):
     """Local development and the demo (`make run`)."""

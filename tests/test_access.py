@@ -81,6 +81,13 @@ ROUTES = {
     "exam_editor.new": ("GET", "/admin/exams/new", [302, 403, 403, 200]),
     "exam_editor.edit": ("GET", "/admin/exams/{exam}/edit", [302, 403, 403, 200]),
     "exam_editor.pool": ("GET", "/admin/exams/pool?item=X1&difficulty=easy&count=1", [302, 403, 403, 200]),
+    "notifications.notices": ("GET", "/notices", [302, 200, 200, 200]),
+    # the notice is the owner's: nobody else may mark it read
+    "notifications.mark_read": ("POST", "/notices/{notice}/read", [302, 404, 404, 404]),
+    "notifications.mark_all_read": ("POST", "/notices/read", [302, 302, 302, 302]),
+    # no plan posted: 404 for an admin; the officer of another bureau gets 404 for the department itself
+    "notifications.remind": ("POST", "/dashboard/departments/{department}/remind", [302, 403, 404, 404]),
+    "scheduler.jobs": ("GET", "/admin/jobs", [302, 403, 403, 200]),
 }
 
 
@@ -125,11 +132,16 @@ def world(db):
 
     override = ExamOverride(exam_id=exam.id, user_id=owner.id, attempts_allowed=6, reason="test")
     db.session.add(override)
+    from app.notifications.models import IN_APP, Message
+
+    notice = Message(recipient_id=owner.id, channel=IN_APP, kind="manual", event_key="access-test", subject="s",
+                     body="b", locale="zh_CN", sent_at=utcnow())
+    db.session.add(notice)
     db.session.commit()
     values = {"override": override.id, "slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
               "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
-              "item": finished.items[0].id,
+              "item": finished.items[0].id, "notice": notice.id,
               "question": db.session.execute(select(Question.id).order_by(Question.id)).scalars().first()}
     return users, values
 
@@ -217,7 +229,7 @@ def _path_values(rule, values) -> dict[str, str]:
                "certificate_id": values["certificate"], "department_id": values["department"],
                "user_id": values["owner"], "fmt": "xlsx",
                "override_id": values["override"], "item_id": values["item"],
-               "question_id": values["question"]}
+               "question_id": values["question"], "message_id": values["notice"]}
     if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]

@@ -7,14 +7,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from app.scheduler.jobs import JOBS, run_in_context
+from app.scheduler.jobs import JOBS, run_in_context, trigger_for
 
 log = logging.getLogger(__name__)
 
 
 def _configure(scheduler, app: Flask) -> None:
-    for job in JOBS:
-        scheduler.add_job(run_in_context, "interval", seconds=job.seconds, args=[app, job], id=job.id,
+    with app.app_context():  # cron triggers run in the configured display zone
+        triggers = [(job, trigger_for(job)) for job in JOBS]
+    for job, trigger in triggers:
+        scheduler.add_job(run_in_context, trigger, args=[app, job], id=job.id,
                           max_instances=1, coalesce=True, replace_existing=True)
 
 

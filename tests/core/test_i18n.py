@@ -4,7 +4,7 @@ from babel.messages.pofile import read_po
 
 from tests.conftest import ROOT
 
-METHOD_MAP = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
+METHOD_MAP = [("app/**.py", "python"), ("app/templates/**.html", "jinja2"), ("app/templates/**.txt", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 
 
