@@ -46,6 +46,7 @@ def create_app(config: type | None = None) -> Flask:
     templating.init_app(app)
 
     from app import models  # noqa: F401  (register every model with the metadata)
+    from app.audit import views as audit_views
     from app.auth import views as auth_views
     from app.auth.login import init_login
     from app.certification import views as cert_views
@@ -59,7 +60,7 @@ def create_app(config: type | None = None) -> Flask:
     init_login(app)
     for blueprint in (
         core_views.bp, auth_views.bp, learning_views.bp, exam_views.bp,
-        cert_views.bp, rollout_views.bp, org_views.bp, grading_views.bp, question_views.bp,
+        cert_views.bp, rollout_views.bp, org_views.bp, grading_views.bp, question_views.bp, audit_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

@@ -61,6 +61,14 @@ ROUTES = {
     "org.set_active": ("POST", "/admin/people/{owner}/active", [302, 403, 403, 302]),
     "org.set_roles": ("POST", "/admin/people/{owner}/roles", [302, 403, 403, 302]),
     "org.import_people": ("GET", "/admin/people/import", [302, 403, 403, 200]),
+    "org.departments": ("GET", "/admin/departments/", [302, 403, 403, 200]),
+    "org.department": ("GET", "/admin/departments/{department}", [302, 403, 403, 200]),
+    "org.add_department_view": ("POST", "/admin/departments/add", [302, 403, 403, 302]),
+    "org.rename_department_view": ("POST", "/admin/departments/{department}/rename", [302, 403, 403, 302]),
+    "org.move_department_view": ("POST", "/admin/departments/{department}/move", [302, 403, 403, 302]),
+    "org.retire_department_view": ("POST", "/admin/departments/{department}/retire", [302, 403, 403, 302]),
+    "audit.index": ("GET", "/admin/audit/", [302, 403, 403, 200]),
+    "audit.export": ("GET", "/admin/audit/export.csv", [302, 403, 403, 200]),
     "grading.queue": ("GET", "/grading/", [302, 403, 403, 200]),
     # a choice item is not graded by a person: 404 even for an admin (the essay page is in tests/exams/test_types_http.py)
     "grading.response": ("GET", "/grading/responses/{item}", [302, 403, 403, 404]),
@@ -307,4 +315,5 @@ def test_officer_cannot_grant_an_override_outside_scope(app, world, db):
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.execute(select(ExamOverride.attempts_allowed)).scalar_one() == 6
-    assert db.session.execute(select(func.count(AuditEvent.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action.like("exam_override%") | AuditEvent.action.like("accommodation%"))).scalar_one() == 0

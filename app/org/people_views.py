@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.audit.services import record
 from app.auth.models import User
 from app.content.report import ContentError
 from app.core.permissions import admin_required
@@ -104,7 +105,6 @@ def set_roles(user_id: int):
 @admin_required
 def import_people():
     """Upload an HR file (CSV or XLSX): preview by a dry run; confirm by uploading the same file again."""
-    from app.org.audit import audit
     from app.org.imports import check_upload, import_staff
 
     if request.method == "GET":
@@ -130,9 +130,10 @@ def import_people():
         db.session.rollback()
         return render_template("org/import.html", summary=summary, errors=None, digest=digest,
                                deactivate_missing=deactivate_missing, preview=summary.changes[:PREVIEW_LINES])
-    audit("staff.import", actor=current_user, target=name, ip=request.remote_addr, rows=summary.rows,
-          created=summary.created, updated=summary.updated, transferred=summary.transferred,
-          deactivated=summary.deactivated + summary.deactivated_missing)
+    record(current_user.id, "staff.import", f"file:{name}",
+           {"rows": summary.rows, "created": summary.created, "updated": summary.updated,
+            "transferred": summary.transferred, "deactivated": summary.deactivated + summary.deactivated_missing,
+            "codes_issued": len(summary.sign_in_codes), "sha256": digest})
     db.session.commit()
     flash(_("Import done: %(created)s created, %(updated)s updated, %(transferred)s transferred, "
             "%(deactivated)s deactivated.", created=summary.created, updated=summary.updated,
