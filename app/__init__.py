@@ -53,7 +53,7 @@ def create_app(config: type | None = None) -> Flask:
     from app.core import errors, views as core_views
     from app.exams import grading_views, views as exam_views
     from app.learning import views as learning_views
-    from app.org import views as org_views
+    from app.org import code_views, views as org_views
     from app.questions import views as question_views
     from app.rollout import views as rollout_views
 
@@ -61,6 +61,7 @@ def create_app(config: type | None = None) -> Flask:
     for blueprint in (
         core_views.bp, auth_views.bp, learning_views.bp, exam_views.bp,
         cert_views.bp, rollout_views.bp, org_views.bp, grading_views.bp, question_views.bp, audit_views.bp,
+        code_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

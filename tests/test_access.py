@@ -69,6 +69,10 @@ ROUTES = {
     "org.retire_department_view": ("POST", "/admin/departments/{department}/retire", [302, 403, 403, 302]),
     "audit.index": ("GET", "/admin/audit/", [302, 403, 403, 200]),
     "audit.export": ("GET", "/admin/audit/export.csv", [302, 403, 403, 200]),
+    "signin_codes.issue_one": ("POST", "/people/{owner}/sign-in-code", [302, 403, 404, 200]),
+    "signin_codes.bulk": ("GET", "/people/sign-in-codes", [302, 403, 200, 200]),
+    # without a department in the form there is nothing within scope to issue for
+    "signin_codes.bulk_issue": ("POST", "/people/sign-in-codes", [302, 403, 404, 404]),
     "grading.queue": ("GET", "/grading/", [302, 403, 403, 200]),
     # a choice item is not graded by a person: 404 even for an admin (the essay page is in tests/exams/test_types_http.py)
     "grading.response": ("GET", "/grading/responses/{item}", [302, 403, 403, 404]),

@@ -265,23 +265,55 @@ def issue_sign_in_code(user: User, by: User | None = None) -> str:
     return issue_sign_in_codes([user], by)[user.id]
 
 
-def issue_sign_in_codes(users: list[User], by: User | None = None) -> dict[int, str]:
-    """:func:`issue_sign_in_code` for many users at once (a staff import): one DELETE of their unused
-    codes per 500 users and one flush. ``users`` must have ids (be flushed). Returns
-    ``{user_id: code}``; every code expires at :func:`sign_in_code_expiry` of now. Flushes."""
-    ids = [user.id for user in users]
-    for start in range(0, len(ids), 500):
-        db.session.execute(delete(SignInCode).where(SignInCode.user_id.in_(ids[start:start + 500]),
-                                                    SignInCode.used_at.is_(None)))
+CODE_BATCH = 1000
+"""Rows per DELETE / INSERT statement when codes are issued in bulk."""
+
+
+def issue_sign_in_codes(users, by: User | None = None) -> dict[int, str]:
+    """:func:`issue_sign_in_code` for many users at once (a staff import, a department's slips).
+
+    ``users``: user ids or objects with an ``id`` (flushed). Per batch of CODE_BATCH users, one
+    DELETE of their unused codes and one executemany INSERT of plain dicts: no ORM object per code,
+    so 100,000 codes do not hold 100,000 tracked objects in the session. Returns ``{user_id: code}``
+    (the only place the codes exist; only SHA-256 digests are stored); every code expires at
+    :func:`sign_in_code_expiry` of now. Flushes pending ORM changes first."""
+    db.session.flush()
+    ids = [user if isinstance(user, int) else user.id for user in users]
     now = utcnow()
     expires = sign_in_code_expiry(now)
-    codes = {}
-    for user_id in ids:
-        raw = "".join(secrets.choice(SIGN_IN_CODE_ALPHABET) for _ in range(SIGN_IN_CODE_LENGTH))
-        db.session.add(SignInCode(user_id=user_id, code_hash=_code_digest(raw), created_at=now, expires_at=expires,
-                                  created_by_id=by.id if by else None))
-        codes[user_id] = "-".join(raw[i:i + 4] for i in range(0, SIGN_IN_CODE_LENGTH, 4))
-    db.session.flush()
+    by_id = by.id if by else None
+    codes: dict[int, str] = {}
+    for start in range(0, len(ids), CODE_BATCH):
+        batch = ids[start:start + CODE_BATCH]
+        db.session.execute(delete(SignInCode).where(SignInCode.user_id.in_(batch), SignInCode.used_at.is_(None))
+                           .execution_options(synchronize_session=False))
+        rows = []
+        for user_id in batch:
+            raw = "".join(secrets.choice(SIGN_IN_CODE_ALPHABET) for _ in range(SIGN_IN_CODE_LENGTH))
+            rows.append({"user_id": user_id, "code_hash": _code_digest(raw), "created_at": now,
+                         "expires_at": expires, "created_by_id": by_id})
+            codes[user_id] = "-".join(raw[i:i + 4] for i in range(0, SIGN_IN_CODE_LENGTH, 4))
+        db.session.execute(SignInCode.__table__.insert(), rows)  # Core executemany: no ORM objects
+    return codes
+
+
+def reset_and_issue_codes(user_ids: list[int], by: User | None = None) -> dict[int, str]:
+    """Give each of ``user_ids`` a sign-in code to choose a new password with: a person who has a
+    password loses it (so the code leads to "choose a password", not "change it"), every open session
+    of theirs ends and a lockout is lifted; then :func:`issue_sign_in_codes`. Bulk UPDATEs per batch,
+    no ORM object per person. Returns ``{user_id: code}``. The caller checks scope. Flushes."""
+    from app.auth.models import UserSession
+
+    now = utcnow()
+    for start in range(0, len(user_ids), CODE_BATCH):
+        batch = user_ids[start:start + CODE_BATCH]
+        db.session.execute(update(User).where(User.id.in_(batch)).values(
+            password_hash=None, must_change_password=True, failed_logins=0, locked_until=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+        db.session.execute(update(UserSession).where(UserSession.user_id.in_(batch), UserSession.revoked_at.is_(None))
+                           .values(revoked_at=now).execution_options(synchronize_session=False))
+    codes = issue_sign_in_codes(user_ids, by)
+    db.session.expire_all()
     return codes
 
 
