@@ -14,6 +14,8 @@ before any bind (an LDAP "unauthenticated bind" with a DN and no password succee
 """
 from __future__ import annotations
 
+import math
+
 from flask import current_app
 from ldap3 import NONE, SUBTREE, Connection, Server
 from ldap3.core.exceptions import LDAPException
@@ -43,13 +45,17 @@ def user_filter(staff_number: str) -> str:
     return template.replace("{staff_number}", escape_filter_chars(staff_number))
 
 
+def _timeout() -> int:
+    """LDAP_TIMEOUT as whole seconds, at least 1 (ldap3 packs the receive timeout as an integer)."""
+    return max(1, math.ceil(float(current_app.config.get("LDAP_TIMEOUT", 5))))
+
+
 def _server() -> Server:
-    timeout = float(current_app.config.get("LDAP_TIMEOUT", 5))
-    return Server(current_app.config["LDAP_URL"], connect_timeout=timeout, get_info=NONE)
+    return Server(current_app.config["LDAP_URL"], connect_timeout=_timeout(), get_info=NONE)
 
 
 def _connection(server: Server, user: str | None, password: str | None) -> Connection:
-    timeout = float(current_app.config.get("LDAP_TIMEOUT", 5))
+    timeout = _timeout()
     return Connection(server, user=user, password=password, receive_timeout=timeout, raise_exceptions=False,
                       read_only=True, auto_referrals=False)
 
