@@ -126,6 +126,11 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
             click.echo(f"dry run: {summary}; nothing was written.")
         else:
+            from app.audit.services import record
+
+            record(None, "bank.import", "file:" + ",".join(str(p) for p in paths)[:190],
+                   {"format": fmt, "read": total, "created": counts[("question", "created")],
+                    "updated": counts[("question", "updated")], "skipped": len(skipped), "via": "cli"})
             db.session.commit()
             if counts[("question", "created")] + counts[("question", "updated")] >= 1000:
                 refresh_statistics("question", "question_version")

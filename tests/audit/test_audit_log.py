@@ -181,3 +181,21 @@ def test_search_events_pages(db):
         record(None, "test.page", f"thing:{n}")
     rows, total = search_events(AuditFilter(action="test."), page=2)
     assert total == 60 and len(rows) == 10 and rows[-1][0].target == "thing:0"
+
+
+def test_command_line_imports_are_recorded(app, db, tmp_path):
+    from tests.conftest import FIXTURES
+
+    runner = app.test_cli_runner()
+    path = FIXTURES / "questions_in_category.gift.txt"
+    assert runner.invoke(args=["questions", "import", str(path), "--dry-run"]).exit_code == 0
+    assert _events(db, "bank.") == []  # a dry run records nothing
+    assert runner.invoke(args=["questions", "import", str(path)]).exit_code == 0
+    (event,) = _events(db, "bank.")
+    assert event.action == "bank.import" and event.actor_id is None and event.detail["created"] == 4
+    departments = tmp_path / "departments.csv"
+    departments.write_text("code,name,parent_code\nCITY,滨江市,\nCITY-CZJ,市财政局,CITY\n", encoding="utf-8")
+    result = runner.invoke(args=["org", "import-departments", str(departments)])
+    assert result.exit_code == 0, result.output
+    (event,) = _events(db, "department.import")
+    assert event.detail["created"] == 2 and event.target == f"file:{departments}"
