@@ -321,3 +321,26 @@ def test_officer_cannot_grant_an_override_outside_scope(app, world, db):
     assert db.session.execute(select(ExamOverride.attempts_allowed)).scalar_one() == 6
     assert db.session.execute(select(func.count(AuditEvent.id)).where(
         AuditEvent.action.like("exam_override%") | AuditEvent.action.like("accommodation%"))).scalar_one() == 0
+
+
+def test_officer_cannot_issue_sign_in_codes_outside_scope(app, world, db):
+    """Neither for one person nor through a department outside scope; the person's password stays."""
+    from app.auth.models import SignInCode, User
+
+    users, values = world
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    client.post("/login", data={"staff_number": users["other_officer"].staff_number, "password": "correct-horse-42",
+                                "csrf_token": token})
+    token = csrf_token(client, "/courses/")
+    assert client.post(f"/people/{values['owner']}/sign-in-code", data={"csrf_token": token}).status_code == 404
+    assert client.post("/people/sign-in-codes", data={"csrf_token": token, "department": values["department"],
+                                                      "mode": "without_password"}).status_code == 404
+    own = db.session.get(User, users["other_officer"].id).department_id
+    response = client.post("/people/sign-in-codes", data={"csrf_token": token, "department": own, "mode": "selected",
+                                                          "user_id": str(values["owner"]), "format": "csv"})
+    assert response.status_code == 302  # nobody within scope was ticked
+    db.session.expire_all()
+    assert db.session.execute(select(SignInCode)).first() is None
+    assert db.session.get(User, values["owner"]).password_hash is not None
+

@@ -501,7 +501,6 @@ def person_rules(user_id: int):
 
 # --- regrade after a key fix (examiners and admins) -------------------------------------------
 
-from flask import current_app  # noqa: E402  (kept with the regrade routes, appended to this module)
 
 from app.core.inputs import parse_id  # noqa: E402
 from app.exams.regrade import exam_questions, load_exam, regrade_exam  # noqa: E402
