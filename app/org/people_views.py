@@ -51,13 +51,16 @@ def people():
 @bp.route("/people/<int:user_id>")
 @admin_required
 def person(user_id: int):
-    """One person: department, roles, officer scopes, transfer history; forms to change them."""
+    """One person: department, roles, officer scopes, transfer history, the latest audit events about
+    them; forms to change them."""
     user = _user_or_404(user_id)
     departments = list(db.session.execute(select(Department).where(Department.active.is_(True))
                                           .order_by(Department.code)).scalars())
     scopes = {scope.department_id for scope in user.officer_scopes}
+    from app.audit.services import events_for
+
     return render_template("org/person.html", user=user, departments=departments, scopes=scopes,
-                           transfers=user_transfers(user))
+                           transfers=user_transfers(user), events=events_for(f"user:{user.id}", 20))
 
 
 @bp.route("/people/<int:user_id>/active", methods=["POST"])

@@ -199,3 +199,18 @@ def test_command_line_imports_are_recorded(app, db, tmp_path):
     assert result.exit_code == 0, result.output
     (event,) = _events(db, "department.import")
     assert event.detail["created"] == 2 and event.target == f"file:{departments}"
+
+
+def test_person_page_lists_the_latest_events_about_them(app, db, client, login_as):
+    from app.org.services import set_user_active
+
+    root = make_department("滨江市")
+    admin = make_user(root, is_admin=True)
+    staff = make_user(root)
+    set_user_active(staff, False, actor=admin)
+    db.session.commit()
+    login_as(admin)
+    page = client.get(f"/admin/people/{staff.id}?lang=en").get_data(as_text=True)
+    events = page.split("Latest audit events about this person")[1]
+    assert "Deactivated" in events and admin.name in events
+    assert f"target=user:{staff.id}" in events.replace("%3A", ":")
