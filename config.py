@@ -67,6 +67,14 @@ class Config:
     LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
     # Personal single-use sign-in codes (new staff, forgotten passwords) stay valid this many hours.
     SIGN_IN_CODE_HOURS = float(os.environ.get("SIGN_IN_CODE_HOURS", "168"))
+    # Optional LDAP / Active Directory sign-in (app/auth/ldap.py): on when LDAP_URL is set.
+    LDAP_URL = os.environ.get("LDAP_URL", "")
+    LDAP_BASE_DN = os.environ.get("LDAP_BASE_DN", "")
+    LDAP_USER_FILTER = os.environ.get("LDAP_USER_FILTER", "(uid={staff_number})")
+    LDAP_BIND_DN = os.environ.get("LDAP_BIND_DN", "")
+    LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD", "")
+    LDAP_TIMEOUT = float(os.environ.get("LDAP_TIMEOUT", "5"))
+    LDAP_FALLBACK_LOCAL = _bool("LDAP_FALLBACK_LOCAL", False)
     # Rate limits must share storage across workers in production (e.g. redis://127.0.0.1:6379/0).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

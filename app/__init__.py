@@ -46,6 +46,7 @@ def create_app(config: type | None = None) -> Flask:
     templating.init_app(app)
 
     from app import models  # noqa: F401  (register every model with the metadata)
+    from app.audit import views as audit_views
     from app.auth import views as auth_views
     from app.auth.login import init_login
     from app.certification import views as cert_views
@@ -53,7 +54,7 @@ def create_app(config: type | None = None) -> Flask:
     from app.exams import editor_views, grading_views, views as exam_views
     from app.learning import views as learning_views
     from app.notifications import views as notification_views
-    from app.org import views as org_views
+    from app.org import code_views, views as org_views
     from app.questions import views as question_views
     from app.rollout import views as rollout_views
     from app.scheduler import views as scheduler_views
@@ -62,7 +63,7 @@ def create_app(config: type | None = None) -> Flask:
     for blueprint in (
         core_views.bp, auth_views.bp, learning_views.bp, exam_views.bp,
         cert_views.bp, rollout_views.bp, org_views.bp, grading_views.bp, question_views.bp, editor_views.bp,
-        notification_views.bp, scheduler_views.bp,
+        notification_views.bp, scheduler_views.bp, audit_views.bp, code_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

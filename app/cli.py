@@ -126,6 +126,11 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
             click.echo(f"dry run: {summary}; nothing was written.")
         else:
+            from app.audit.services import record
+
+            record(None, "bank.import", "file:" + ",".join(str(p) for p in paths)[:190],
+                   {"format": fmt, "read": total, "created": counts[("question", "created")],
+                    "updated": counts[("question", "updated")], "skipped": len(skipped), "via": "cli"})
             db.session.commit()
             if counts[("question", "created")] + counts[("question", "updated")] >= 1000:
                 refresh_statistics("question", "question_version")
@@ -218,6 +223,10 @@ def init_app(app: Flask) -> None:
         if user is None:
             fail([f"no user with staff number {staff_number!r}"])
         code = reset_with_sign_in_code(user)
+        from app.audit.services import record
+
+        record(None, "auth.code_issued", f"user:{user.id}", {"staff_number": user.staff_number, "reset": True,
+                                                              "via": "cli"})
         db.session.commit()
         hours = current_app.config.get("SIGN_IN_CODE_HOURS", 168)
         click.echo(f"sign-in code for {staff_number} ({user.name}): {code}")
@@ -299,7 +308,11 @@ def init_app(app: Flask) -> None:
         if dry_run:
             db.session.rollback()
         else:
+            from app.audit.services import record
+
+            record(None, "exam.regrade", f"exam:{exam.code}",
+                   {"questions": list(question_ids), "attempts_changed": len(report.changes),
+                    "report": report.lines()[:200], "via": "cli"})
             db.session.commit()
-            current_app.logger.info("audit: regrade from the command line: %s", " | ".join(report.lines()))
         for line in report.lines():
             click.echo(line)

@@ -65,6 +65,18 @@ ROUTES = {
     "org.set_active": ("POST", "/admin/people/{owner}/active", [302, 403, 403, 302]),
     "org.set_roles": ("POST", "/admin/people/{owner}/roles", [302, 403, 403, 302]),
     "org.import_people": ("GET", "/admin/people/import", [302, 403, 403, 200]),
+    "org.departments": ("GET", "/admin/departments/", [302, 403, 403, 200]),
+    "org.department": ("GET", "/admin/departments/{department}", [302, 403, 403, 200]),
+    "org.add_department_view": ("POST", "/admin/departments/add", [302, 403, 403, 302]),
+    "org.rename_department_view": ("POST", "/admin/departments/{department}/rename", [302, 403, 403, 302]),
+    "org.move_department_view": ("POST", "/admin/departments/{department}/move", [302, 403, 403, 302]),
+    "org.retire_department_view": ("POST", "/admin/departments/{department}/retire", [302, 403, 403, 302]),
+    "audit.index": ("GET", "/admin/audit/", [302, 403, 403, 200]),
+    "audit.export": ("GET", "/admin/audit/export.csv", [302, 403, 403, 200]),
+    "signin_codes.issue_one": ("POST", "/people/{owner}/sign-in-code", [302, 403, 404, 200]),
+    "signin_codes.bulk": ("GET", "/people/sign-in-codes", [302, 403, 200, 200]),
+    # without a department in the form there is nothing within scope to issue for
+    "signin_codes.bulk_issue": ("POST", "/people/sign-in-codes", [302, 403, 404, 404]),
     "grading.queue": ("GET", "/grading/", [302, 403, 403, 200]),
     # a choice item is not graded by a person: 404 even for an admin (the essay page is in tests/exams/test_types_http.py)
     "grading.response": ("GET", "/grading/responses/{item}", [302, 403, 403, 404]),
@@ -328,4 +340,28 @@ def test_officer_cannot_grant_an_override_outside_scope(app, world, db):
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.execute(select(ExamOverride.attempts_allowed)).scalar_one() == 6
-    assert db.session.execute(select(func.count(AuditEvent.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action.like("exam_override%") | AuditEvent.action.like("accommodation%"))).scalar_one() == 0
+
+
+def test_officer_cannot_issue_sign_in_codes_outside_scope(app, world, db):
+    """Neither for one person nor through a department outside scope; the person's password stays."""
+    from app.auth.models import SignInCode, User
+
+    users, values = world
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    client.post("/login", data={"staff_number": users["other_officer"].staff_number, "password": "correct-horse-42",
+                                "csrf_token": token})
+    token = csrf_token(client, "/courses/")
+    assert client.post(f"/people/{values['owner']}/sign-in-code", data={"csrf_token": token}).status_code == 404
+    assert client.post("/people/sign-in-codes", data={"csrf_token": token, "department": values["department"],
+                                                      "mode": "without_password"}).status_code == 404
+    own = db.session.get(User, users["other_officer"].id).department_id
+    response = client.post("/people/sign-in-codes", data={"csrf_token": token, "department": own, "mode": "selected",
+                                                          "user_id": str(values["owner"]), "format": "csv"})
+    assert response.status_code == 302  # nobody within scope was ticked
+    db.session.expire_all()
+    assert db.session.execute(select(SignInCode)).first() is None
+    assert db.session.get(User, values["owner"]).password_hash is not None
+

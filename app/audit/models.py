@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.core.time import utcnow
 from app.core.types import UTCDateTime
@@ -31,3 +31,25 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
 
     actor = relationship("User")
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit event through the ORM."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise AuditLogIsAppendOnly("audit events are never updated")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise AuditLogIsAppendOnly("audit events are never deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk(state):
+    """Bulk ``update(AuditEvent)`` / ``delete(AuditEvent)`` through a session are refused too."""
+    if (state.is_update or state.is_delete) and any(
+            mapper.class_ is AuditEvent for mapper in state.all_mappers):
+        raise AuditLogIsAppendOnly("audit events are never updated or deleted")

@@ -16,11 +16,34 @@ from app.extensions import db
 
 class LoginRefused(Exception):
     """Login refused. ``reason`` is ``invalid`` for every refusal (unknown user, wrong password, locked
-    account): callers must not be able to tell them apart."""
+    account): callers must not be able to tell them apart. The one other reason is ``unavailable``:
+    the LDAP directory could not be reached (says nothing about the account)."""
 
     def __init__(self, reason: str = "invalid"):
         super().__init__(reason)
         self.reason = reason
+
+
+def _audit_target(user: User | None, staff_number: str) -> str:
+    """``user:<id>`` for a known account, else ``staff:<what was typed>`` (at most 40 characters)."""
+    return f"user:{user.id}" if user is not None else f"staff:{staff_number.strip()[:40]}"
+
+
+def _refuse(user: User | None, staff_number: str, method: str, why: str) -> LoginRefused:
+    """Audit a refused sign-in (``auth.login_failed``; never the password or code) and return the
+    exception to raise. ``why`` is for the audit log only (unknown, inactive, no_password,
+    wrong_password, wrong_code, locked); the person sees the same message for all."""
+    from app.audit.services import record
+
+    record(user.id if user is not None else None, "auth.login_failed", _audit_target(user, staff_number),
+           {"method": method, "reason": why})
+    return LoginRefused("invalid")
+
+
+def _audit_success(user: User, method: str) -> None:
+    from app.audit.services import record
+
+    record(user.id, "auth.login", f"user:{user.id}", {"method": method})
 
 
 def authenticate(staff_number: str, password: str) -> User:
@@ -46,24 +69,64 @@ def authenticate(staff_number: str, password: str) -> User:
     user = db.session.execute(
         select(User).where(User.staff_number == staff_number.strip())
     ).scalar_one_or_none()
+    from app.auth import ldap
+
+    if ldap.enabled():
+        try:
+            return _authenticate_ldap(user, staff_number, password)
+        except ldap.DirectoryUnavailable as down:
+            from app.audit.services import record
+
+            record(user.id if user else None, "auth.ldap_unavailable", _audit_target(user, staff_number),
+                   {"error": str(down)[:200], "fallback_local": ldap.fallback_local()})
+            if not ldap.fallback_local():
+                raise LoginRefused("unavailable") from None
     if user is None or not user.active or not user.password_hash:
         equalise_login_timing(password)
-        raise LoginRefused("invalid")
+        raise _refuse(user, staff_number, "password",
+                      "unknown" if user is None else "inactive" if not user.active else "no_password")
     right = verify_password(user.password_hash, password)
     now = utcnow()
     if not right:
-        _record_failure(user, now)
-        raise LoginRefused("invalid")
+        locked = _record_failure(user, now)
+        raise _refuse(user, staff_number, "password", "locked" if locked else "wrong_password")
     values = {}
     if password_needs_rehash(user.password_hash):  # made with older parameters: upgrade it now
         values["password_hash"] = hash_password(password)
     if not _record_success(user, now, **values):
-        raise LoginRefused("invalid")
+        raise _refuse(user, staff_number, "password", "locked")
+    _audit_success(user, "password")
     return user
 
 
-def _record_failure(user: User, now: dt.datetime) -> None:
-    """One failed sign-in of ``user``: a single conditional UPDATE (see :func:`authenticate`)."""
+def _authenticate_ldap(user: User | None, staff_number: str, password: str) -> User:
+    """The LDAP branch of :func:`authenticate`: the local account must exist and be active (it is not
+    created from the directory); a locked account is refused without asking the directory (and the
+    attempt counts); otherwise the directory checks the password by a bind as the user's entry, and a
+    refusal counts towards the same lockout. Raises LoginRefused, or
+    :class:`app.auth.ldap.DirectoryUnavailable` when the directory cannot answer."""
+    from app.auth import ldap
+
+    now = utcnow()
+    if user is None or not user.active:
+        raise _refuse(user, staff_number, "ldap", "unknown" if user is None else "inactive")
+    if user.locked_until is not None and user.locked_until > now:
+        _record_failure(user, now)
+        raise _refuse(user, staff_number, "ldap", "locked")
+    if not ldap.check_password(user.staff_number, password):
+        locked = _record_failure(user, now)
+        raise _refuse(user, staff_number, "ldap", "locked" if locked else "wrong_password")
+    if not _record_success(user, now):
+        raise _refuse(user, staff_number, "ldap", "locked")
+    _audit_success(user, "ldap")
+    return user
+
+
+def _record_failure(user: User, now: dt.datetime) -> bool:
+    """One failed sign-in of ``user``: a single conditional UPDATE (see :func:`authenticate`).
+    Returns True if the account is locked now. The failure that reaches LOGIN_MAX_FAILURES is audited
+    as ``auth.lockout`` (exactly one concurrent failure sees the count equal to the limit: the UPDATE
+    holds the row until commit)."""
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     lock_until = now + dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
     db.session.execute(
@@ -74,6 +137,14 @@ def _record_failure(user: User, now: dt.datetime) -> None:
         ).execution_options(synchronize_session=False)
     )
     db.session.expire(user, ["failed_logins", "locked_until"])
+    count, locked_until = db.session.execute(
+        select(User.failed_logins, User.locked_until).where(User.id == user.id)).one()
+    if count == limit:
+        from app.audit.services import record
+
+        record(user.id, "auth.lockout", f"user:{user.id}",
+               {"failures": count, "locked_until": locked_until})
+    return locked_until is not None and locked_until > now
 
 
 def _record_success(user: User, now: dt.datetime, **values) -> bool:
@@ -194,23 +265,55 @@ def issue_sign_in_code(user: User, by: User | None = None) -> str:
     return issue_sign_in_codes([user], by)[user.id]
 
 
-def issue_sign_in_codes(users: list[User], by: User | None = None) -> dict[int, str]:
-    """:func:`issue_sign_in_code` for many users at once (a staff import): one DELETE of their unused
-    codes per 500 users and one flush. ``users`` must have ids (be flushed). Returns
-    ``{user_id: code}``; every code expires at :func:`sign_in_code_expiry` of now. Flushes."""
-    ids = [user.id for user in users]
-    for start in range(0, len(ids), 500):
-        db.session.execute(delete(SignInCode).where(SignInCode.user_id.in_(ids[start:start + 500]),
-                                                    SignInCode.used_at.is_(None)))
+CODE_BATCH = 1000
+"""Rows per DELETE / INSERT statement when codes are issued in bulk."""
+
+
+def issue_sign_in_codes(users, by: User | None = None) -> dict[int, str]:
+    """:func:`issue_sign_in_code` for many users at once (a staff import, a department's slips).
+
+    ``users``: user ids or objects with an ``id`` (flushed). Per batch of CODE_BATCH users, one
+    DELETE of their unused codes and one executemany INSERT of plain dicts: no ORM object per code,
+    so 100,000 codes do not hold 100,000 tracked objects in the session. Returns ``{user_id: code}``
+    (the only place the codes exist; only SHA-256 digests are stored); every code expires at
+    :func:`sign_in_code_expiry` of now. Flushes pending ORM changes first."""
+    db.session.flush()
+    ids = [user if isinstance(user, int) else user.id for user in users]
     now = utcnow()
     expires = sign_in_code_expiry(now)
-    codes = {}
-    for user_id in ids:
-        raw = "".join(secrets.choice(SIGN_IN_CODE_ALPHABET) for _ in range(SIGN_IN_CODE_LENGTH))
-        db.session.add(SignInCode(user_id=user_id, code_hash=_code_digest(raw), created_at=now, expires_at=expires,
-                                  created_by_id=by.id if by else None))
-        codes[user_id] = "-".join(raw[i:i + 4] for i in range(0, SIGN_IN_CODE_LENGTH, 4))
-    db.session.flush()
+    by_id = by.id if by else None
+    codes: dict[int, str] = {}
+    for start in range(0, len(ids), CODE_BATCH):
+        batch = ids[start:start + CODE_BATCH]
+        db.session.execute(delete(SignInCode).where(SignInCode.user_id.in_(batch), SignInCode.used_at.is_(None))
+                           .execution_options(synchronize_session=False))
+        rows = []
+        for user_id in batch:
+            raw = "".join(secrets.choice(SIGN_IN_CODE_ALPHABET) for _ in range(SIGN_IN_CODE_LENGTH))
+            rows.append({"user_id": user_id, "code_hash": _code_digest(raw), "created_at": now,
+                         "expires_at": expires, "created_by_id": by_id})
+            codes[user_id] = "-".join(raw[i:i + 4] for i in range(0, SIGN_IN_CODE_LENGTH, 4))
+        db.session.execute(SignInCode.__table__.insert(), rows)  # Core executemany: no ORM objects
+    return codes
+
+
+def reset_and_issue_codes(user_ids: list[int], by: User | None = None) -> dict[int, str]:
+    """Give each of ``user_ids`` a sign-in code to choose a new password with: a person who has a
+    password loses it (so the code leads to "choose a password", not "change it"), every open session
+    of theirs ends and a lockout is lifted; then :func:`issue_sign_in_codes`. Bulk UPDATEs per batch,
+    no ORM object per person. Returns ``{user_id: code}``. The caller checks scope. Flushes."""
+    from app.auth.models import UserSession
+
+    now = utcnow()
+    for start in range(0, len(user_ids), CODE_BATCH):
+        batch = user_ids[start:start + CODE_BATCH]
+        db.session.execute(update(User).where(User.id.in_(batch)).values(
+            password_hash=None, must_change_password=True, failed_logins=0, locked_until=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+        db.session.execute(update(UserSession).where(UserSession.user_id.in_(batch), UserSession.revoked_at.is_(None))
+                           .values(revoked_at=now).execution_options(synchronize_session=False))
+    codes = issue_sign_in_codes(user_ids, by)
+    db.session.expire_all()
     return codes
 
 
@@ -247,20 +350,21 @@ def redeem_sign_in_code(staff_number: str, code: str) -> User:
     ).scalar_one_or_none()
     now = utcnow()
     if user is None or not user.active:
-        raise LoginRefused("invalid")
+        raise _refuse(user, staff_number, "code", "unknown" if user is None else "inactive")
     if user.locked_until is not None and user.locked_until > now:
         _record_failure(user, now)  # every attempt during a lock counts, as with passwords
-        raise LoginRefused("invalid")
+        raise _refuse(user, staff_number, "code", "locked")
     spent = db.session.execute(
         update(SignInCode).where(SignInCode.code_hash == _code_digest(code), SignInCode.user_id == user.id,
                                  SignInCode.used_at.is_(None), SignInCode.expires_at > now)
         .values(used_at=now).execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:
-        _record_failure(user, now)
-        raise LoginRefused("invalid")
+        locked = _record_failure(user, now)
+        raise _refuse(user, staff_number, "code", "locked" if locked else "wrong_code")
     if not _record_success(user, now, must_change_password=True):
         raise LoginRefused("invalid")  # locked meanwhile; the caller's rollback un-spends the code
+    _audit_success(user, "code")
     return user
 
 

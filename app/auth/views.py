@@ -64,8 +64,12 @@ def login():
     if form.validate_on_submit():
         try:
             user = authenticate(form.staff_number.data, form.password.data)
-        except LoginRefused:
-            db.session.commit()  # keep the failure count
+        except LoginRefused as refused:
+            db.session.commit()  # keep the failure count and the audit event
+            if refused.reason == "unavailable":
+                flash(_("The sign-in directory (LDAP) cannot be reached just now, so passwords cannot be "
+                        "checked. Please try again in a few minutes or tell the system administrator."), "error")
+                return render_template("auth/login.html", form=form), 503
             # One answer for a wrong password, an unknown staff number and a locked account.
             flash(_("Staff number or password is incorrect, or the account is locked for a while after "
                     "too many failed attempts. Check and try again later."), "error")

@@ -168,9 +168,14 @@ def find_by_code(code: str) -> Certificate | None:
     return db.session.execute(select(Certificate).where(Certificate.verification_code == formatted)).scalar_one_or_none()
 
 
-def revoke(certificate: Certificate, reason: str) -> None:
-    """Revoke a certificate with a reason (idempotent). Flushes."""
+def revoke(certificate: Certificate, reason: str, actor_id: int | None = None) -> None:
+    """Revoke a certificate with a reason (idempotent), audited as ``certificate.revoke`` by
+    ``actor_id`` (None: the system). Flushes."""
+    from app.audit.services import record
+
     if certificate.revoked_at is None:
         certificate.revoked_at = utcnow()
         certificate.revoked_reason = reason
         db.session.flush()
+        record(actor_id, "certificate.revoke", f"certificate:{certificate.id}",
+               {"serial": certificate.serial, "user_id": certificate.user_id, "reason": reason})

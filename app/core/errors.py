@@ -23,6 +23,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
 
 
+def _audit_denial() -> None:
+    """Record an ``access.denied`` event (actor, path, method; never the form or query) in its own
+    small transaction after the request's rollback. A failure to record is logged, not raised."""
+    from flask_login import current_user
+
+    from app.audit.services import record
+
+    try:
+        actor = current_user.id if current_user and current_user.is_authenticated else None
+        record(actor, "access.denied", f"path:{request.path[:190]}",
+               {"method": request.method, "endpoint": request.endpoint})
+        db.session.commit()
+    except Exception:  # noqa: BLE001  (an audit failure must not turn a 403 into a 500)
+        db.session.rollback()
+        current_app.logger.exception("could not record an access denial")
+
+
 def init_app(app: Flask) -> None:
     """Register handlers for HTTP errors, CSRF failures and DomainError."""
 
@@ -44,6 +61,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         db.session.rollback()
+        if error.code == 403:
+            _audit_denial()
         messages = {
             400: _("The request could not be understood: a value in the address or the form is not valid. "
                    "Please go back and try again."),

@@ -148,6 +148,10 @@ def grade_response(item_id: int, grader_id: int, raw_mark, note: str | None) -> 
             .execution_options(synchronize_session=False)).rowcount
     if written != 1:
         raise DomainError(_("This answer has already been graded."), code="already_graded", status=409)
+    from app.audit.services import record
+
+    record(grader_id, "grade.manual", f"attempt_item:{item_id}",
+           {"attempt_id": attempt_id, "mark": str(mark), "points": str(points)})
     db.session.expire_all()
     return finalise_if_complete(attempt_id)
 

@@ -34,6 +34,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from app.audit.services import record
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
 from app.core.errors import DomainError
@@ -369,6 +370,9 @@ def _certification_consequences(user, course, exam_code: str, changes: list[Atte
             .execution_options(synchronize_session=False)).rowcount
         if revoked == 1:
             last.certificates_revoked.append(_cert_dict(certificate))
+            record(None, "certificate.revoke", f"certificate:{certificate.id}",
+                   {"serial": certificate.serial, "user_id": user.id,
+                    "reason": f"regrade: exam {exam_code}, attempt {last.attempt_number}"})
     db.session.expire_all()
 
 

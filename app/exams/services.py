@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.services import record
 from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
@@ -503,6 +504,8 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
         if current is None:
             raise DomainError(_("Please try again."), code="conflict", status=409)
         return current
+    record(user.id, "attempt.start", f"attempt:{attempt.id}",
+           {"exam": exam.code, "number": attempt.number, "deadline_at": attempt.deadline_at})
     return attempt
 
 
@@ -574,7 +577,9 @@ def _refuse_closed(attempt: Attempt) -> None:
     db.session.refresh(attempt)
     if attempt.state == IN_PROGRESS and attempt.is_overdue:
         finish_attempt(attempt, by="deadline")
-        db.session.commit()
+    record(attempt.user_id, "attempt.late_answer_refused", f"attempt:{attempt.id}",
+           {"state": attempt.state, "deadline_at": attempt.deadline_at})
+    db.session.commit()
     raise DomainError(_("Time is up: this attempt has been submitted. Your saved answers were kept."),
                       code="time_up", status=409)
 
@@ -772,6 +777,9 @@ def finish_attempt(attempt: Attempt, by: str) -> bool:
     db.session.expire(attempt)
     if won != 1:
         return False
+    record(attempt.user_id if by == "candidate" else None,
+           "attempt.finish" if by == "candidate" else "attempt.auto_finish", f"attempt:{attempt.id}",
+           {"by": by, "finished_at": finished_at, "user_id": attempt.user_id})
     grade_attempt(attempt)
     return True
 

@@ -6,6 +6,7 @@ from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.audit.services import record
 from app.core.errors import DomainError
 from app.core.permissions import examiner_required
 from app.exams import admission, review, services
@@ -534,7 +535,6 @@ def person_rules(user_id: int):
 
 # --- regrade after a key fix (examiners and admins) -------------------------------------------
 
-from flask import current_app  # noqa: E402  (kept with the regrade routes, appended to this module)
 
 from app.core.inputs import parse_id  # noqa: E402
 from app.exams.regrade import exam_questions, load_exam, regrade_exam  # noqa: E402
@@ -576,7 +576,7 @@ def regrade(code: str):
 @bp.route("/admin/exams/<code>/regrade", methods=["POST"])
 @examiner_required
 def regrade_apply(code: str):
-    """Commit the regrade of the posted questions and show what changed (audited in the app log)."""
+    """Commit the regrade of the posted questions and show what changed (audited)."""
     exam = _regrade_exam_or_404(code)
     question_ids = _regrade_question_ids(request.form)
     try:
@@ -585,8 +585,8 @@ def regrade_apply(code: str):
         db.session.rollback()
         flash(exc.message, "error")
         return _regrade_page(exam, question_ids, None, exc.status)
+    record(current_user.id, "exam.regrade", f"exam:{exam.code}",
+           {"questions": question_ids, "attempts_changed": len(report.changes), "report": report.lines()[:200]})
     db.session.commit()
-    current_app.logger.info("audit: regrade by user %s (%s): %s", current_user.id, current_user.staff_number,
-                            " | ".join(report.lines()))
     flash(_("Regrade done: %(n)s attempt(s) changed.", n=len(report.changes)), "success")
     return _regrade_page(exam, question_ids, report)

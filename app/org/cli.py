@@ -36,11 +36,12 @@ def _finish(summary, dry_run: bool, verbose: bool) -> None:
         db.session.rollback()
         click.echo("dry run: nothing was written.")
     else:
-        from app.org.audit import audit
+        from app.audit.services import record
 
-        audit(f"{summary.kind}.import", target=str(summary.path), rows=summary.rows, created=summary.created,
-              updated=summary.updated, deactivated=summary.deactivated + summary.deactivated_missing,
-              transferred=summary.transferred)
+        record(None, f"{summary.kind}.import", f"file:{summary.path}",
+               {"rows": summary.rows, "created": summary.created, "updated": summary.updated,
+                "deactivated": summary.deactivated + summary.deactivated_missing,
+                "transferred": summary.transferred, "codes_issued": len(getattr(summary, "sign_in_codes", []) or [])})
         db.session.commit()
         if summary.changed:
             refresh_statistics("department", "department_closure", "user", "officer_scope")

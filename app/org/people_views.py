@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.audit.services import record
 from app.auth.models import User
 from app.content.report import ContentError
 from app.core.permissions import admin_required
@@ -50,13 +51,16 @@ def people():
 @bp.route("/people/<int:user_id>")
 @admin_required
 def person(user_id: int):
-    """One person: department, roles, officer scopes, transfer history; forms to change them."""
+    """One person: department, roles, officer scopes, transfer history, the latest audit events about
+    them; forms to change them."""
     user = _user_or_404(user_id)
     departments = list(db.session.execute(select(Department).where(Department.active.is_(True))
                                           .order_by(Department.code)).scalars())
     scopes = {scope.department_id for scope in user.officer_scopes}
+    from app.audit.services import events_for
+
     return render_template("org/person.html", user=user, departments=departments, scopes=scopes,
-                           transfers=user_transfers(user))
+                           transfers=user_transfers(user), events=events_for(f"user:{user.id}", 20))
 
 
 @bp.route("/people/<int:user_id>/active", methods=["POST"])
@@ -104,7 +108,6 @@ def set_roles(user_id: int):
 @admin_required
 def import_people():
     """Upload an HR file (CSV or XLSX): preview by a dry run; confirm by uploading the same file again."""
-    from app.org.audit import audit
     from app.org.imports import check_upload, import_staff
 
     if request.method == "GET":
@@ -130,9 +133,10 @@ def import_people():
         db.session.rollback()
         return render_template("org/import.html", summary=summary, errors=None, digest=digest,
                                deactivate_missing=deactivate_missing, preview=summary.changes[:PREVIEW_LINES])
-    audit("staff.import", actor=current_user, target=name, ip=request.remote_addr, rows=summary.rows,
-          created=summary.created, updated=summary.updated, transferred=summary.transferred,
-          deactivated=summary.deactivated + summary.deactivated_missing)
+    record(current_user.id, "staff.import", f"file:{name}",
+           {"rows": summary.rows, "created": summary.created, "updated": summary.updated,
+            "transferred": summary.transferred, "deactivated": summary.deactivated + summary.deactivated_missing,
+            "codes_issued": len(summary.sign_in_codes), "sha256": digest})
     db.session.commit()
     flash(_("Import done: %(created)s created, %(updated)s updated, %(transferred)s transferred, "
             "%(deactivated)s deactivated.", created=summary.created, updated=summary.updated,

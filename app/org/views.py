@@ -35,3 +35,4 @@ def overview():
 
 
 from app.org import people_views  # noqa: E402,F401  (registers the people routes on bp)
+from app.org import department_views  # noqa: E402,F401  (registers the department routes on bp)

@@ -5,9 +5,8 @@ go through the same import path as content sync (:func:`app.questions.services.s
 a question edited in the browser and the same question in a file get the same content hash and the
 same versioning rules: changed content adds version n+1 and makes it current; attempts keep theirs.
 
-There is no audit table on main yet: every change is written to the Flask application logger
-(one line per change at WARNING level, so the default logging configuration keeps it: who, what,
-which question) by :func:`audit`.
+Every change is recorded in the audit log (``audit_event``, via :func:`app.audit.services.record`)
+by :func:`audit`, in the same transaction as the change.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import String, cast, delete, func, select, update
 
 from app.content.report import SyncReport
@@ -41,9 +40,20 @@ EXTENSIONS = {"gift": "gift", "aiken": "txt", "xml": "xml"}
 
 
 def audit(action: str, user_id: int | None, **details) -> None:
-    """Record one bank change (no audit table exists yet) on the app logger: a WARNING line ``audit: bank <action> by user <id>: k=v ...``."""
-    text = " ".join(f"{k}={v}" for k, v in sorted(details.items()))
-    (current_app.logger if has_app_context() else log).warning("audit: bank %s by user %s: %s", action, user_id, text)
+    """Record one bank change as audit event ``bank.<action>`` by ``user_id``; the target is the
+    question (``question:<key or id>``), else the uploaded file (``file:<name>``), else ``bank``.
+    ``details`` are JSON-safe facts. Flushes; the caller commits."""
+    from app.audit.services import record
+
+    if "question" in details:
+        target = f"question:{details['question']}"
+    elif "question_id" in details:
+        target = f"question:{details['question_id']}"
+    elif "source" in details:
+        target = f"file:{details['source']}"
+    else:
+        target = "bank"
+    record(user_id, f"bank.{action}", target, details)
 
 
 @dataclass

@@ -179,6 +179,7 @@ def export():
         abort(400, description=_("“%(value)s” is not a valid choice for %(name)s.", value=fmt[:40], name="fmt"))
     text, written, problems = bank.export_selection(f, fmt)
     bank.audit("export", current_user.id, format=fmt, written=written, left_out=len(problems))
+    db.session.commit()  # the audit event
     mimetype = "application/xml" if fmt == "xml" else "text/plain"
     response = Response(text, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename=questions.{bank.EXTENSIONS[fmt]}"

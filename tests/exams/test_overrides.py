@@ -181,7 +181,10 @@ def test_officer_out_of_scope_gets_404_and_changes_nothing(app, db, setup):
     db.session.expire_all()
     assert db.session.execute(select(func.count(ExamOverride.id))).scalar_one() == 0
     assert db.session.execute(select(func.count(Accommodation.id))).scalar_one() == 0
-    assert db.session.execute(select(func.count(AuditEvent.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(AuditEvent.id))
+                              .where(AuditEvent.action.like("exam_override%"))).scalar_one() == 0
+    assert db.session.execute(select(func.count(AuditEvent.id))
+                              .where(AuditEvent.action.like("accommodation%"))).scalar_one() == 0
 
 
 def test_officer_in_scope_grants_an_extra_attempt_and_the_learner_sees_it(app, db, setup):
@@ -195,7 +198,7 @@ def test_officer_in_scope_grants_an_extra_attempt_and_the_learner_sees_it(app, d
                                       "csrf_token": token})
     assert response.status_code == 302
     assert candidate_settings(setup["exam"], setup["learner"].id).attempts_allowed == 4
-    event = db.session.execute(select(AuditEvent)).scalar_one()
+    event = db.session.execute(select(AuditEvent).where(~AuditEvent.action.like("auth.%"))).scalar_one()
     assert event.actor_id == officer.id and event.action == "exam_override.extra_attempt"
     learner_client, _token = _login(app, setup["learner"])
     page = learner_client.get(f"/exams/{setup['exam'].code}?lang=en").get_data(as_text=True)
@@ -218,7 +221,8 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(app, db, s
     db.session.expire_all()
     assert db.session.execute(select(func.count(ExamOverride.id))).scalar_one() == 0
     assert db.session.execute(select(func.count(Accommodation.id))).scalar_one() == 0
-    assert db.session.execute(select(func.count(AuditEvent.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(AuditEvent.id))
+                              .where(~AuditEvent.action.like("auth.%"))).scalar_one() == 0
 
 
 def test_examiner_adds_a_department_override_and_removes_it(app, db, setup):
@@ -236,7 +240,8 @@ def test_examiner_adds_a_department_override_and_removes_it(app, db, setup):
     assert client.post(f"{exam_url}/{override.id}/delete", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert db.session.execute(select(func.count(ExamOverride.id))).scalar_one() == 0
-    assert [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
+    assert [e.action for e in db.session.execute(select(AuditEvent).where(~AuditEvent.action.like("auth.%"))
+                                                 .order_by(AuditEvent.id)).scalars()] == [
         "exam_override.set", "exam_override.remove"]
 
 

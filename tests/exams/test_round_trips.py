@@ -92,14 +92,16 @@ def test_start_round_trips(app, db, client):
     # SQLite: SQLAlchemy inserts the items row by row (3 in this exam), which is local and cheap
     per_row = 0 if db.engine.dialect.name == "postgresql" else 2
     assert item_inserts == 1 + per_row, inserts
-    assert len(inserts) == 2 + per_row, inserts
+    assert len([s for s in inserts if "audit_event" in s]) == 1, inserts  # attempt.start is audited
+    assert len(inserts) == 3 + per_row, inserts
     assert counter.commits == 1
     assert len(counter.statements) <= BOUND_START + per_row, "\n---\n".join(s[:160] for s in counter.statements)
 
 
 # the login session, the exam, the open attempt, overrides, the accommodation, attempts used, "passed
 # already?" (the retake rule), the blueprint, the pool (one query), the drawn versions' specs, SAVEPOINT,
-# the two INSERTs, RELEASE, and Flask-Login's reload of the user after the commit: 15 (13 before the
-# accommodation and retake rules; 14 with a reload of the whole attempt after the commit); 16 with the
-# exam's sittings (admission: one SELECT; a seat, when taken, is one more UPDATE)
-BOUND_START = 16
+# the two INSERTs, RELEASE, the audit INSERT, and Flask-Login's reload of the user after the commit: 15 (13 before the
+# accommodation and retake rules; 14 with a reload of the whole attempt after the commit), plus the
+# audit event of the start: 16; 17 with the exam's sittings (admission: one SELECT; a seat, when taken,
+# is one more UPDATE)
+BOUND_START = 17
