@@ -32,7 +32,7 @@ from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import Exemption, RolloutPlan, plan_audience
+from app.rollout.models import Exemption, RolloutPlan, plan_audience, plan_exclusion
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -137,7 +137,8 @@ class _PlanConditions:
 
 def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None) -> tuple:
     """WHERE clauses on ``User`` for the plan's eligible staff: active, in a department of the
-    audience's subtrees, not exempted. The one definition used by figures, drill-down and enrolment.
+    audience's subtrees but not of an excluded subtree, holding one of the plan's positions (when the
+    plan names any), not exempted. The one definition used by figures, drill-down and enrolment.
 
     With ``as_of_end`` (UTC instant, the end of the chosen local day) only what was known by then
     counts: staff whose record existed (``User.created_at`` before it, i.e. joined by then) and
@@ -145,8 +146,11 @@ def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None)
     history of transfers or leaving dates.
     """
     audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
+    excluded = subtree_ids(select(plan_exclusion.c.department_id).where(plan_exclusion.c.plan_id == plan.id))
     exempted = exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id)
-    conditions = [User.active.is_(True), User.department_id.in_(audience)]
+    conditions = [User.active.is_(True), User.department_id.in_(audience), User.department_id.not_in(excluded)]
+    if plan.positions:
+        conditions.append(User.position.in_(list(plan.positions)))
     if as_of_end is not None:
         exempted = exempted.where(Exemption.created_at < as_of_end)
         conditions.append(User.created_at < as_of_end)
@@ -324,7 +328,9 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
     started, not certified); ``position`` exact; ``overdue`` = not certified and a required course
     due before ``as_of`` not completed by then; ``exhausted`` = at some required exam every allowed
-    attempt used (the exam's ``attempts_allowed`` or the person's override) without a pass. Sorting by
+    attempt used without a pass, where the attempts allowed are the person's override, else the most
+    generous override of a department above them, else the exam's ``attempts_allowed`` (the rule of
+    :func:`app.exams.services.candidate_settings`). Sorting by
     one of :data:`SORT_KEYS` (``status``: not started first, then department path, staff number).
     Each row: ``{"user", "path" (department path str), "started", "certified", "lessons_done" (int),
     "attempts" (int), "best_score" (Decimal 0–100 | None), "due_on" (date | None), "overdue", "exhausted"}``,
@@ -356,10 +362,18 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     # Two levels down from User: correlate explicitly (auto-correlation stops at the nearest SELECT).
     used = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
                                                 Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
+    # Attempts allowed, as exams.services.candidate_settings decides: the person's own override if it
+    # sets attempts, else the most generous override of a department above them, else the exam's.
+    ancestors = (select(DepartmentClosure.ancestor_id).where(DepartmentClosure.descendant_id == User.department_id)
+                 .correlate(User))
     allowed = func.coalesce(
         select(ExamOverride.attempts_allowed).where(ExamOverride.user_id == User.id, ExamOverride.exam_id == exam.c.id,
                                                     ExamOverride.attempts_allowed.is_not(None))
-        .correlate(User, exam).limit(1).scalar_subquery(), exam.c.attempts_allowed)
+        .correlate(User, exam).limit(1).scalar_subquery(),
+        select(func.max(ExamOverride.attempts_allowed)).where(
+            ExamOverride.exam_id == exam.c.id, ExamOverride.department_id.in_(ancestors),
+            ExamOverride.attempts_allowed.is_not(None)).correlate(User, exam).scalar_subquery(),
+        exam.c.attempts_allowed)
     passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
                                              Attempt.passed.is_(True), Attempt.finished_at < as_of_end)
                     .correlate(User, exam).exists())
