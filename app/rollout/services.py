@@ -21,18 +21,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Date, Text, and_, case, cast, exists, func, insert, literal, or_, select, true
+from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, insert, literal, or_, select, true
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
 from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
-from app.core.types import UTCDateTime
 from app.exams.models import FINISHED, Attempt, Exam, ExamOverride
 from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
-from app.org.models import Department, DepartmentClosure
+from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import Exemption, RolloutPlan, plan_audience, plan_exclusion
+from app.rollout.models import DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, RolloutPlan, plan_audience, plan_exclusion
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -443,31 +442,109 @@ def plans_for(viewer: User) -> list[RolloutPlan]:
 
 
 def assign_plan(plan: RolloutPlan) -> int:
-    """Enrol every eligible staff member in the plan's required courses, due at the plan's end.
+    """Enrol the plan's eligible staff in its required courses (:func:`assign`); returns the number of
+    new enrolments. Idempotent; flushes."""
+    return assign(plan).created
 
-    Eligible as in :func:`eligible_conditions` (so exempted staff are not enrolled). One INSERT … SELECT per course; idempotent (skips existing
-    enrolments; an existing enrolment keeps its own due date). Returns the number of new enrolments
-    (counted on SQLite and PostgreSQL alike). Flushes.
+
+_IN_CHUNK = 500
+
+
+def _chunks(values: list, size: int = _IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+@dataclass
+class AssignResult:
+    """What :func:`assign` did: ``created`` new enrolments."""
+
+    created: int = 0
+
+
+# --- due dates and enrolments (app.rollout.editing and the demo use these) ---------------------
+
+def due_date_for(plan: RolloutPlan, wave_end: dt.date | None, joined_on: dt.date | None,
+                 moved_on: dt.date | None) -> dt.date:
+    """One person's due date (local date).
+
+    ``fixed``: the end of the person's wave, else the plan's end. ``after_hire``: ``due_days`` after
+    ``joined_on`` (the local date the person's record was created, which is when they joined the
+    platform's staff list), but never earlier than the fixed date. ``after_transfer``: the same after
+    ``moved_on`` (their latest department transfer), or after joining if they never moved. So people
+    who arrive late get their grace period and everyone else keeps the plan's date.
     """
-    now = utcnow()
-    eligible = eligible_conditions(plan)
-    created = 0
-    for course_id in list(db.session.execute(_required_course_ids(plan)).scalars()):
-        source = select(
-            User.id, literal(course_id), literal("plan"), literal(plan.ends_on, Date),
-            literal(now, UTCDateTime), literal(now, UTCDateTime),
-        ).where(
-            *eligible,
-            ~exists().where(Enrolment.user_id == User.id, Enrolment.course_id == course_id),
-        )
-        statement = insert(Enrolment).from_select(
-            ["user_id", "course_id", "source", "due_on", "created_at", "updated_at"], source)
-        # psycopg 3 reports -1 for INSERT … SELECT unless the row count is asked for explicitly.
-        result = db.session.execute(statement.execution_options(preserve_rowcount=True))
-        created += max(result.rowcount or 0, 0)
-    db.session.flush()
-    return created
+    fixed = wave_end or plan.ends_on
+    if plan.due_rule == DUE_FIXED or not plan.due_days:
+        return fixed
+    start = moved_on if plan.due_rule == DUE_AFTER_TRANSFER and moved_on else joined_on
+    if start is None:
+        return fixed
+    return max(fixed, start + dt.timedelta(days=plan.due_days))
 
+
+def _wave_ends(plan: RolloutPlan) -> dict[int, dt.date]:
+    """department id → the end of the earliest-ending wave whose subtrees hold it."""
+    ends: dict[int, dt.date] = {}
+    for wave in sorted(plan.waves, key=lambda w: (w.ends_on, w.id or 0)):
+        ids = [d.id for d in wave.departments]
+        if not ids:
+            continue
+        for dept_id in db.session.execute(select(DepartmentClosure.descendant_id).where(
+                DepartmentClosure.ancestor_id.in_(ids))).scalars():
+            ends.setdefault(dept_id, wave.ends_on)
+    return ends
+
+
+def _required_courses(plan: RolloutPlan) -> list[int]:
+    return list(db.session.execute(select(certification_course.c.course_id).where(
+        certification_course.c.certification_id == plan.certification_id).order_by(certification_course.c.course_id))
+        .scalars())
+
+
+def due_dates(plan: RolloutPlan) -> dict[int, dt.date]:
+    """user id → due date (:func:`due_date_for`) for every eligible staff member of ``plan`` today."""
+    moved = None
+    if plan.due_rule == DUE_AFTER_TRANSFER:
+        moved = (select(func.max(StaffTransfer.effective_at)).where(StaffTransfer.user_id == User.id)
+                 .correlate(User).scalar_subquery())
+    columns = [User.id, User.department_id, User.created_at] + ([moved] if moved is not None else [])
+    waves = _wave_ends(plan)
+    out = {}
+    for row in db.session.execute(select(*columns).where(*eligible_conditions(plan))):
+        joined = to_local(row[2]).date() if row[2] is not None and plan.due_rule != DUE_FIXED else None
+        moved_on = to_local(row[3]).date() if moved is not None and row[3] is not None else None
+        out[row[0]] = due_date_for(plan, waves.get(row[1]), joined, moved_on)
+    return out
+
+
+def assign(plan: RolloutPlan) -> AssignResult:
+    """Enrol every eligible staff member of ``plan`` in its required courses, each due on their own
+    date (:func:`due_dates`); idempotent.
+
+    Only missing enrolments are created (source ``plan``); an existing enrolment keeps its due date
+    (so the earlier of two plans on a shared course wins, and a person's date never moves under
+    them). Running it again creates nothing. Bulk INSERTs of 500 rows. Flushes. Returns
+    :class:`AssignResult`.
+    """
+    wanted = due_dates(plan)
+    if not wanted:
+        return AssignResult()
+    now = utcnow()
+    result = AssignResult()
+    for course_id in _required_courses(plan):
+        existing = set()
+        for chunk in _chunks(list(wanted)):
+            existing.update(db.session.execute(select(Enrolment.user_id).where(
+                Enrolment.course_id == course_id, Enrolment.user_id.in_(chunk))).scalars())
+        new_rows = [{"user_id": user_id, "course_id": course_id, "source": "plan", "due_on": due_on,
+                     "created_at": now, "updated_at": now}
+                    for user_id, due_on in wanted.items() if user_id not in existing]
+        for chunk in _chunks(new_rows):
+            db.session.execute(insert(Enrolment), chunk)
+        result.created += len(new_rows)
+    db.session.flush()
+    return result
 
 @dataclass
 class PersonRecord:
