@@ -59,7 +59,7 @@ def create_app(config: type | None = None) -> Flask:
     init_login(app)
     for blueprint in (
         core_views.bp, auth_views.bp, learning_views.bp, exam_views.bp,
-        cert_views.bp, rollout_views.bp, org_views.bp, grading_views.bp, question_views.bp,
+        cert_views.bp, rollout_views.bp, rollout_views.admin_bp, org_views.bp, grading_views.bp, question_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

@@ -477,3 +477,82 @@ def plan_input_of(plan: RolloutPlan) -> PlanInput:
 
 __all__ = ["AssignResult", "PlanInput", "PlanInvalid", "SaveResult", "WaveInput", "assign", "due_date_for", "due_dates",
            "exempt", "lift_exemption", "save_plan", "validate"]
+
+
+# --- choices for the plan pages ---------------------------------------------------------------
+
+@dataclass
+class TreeNode:
+    """A department and its children, for the checkbox tree."""
+
+    department: Department
+    children: list["TreeNode"] = field(default_factory=list)
+
+
+def department_forest() -> list[TreeNode]:
+    """Every active department as a forest (roots first, children by sort order and code). One query."""
+    departments = list(db.session.execute(select(Department).where(Department.active.is_(True))
+                                          .order_by(Department.depth, Department.sort_order, Department.code)).scalars())
+    nodes = {d.id: TreeNode(d) for d in departments}
+    roots = []
+    for d in departments:
+        parent = nodes.get(d.parent_id)
+        (parent.children if parent else roots).append(nodes[d.id])
+    return roots
+
+
+def known_positions(limit: int = 60) -> list[str]:
+    """The positions active staff hold (distinct, sorted), for the position filter's checkboxes."""
+    return list(db.session.execute(select(User.position).where(User.active.is_(True), User.position.is_not(None),
+                                                              User.position != "")
+                                   .distinct().order_by(User.position).limit(limit)).scalars())
+
+
+def all_plans() -> list[RolloutPlan]:
+    """Every plan (active first, newest start first)."""
+    return list(db.session.execute(select(RolloutPlan).order_by(RolloutPlan.active.desc(), RolloutPlan.starts_on.desc(),
+                                                               RolloutPlan.id.desc())).scalars())
+
+
+def certifications() -> list[Certification]:
+    """Certifications a plan may require (active first, by code)."""
+    return list(db.session.execute(select(Certification).order_by(Certification.active.desc(),
+                                                                  Certification.code)).scalars())
+
+
+@dataclass
+class PersonActions:
+    """What an officer may do for one person and what was done: ``plans`` (visible plans whose
+    audience holds the person, each ``(plan, exemption or None)``), ``exams`` (active exams, each
+    ``(exam, CandidateSettings, attempts used)``), ``overrides`` (the person's exam overrides) and
+    ``history`` (audit events about the person from these actions, newest first)."""
+
+    plans: list[tuple]
+    exams: list[tuple]
+    overrides: list
+    history: list
+
+
+HISTORY_ACTIONS = ("rollout_plan.exempt", "rollout_plan.lift_exemption", "exam_override.extra_attempt",
+                   "exam_override.extra_time", "exam_override.set", "exam_override.remove", "accommodation.set",
+                   "accommodation.remove")
+
+
+def person_actions(viewer: User, person: User) -> PersonActions:
+    """The actions panel of a person record (see :class:`PersonActions`). ``person`` must already
+    have been loaded within ``viewer``'s scope."""
+    from app.audit.models import AuditEvent
+    from app.exams.models import Exam, ExamOverride
+    from app.exams.services import attempts_used, candidate_settings
+    from app.rollout.services import plans_for
+
+    exemptions = {e.plan_id: e for e in exemptions_of(person.id)}
+    plans = [(p, exemptions.get(p.id)) for p in plans_for(viewer) if in_audience(p, person.id)]
+    exams = [(e, candidate_settings(e, person.id), attempts_used(e.id, person.id)) for e in db.session.execute(
+        select(Exam).where(Exam.active.is_(True)).order_by(Exam.code)).scalars()]
+    overrides = list(db.session.execute(select(ExamOverride).where(ExamOverride.user_id == person.id)
+                                        .order_by(ExamOverride.granted_at.desc())).scalars())
+    history = list(db.session.execute(
+        select(AuditEvent).where(AuditEvent.target == f"user:{person.id}", AuditEvent.action.in_(HISTORY_ACTIONS))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)).scalars())
+    return PersonActions(plans=plans, exams=exams, overrides=overrides, history=history)
