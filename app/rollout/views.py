@@ -275,8 +275,9 @@ def _edit(plan: RolloutPlan | None):
             errors = invalid.errors
         else:
             db.session.commit()
-            flash(_("Plan saved: %(action)s; %(n)s new enrolments.", action=_(saved.action),
-                    n=saved.assigned.created), "success")
+            said = {"created": _("Plan created."), "updated": _("Plan updated."),
+                    "unchanged": _("Nothing changed.")}[saved.action]
+            flash(_("%(said)s New enrolments: %(n)s.", said=said, n=saved.assigned.created), "success")
             return redirect(url_for("plans.edit", plan_id=saved.plan.id))
     flash(_("The plan was not saved: see the messages by the fields."), "error")
     return _plan_page(form, plan, rows, errors, 400)
