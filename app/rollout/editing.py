@@ -37,6 +37,7 @@ from app.rollout.services import AssignResult, assign, due_date_for, due_dates, 
 
 NAME_MAX = 200
 POSITION_MAX = 100
+GRADE_MAX = 40
 MAX_POSITIONS = 50
 MAX_DUE_DAYS = 3650
 MAX_REASON = 500
@@ -80,6 +81,7 @@ class PlanInput:
     audience_ids: list[int] = field(default_factory=list)
     exclusion_ids: list[int] = field(default_factory=list)
     positions: list[str] = field(default_factory=list)
+    grades: list[str] = field(default_factory=list)
     due_rule: str = DUE_FIXED
     due_days: int | None = None
     milestones: list[tuple] = field(default_factory=list)
@@ -93,7 +95,7 @@ class PlanInput:
 class SaveResult:
     """What :func:`save_plan` did: ``action`` ``created`` / ``updated`` / ``unchanged``; ``changes``
     names the parts changed (``name``, ``certification``, ``dates``, ``active`` / ``inactive``,
-    ``audience``, ``exclusions``, ``positions``, ``due_rule``, ``milestones``, ``waves``, ``exemptions``)."""
+    ``audience``, ``exclusions``, ``positions``, ``grades``, ``due_rule``, ``milestones``, ``waves``, ``exemptions``)."""
 
     plan: RolloutPlan
     action: str
@@ -131,7 +133,7 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
 
     ``plan`` is the plan being edited (None for a new one; used for the key's uniqueness).
     Fields: ``key``, ``name_zh``, ``name_en``, ``certification``, ``starts_on``, ``ends_on``, ``audience``,
-    ``exclusions``, ``positions``, ``due_rule``, ``due_days``, ``milestones``, ``milestones-<i>-due_on``,
+    ``exclusions``, ``positions``, ``grades``, ``due_rule``, ``due_days``, ``milestones``, ``milestones-<i>-due_on``,
     ``milestones-<i>-target``, ``waves``, ``waves-<i>-<field>``, ``exemptions``.
     """
     errors: dict[str, list[str]] = defaultdict(list)
@@ -187,17 +189,18 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
         elif dept_id not in inside:
             errors["exclusions"].append(_("%(name)s is not inside the audience.", name=department.name))
 
-    positions = []
-    for text in data.positions:
-        text = (text or "").strip()
-        if not text or text in positions:
-            continue
-        if len(text) > POSITION_MAX:
-            errors["positions"].append(_("A position has at most %(max)s characters.", max=POSITION_MAX))
-        positions.append(text)
-    if len(positions) > MAX_POSITIONS:
-        errors["positions"].append(_("At most %(max)s positions.", max=MAX_POSITIONS))
-    data.positions = positions
+    for name, limit in (("positions", POSITION_MAX), ("grades", GRADE_MAX)):
+        values = []
+        for text in getattr(data, name):
+            text = (text or "").strip()
+            if not text or text in values:
+                continue
+            if len(text) > limit:
+                errors[name].append(_("A position or grade has at most %(max)s characters.", max=limit))
+            values.append(text)
+        if len(values) > MAX_POSITIONS:
+            errors[name].append(_("At most %(max)s positions or grades.", max=MAX_POSITIONS))
+        setattr(data, name, values)
 
     if data.due_rule not in DUE_RULES:
         errors["due_rule"].append(_("Choose how due dates are set."))
@@ -283,6 +286,7 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
         plan = RolloutPlan(key=data.key, name_zh=data.name_zh, name_en=data.name_en,
                            certification_id=data.certification_id, starts_on=data.starts_on, ends_on=data.ends_on,
                            active=data.active, audience=audience, exclusions=exclusions, positions=data.positions,
+                           grades=data.grades,
                            due_rule=data.due_rule, due_days=data.due_days)
         db.session.add(plan)
         db.session.flush()
@@ -313,6 +317,9 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
         if list(plan.positions or []) != data.positions:
             plan.positions = data.positions
             changes.append("positions")
+        if list(plan.grades or []) != data.grades:
+            plan.grades = data.grades
+            changes.append("grades")
         if (plan.due_rule, plan.due_days) != (data.due_rule, data.due_days):
             plan.due_rule, plan.due_days = data.due_rule, data.due_days
             changes.append("due_rule")
@@ -375,7 +382,7 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
                f"plan:{plan.id}", {"source": source, "key": plan.key, "name": plan.name_zh, "changes": changes,
                                     "starts_on": plan.starts_on.isoformat(), "ends_on": plan.ends_on.isoformat(),
                                     "audience": sorted(data.audience_ids), "exclusions": sorted(data.exclusion_ids),
-                                    "positions": data.positions, "due_rule": data.due_rule,
+                                    "positions": data.positions, "grades": data.grades, "due_rule": data.due_rule,
                                     "due_days": data.due_days}, ip)
     assigned = assign(plan) if plan.active else AssignResult()
     if assigned.created:
@@ -470,6 +477,7 @@ def plan_input_of(plan: RolloutPlan) -> PlanInput:
     return PlanInput(name_zh=plan.name_zh, name_en=plan.name_en, certification_id=plan.certification_id,
                      starts_on=plan.starts_on, ends_on=plan.ends_on, audience_ids=[d.id for d in plan.audience],
                      exclusion_ids=[d.id for d in plan.exclusions], positions=list(plan.positions or []),
+                     grades=list(plan.grades or []),
                      due_rule=plan.due_rule, due_days=plan.due_days,
                      milestones=[(m.due_on, m.target_percent) for m in plan.milestones], active=plan.active,
                      key=plan.key)
@@ -506,6 +514,13 @@ def known_positions(limit: int = 60) -> list[str]:
     return list(db.session.execute(select(User.position).where(User.active.is_(True), User.position.is_not(None),
                                                               User.position != "")
                                    .distinct().order_by(User.position).limit(limit)).scalars())
+
+
+def known_grades(limit: int = 60) -> list[str]:
+    """The grades active staff hold (distinct, sorted), for the grade filter's checkboxes."""
+    return list(db.session.execute(select(User.grade).where(User.active.is_(True), User.grade.is_not(None),
+                                                           User.grade != "")
+                                   .distinct().order_by(User.grade).limit(limit)).scalars())
 
 
 def all_plans() -> list[RolloutPlan]:

@@ -37,6 +37,7 @@ class PlanForm(FlaskForm):
     ], validate_choice=False)
     due_days = IntegerField(_l("Days"), validators=[Optional(), NumberRange(min=1, max=3650)])
     positions_other = TextAreaField(_l("Other positions (one per line)"), validators=[Optional(), Length(max=5000)])
+    grades_other = TextAreaField(_l("Other grades (one per line)"), validators=[Optional(), Length(max=5000)])
     active = BooleanField(_l("Active (people are enrolled and see the plan)"), default=True)
 
 
@@ -91,12 +92,13 @@ def plan_input_from(form: PlanForm, posted: MultiDict, key: str | None = None) -
     kept = [row for row in milestone_rows(posted)
             if not row["remove"] and (row["due_on"] or row["target"])]
     positions = posted.getlist("position") + (form.positions_other.data or "").splitlines()
+    grades = posted.getlist("grade") + (form.grades_other.data or "").splitlines()
     data = PlanInput(
         key=key, name_zh=form.name_zh.data or "", name_en=form.name_en.data or "",
         certification_id=form.certification_id.data or None,
         starts_on=form.starts_on.data, ends_on=form.ends_on.data,
         audience_ids=_ids(posted, "audience"), exclusion_ids=_ids(posted, "exclude"),
-        positions=[p[:200] for p in positions][:200], due_rule=form.due_rule.data or DUE_FIXED,
+        positions=[p[:200] for p in positions][:200], grades=[g[:200] for g in grades][:200], due_rule=form.due_rule.data or DUE_FIXED,
         due_days=form.due_days.data, milestones=[(_date(r["due_on"]), r["target"]) for r in kept],
         active=bool(form.active.data))
     return data, kept

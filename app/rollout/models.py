@@ -54,6 +54,8 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Only staff whose position is one of these (exact text, e.g. "科员"); empty list: every position.
     positions: Mapped[list | None] = mapped_column(JSON, default=list)
+    # Only staff of one of these grades (exact text, e.g. "科级"); empty list: every grade.
+    grades: Mapped[list | None] = mapped_column(JSON, default=list)
     # fixed: due on the plan's (or the person's wave's) end date; after_hire / after_transfer: due
     # ``due_days`` days after the person joined / last moved department, but never before that end date.
     due_rule: Mapped[str] = mapped_column(String(20), default=DUE_FIXED, server_default=DUE_FIXED)

@@ -30,7 +30,7 @@ from app.rollout.models import DUE_FIXED, DUE_RULES, RolloutPlan
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-TOP_LEVEL_FIELDS = ("key", "name", "certification", "audience", "exclusions", "positions", "due", "starts_on",
+TOP_LEVEL_FIELDS = ("key", "name", "certification", "audience", "exclusions", "positions", "grades", "due", "starts_on",
                     "ends_on", "milestones", "waves", "exemptions", "active")
 REQUIRED_FIELDS = ("key", "name", "certification", "audience", "starts_on", "ends_on", "milestones")
 NAME_MAX = 200
@@ -84,6 +84,7 @@ class _PlanSpec:
     active: bool
     exclusions: list[Department] = field(default_factory=list)
     positions: list[str] = field(default_factory=list)
+    grades: list[str] = field(default_factory=list)
     due_rule: str = DUE_FIXED
     due_days: int | None = None
     waves: list[WaveInput] = field(default_factory=list)
@@ -344,19 +345,19 @@ def _parse_exemptions(doc: _Document, value) -> dict[int, str]:
     return exemptions
 
 
-def _parse_positions(doc: _Document, value) -> list[str]:
+def _parse_positions(doc: _Document, value, name: str = "positions") -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        doc.error(("positions",), "must be a list of position names (e.g. [科员, 科级])")
+        doc.error((name,), "must be a list of names (e.g. [科员, 科长])")
         return []
     out = []
     for index, item in enumerate(value):
-        text = doc.text(("positions", index), item)
+        text = doc.text((name, index), item)
         if not text:
-            doc.error(("positions", index), "must be a position name")
+            doc.error((name, index), "must be a name")
         elif len(text) > 100:
-            doc.error(("positions", index), "is longer than 100 characters")
+            doc.error((name, index), "is longer than 100 characters")
         elif text not in out:
             out.append(text)
     return out
@@ -454,6 +455,7 @@ def _parse(doc: _Document) -> _PlanSpec | None:
     exemptions = _parse_exemptions(doc, data.get("exemptions"))
     exclusions = _parse_audience(doc, data.get("exclusions"), ("exclusions",), allow_empty=True)
     positions = _parse_positions(doc, data.get("positions"))
+    grades = _parse_positions(doc, data.get("grades"), "grades")
     due_rule, due_days = _parse_due(doc, data.get("due"))
     waves = _parse_waves(doc, data.get("waves"))
     active = data.get("active", True)
@@ -464,7 +466,7 @@ def _parse(doc: _Document) -> _PlanSpec | None:
         return None
     return _PlanSpec(key=key, name_zh=name_zh, name_en=name_en, certification=certification, audience=audience,
                      starts_on=starts_on, ends_on=ends_on, milestones=milestones, exemptions=exemptions,
-                     active=active, exclusions=exclusions, positions=positions, due_rule=due_rule, due_days=due_days,
+                     active=active, exclusions=exclusions, positions=positions, grades=grades, due_rule=due_rule, due_days=due_days,
                      waves=waves)
 
 
@@ -517,7 +519,7 @@ def load_plan_file(path: Path) -> PlanSummary:
     data = PlanInput(key=spec.key, name_zh=spec.name_zh, name_en=spec.name_en,
                      certification_id=spec.certification.id, starts_on=spec.starts_on, ends_on=spec.ends_on,
                      audience_ids=[d.id for d in spec.audience], exclusion_ids=[d.id for d in spec.exclusions],
-                     positions=spec.positions, due_rule=spec.due_rule, due_days=spec.due_days,
+                     positions=spec.positions, grades=spec.grades, due_rule=spec.due_rule, due_days=spec.due_days,
                      milestones=list(spec.milestones.items()), active=spec.active, waves=spec.waves,
                      exemptions=spec.exemptions)
     try:

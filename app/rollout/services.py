@@ -136,8 +136,8 @@ class _PlanConditions:
 
 def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None) -> tuple:
     """WHERE clauses on ``User`` for the plan's eligible staff: active, in a department of the
-    audience's subtrees but not of an excluded subtree, holding one of the plan's positions (when the
-    plan names any), not exempted. The one definition used by figures, drill-down and enrolment.
+    audience's subtrees but not of an excluded subtree, holding one of the plan's positions and grades
+    (when the plan names any), not exempted. The one definition used by figures, drill-down and enrolment.
 
     With ``as_of_end`` (UTC instant, the end of the chosen local day) only what was known by then
     counts: staff whose record existed (``User.created_at`` before it, i.e. joined by then) and
@@ -150,6 +150,8 @@ def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None)
     conditions = [User.active.is_(True), User.department_id.in_(audience), User.department_id.not_in(excluded)]
     if plan.positions:
         conditions.append(User.position.in_(list(plan.positions)))
+    if plan.grades:
+        conditions.append(User.grade.in_(list(plan.grades)))
     if as_of_end is not None:
         exempted = exempted.where(Exemption.created_at < as_of_end)
         conditions.append(User.created_at < as_of_end)

@@ -209,15 +209,17 @@ def _plan_page(form, plan, rows, errors, status=200):
     form.certification_id.choices = [(0, "—")] + [
         (c.id, f"{c.code} · {c.tr('title')}" + ("" if c.active else f" ({_('retired')})"))
         for c in editing.certifications()]
-    known = editing.known_positions()
     return render_template("rollout/plan_edit.html", form=form, plan=plan, rows=rows + [{"due_on": "", "target": "", "remove": False}] * 2,
-                           errors=errors, forest=editing.department_forest(), known_positions=known,
+                           errors=errors, forest=editing.department_forest(), known_positions=editing.known_positions(),
+                           known_grades=editing.known_grades(),
                            audience=set(_posted_ids("audience") if request.method == "POST" else
                                         [d.id for d in plan.audience] if plan else []),
                            excluded=set(_posted_ids("exclude") if request.method == "POST" else
                                         [d.id for d in plan.exclusions] if plan else []),
                            chosen_positions=set(request.form.getlist("position") if request.method == "POST" else
-                                                (plan.positions or []) if plan else [])), status
+                                                (plan.positions or []) if plan else []),
+                           chosen_grades=set(request.form.getlist("grade") if request.method == "POST" else
+                                             (plan.grades or []) if plan else [])), status
 
 
 def _posted_ids(name: str) -> list[int]:
@@ -253,6 +255,7 @@ def _edit(plan: RolloutPlan | None):
         if plan is not None:
             form.positions_other.data = "\n".join(p for p in (plan.positions or [])
                                                   if p not in editing.known_positions())
+            form.grades_other.data = "\n".join(g for g in (plan.grades or []) if g not in editing.known_grades())
             rows = [{"due_on": m.due_on.isoformat(), "target": f"{m.target_percent:f}".rstrip("0").rstrip("."),
                      "remove": False} for m in plan.milestones]
         else:

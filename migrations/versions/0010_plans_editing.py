@@ -1,4 +1,4 @@
-"""plans in the browser: audience exclusions, positions, due-date rule, waves, exemption actor
+"""plans in the browser: audience exclusions, positions, grades, due-date rule, waves, exemption actor
 
 Revision ID: 0010_plans
 Revises: 0009_examtypes_manual_grading
@@ -18,6 +18,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('rollout_plan', schema=None) as batch_op:
         batch_op.add_column(sa.Column('positions', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('grades', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('due_rule', sa.String(length=20), server_default='fixed', nullable=False))
         batch_op.add_column(sa.Column('due_days', sa.Integer(), nullable=True))
     with op.batch_alter_table('exemption', schema=None) as batch_op:
@@ -71,4 +72,5 @@ def downgrade():
     with op.batch_alter_table('rollout_plan', schema=None) as batch_op:
         batch_op.drop_column('due_days')
         batch_op.drop_column('due_rule')
+        batch_op.drop_column('grades')
         batch_op.drop_column('positions')

@@ -40,6 +40,12 @@ def _events(db, action: str) -> list[AuditEvent]:
     return list(db.session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
 
 
+def _no_enrolments(db):
+    """The tree fixture enrols u1 and u2 by hand; start from none to see whom the plan enrols."""
+    db.session.execute(Enrolment.__table__.delete())
+    db.session.commit()
+
+
 def _enrolments(db, plan_course_id) -> dict[int, dt.date]:
     return dict(db.session.execute(select(Enrolment.user_id, Enrolment.due_on)
                                    .where(Enrolment.course_id == plan_course_id)).all())
@@ -105,6 +111,7 @@ def test_exclusions_and_positions_narrow_who_is_eligible_and_enrolled(db, tree):
         tree["users"][i].position = "科员"
     tree["users"][4].position = "科长"
     db.session.commit()
+    _no_enrolments(db)
     plan = editing.save_plan(tree["admin"], _input(tree, exclusion_ids=[tree["b"].id], positions=["科员"])).plan
     db.session.commit()
     assert set(_enrolments(db, tree["course"].id)) == {tree["users"][1].id, tree["users"][2].id}
@@ -220,3 +227,17 @@ def test_the_yaml_loader_reports_service_errors_with_the_file_name(db, tree, tmp
     with pytest.raises(ContentError) as caught:
         load_plan_file(path)
     assert any(str(path) in e and "exclusions" in e for e in caught.value.errors)
+
+
+def test_grades_narrow_who_is_eligible(db, tree):
+    tree["users"][3].grade = "科级"
+    tree["users"][5].grade = "处级"
+    db.session.commit()
+    _no_enrolments(db)
+    plan = editing.save_plan(tree["admin"], _input(tree, grades=["科级", " 科级 ", ""])).plan
+    db.session.commit()
+    assert plan.grades == ["科级"]
+    assert set(_enrolments(db, tree["course"].id)) == {tree["users"][3].id}
+    data = editing.plan_input_of(plan)
+    data.grades = []
+    assert editing.save_plan(tree["admin"], data, plan).changes == ["grades"]
