@@ -31,6 +31,7 @@ from app.certification.models import Certification
 from app.core.errors import DomainError
 from app.core.time import utcnow
 from app.extensions import db
+from app.learning.models import Course
 from app.org.models import Department, DepartmentClosure
 from app.rollout.models import DUE_FIXED, DUE_RULES, Exemption, Milestone, PlanWave, RolloutPlan
 from app.rollout.services import AssignResult, assign, due_date_for, due_dates, eligible_conditions
@@ -80,6 +81,7 @@ class PlanInput:
     ends_on: dt.date | None = None
     audience_ids: list[int] = field(default_factory=list)
     exclusion_ids: list[int] = field(default_factory=list)
+    course_ids: list[int] = field(default_factory=list)
     positions: list[str] = field(default_factory=list)
     grades: list[str] = field(default_factory=list)
     due_rule: str = DUE_FIXED
@@ -132,7 +134,7 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
     """Every problem with ``data`` as ``{field: [message, …]}`` (empty when it can be saved).
 
     ``plan`` is the plan being edited (None for a new one; used for the key's uniqueness).
-    Fields: ``key``, ``name_zh``, ``name_en``, ``certification``, ``starts_on``, ``ends_on``, ``audience``,
+    Fields: ``key``, ``name_zh``, ``name_en``, ``certification``, ``courses``, ``starts_on``, ``ends_on``, ``audience``,
     ``exclusions``, ``positions``, ``grades``, ``due_rule``, ``due_days``, ``milestones``, ``milestones-<i>-due_on``,
     ``milestones-<i>-target``, ``waves``, ``waves-<i>-<field>``, ``exemptions``.
     """
@@ -156,6 +158,13 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
         errors["certification"].append(_("Choose a certification."))
     elif not certification.active and data.active:
         errors["certification"].append(_("This certification is retired; an active plan needs an active one."))
+
+    data.course_ids = list(dict.fromkeys(data.course_ids))
+    found_courses = set(db.session.execute(select(Course.id).where(Course.id.in_(data.course_ids))).scalars()) \
+        if data.course_ids else set()
+    for course_id in data.course_ids:
+        if course_id not in found_courses:
+            errors["courses"].append(_("Unknown course %(id)s.", id=course_id))
 
     if data.starts_on is None:
         errors["starts_on"].append(_("Enter a date like 2026-06-01."))
@@ -280,13 +289,15 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
     audience = list(db.session.execute(select(Department).where(Department.id.in_(data.audience_ids))).scalars())
     exclusions = list(db.session.execute(select(Department).where(Department.id.in_(data.exclusion_ids))).scalars()) \
         if data.exclusion_ids else []
+    courses = list(db.session.execute(select(Course).where(Course.id.in_(data.course_ids))).scalars()) \
+        if data.course_ids else []
     changes: list[str] = []
     if plan is None:
         action = "created"
         plan = RolloutPlan(key=data.key, name_zh=data.name_zh, name_en=data.name_en,
                            certification_id=data.certification_id, starts_on=data.starts_on, ends_on=data.ends_on,
                            active=data.active, audience=audience, exclusions=exclusions, positions=data.positions,
-                           grades=data.grades,
+                           grades=data.grades, courses=courses,
                            due_rule=data.due_rule, due_days=data.due_days)
         db.session.add(plan)
         db.session.flush()
@@ -308,6 +319,9 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
         if plan.active != data.active:
             plan.active = data.active
             changes.append("active" if data.active else "inactive")
+        if {c.id for c in plan.courses} != set(data.course_ids):
+            plan.courses = courses
+            changes.append("courses")
         if {d.id for d in plan.audience} != set(data.audience_ids):
             plan.audience = audience
             changes.append("audience")
@@ -477,7 +491,7 @@ def plan_input_of(plan: RolloutPlan) -> PlanInput:
     return PlanInput(name_zh=plan.name_zh, name_en=plan.name_en, certification_id=plan.certification_id,
                      starts_on=plan.starts_on, ends_on=plan.ends_on, audience_ids=[d.id for d in plan.audience],
                      exclusion_ids=[d.id for d in plan.exclusions], positions=list(plan.positions or []),
-                     grades=list(plan.grades or []),
+                     grades=list(plan.grades or []), course_ids=[c.id for c in plan.courses],
                      due_rule=plan.due_rule, due_days=plan.due_days,
                      milestones=[(m.due_on, m.target_percent) for m in plan.milestones], active=plan.active,
                      key=plan.key)
@@ -521,6 +535,11 @@ def known_grades(limit: int = 60) -> list[str]:
     return list(db.session.execute(select(User.grade).where(User.active.is_(True), User.grade.is_not(None),
                                                            User.grade != "")
                                    .distinct().order_by(User.grade).limit(limit)).scalars())
+
+
+def courses() -> list[Course]:
+    """Courses a plan may require besides its certification's (active first, by slug)."""
+    return list(db.session.execute(select(Course).order_by(Course.active.desc(), Course.slug)).scalars())
 
 
 def all_plans() -> list[RolloutPlan]:

@@ -98,6 +98,7 @@ def plan_input_from(form: PlanForm, posted: MultiDict, key: str | None = None) -
         certification_id=form.certification_id.data or None,
         starts_on=form.starts_on.data, ends_on=form.ends_on.data,
         audience_ids=_ids(posted, "audience"), exclusion_ids=_ids(posted, "exclude"),
+        course_ids=_ids(posted, "course"),
         positions=[p[:200] for p in positions][:200], grades=[g[:200] for g in grades][:200], due_rule=form.due_rule.data or DUE_FIXED,
         due_days=form.due_days.data, milestones=[(_date(r["due_on"]), r["target"]) for r in kept],
         active=bool(form.active.data))

@@ -27,6 +27,14 @@ plan_exclusion = Table(
     Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# Courses a plan requires besides its certification's own (e.g. this year's security refresher).
+plan_course = Table(
+    "plan_course",
+    db.metadata,
+    Column("plan_id", ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("course.id", ondelete="CASCADE"), primary_key=True),
+)
+
 plan_wave_department = Table(
     "plan_wave_department",
     db.metadata,
@@ -64,6 +72,7 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
     certification = relationship("Certification")
     audience = relationship("Department", secondary=plan_audience, order_by="Department.code")
     exclusions = relationship("Department", secondary=plan_exclusion, order_by="Department.code")
+    courses = relationship("Course", secondary=plan_course, order_by="Course.slug")
     waves: Mapped[list["PlanWave"]] = relationship(
         back_populates="plan", order_by="PlanWave.starts_on, PlanWave.id", cascade="all, delete-orphan"
     )

@@ -22,6 +22,7 @@ from app.auth.models import User
 from app.certification.models import Certification
 from app.content.report import ContentError, load_yaml
 from app.extensions import db
+from app.learning.models import Course
 from app.org.models import Department
 from app.org.services import subtree_ids
 from app.rollout.editing import PlanInput, PlanInvalid, WaveInput, save_plan
@@ -30,7 +31,7 @@ from app.rollout.models import DUE_FIXED, DUE_RULES, RolloutPlan
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-TOP_LEVEL_FIELDS = ("key", "name", "certification", "audience", "exclusions", "positions", "grades", "due", "starts_on",
+TOP_LEVEL_FIELDS = ("key", "name", "certification", "courses", "audience", "exclusions", "positions", "grades", "due", "starts_on",
                     "ends_on", "milestones", "waves", "exemptions", "active")
 REQUIRED_FIELDS = ("key", "name", "certification", "audience", "starts_on", "ends_on", "milestones")
 NAME_MAX = 200
@@ -85,6 +86,7 @@ class _PlanSpec:
     exclusions: list[Department] = field(default_factory=list)
     positions: list[str] = field(default_factory=list)
     grades: list[str] = field(default_factory=list)
+    courses: list[int] = field(default_factory=list)
     due_rule: str = DUE_FIXED
     due_days: int | None = None
     waves: list[WaveInput] = field(default_factory=list)
@@ -363,6 +365,30 @@ def _parse_positions(doc: _Document, value, name: str = "positions") -> list[str
     return out
 
 
+def _parse_courses(doc: _Document, value) -> list[int]:
+    path = ("courses",)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        doc.error(path, "must be a list of course slugs")
+        return []
+    slugs: dict[str, FieldPath] = {}
+    for index, item in enumerate(value):
+        slug = doc.text(path + (index,), item)
+        if not slug:
+            doc.error(path + (index,), "must be a course slug")
+        elif slug in slugs:
+            doc.error(path + (index,), f"course '{slug}' is listed twice")
+        else:
+            slugs[slug] = path + (index,)
+    found = dict(db.session.execute(select(Course.slug, Course.id).where(Course.slug.in_(list(slugs)))).all()) \
+        if slugs else {}
+    for slug, item_path in slugs.items():
+        if slug not in found:
+            doc.error(item_path, f"unknown course '{slug}'")
+    return [found[s] for s in slugs if s in found]
+
+
 def _parse_due(doc: _Document, value) -> tuple[str, int | None]:
     path = ("due",)
     if value is None:
@@ -456,6 +482,7 @@ def _parse(doc: _Document) -> _PlanSpec | None:
     exclusions = _parse_audience(doc, data.get("exclusions"), ("exclusions",), allow_empty=True)
     positions = _parse_positions(doc, data.get("positions"))
     grades = _parse_positions(doc, data.get("grades"), "grades")
+    courses = _parse_courses(doc, data.get("courses"))
     due_rule, due_days = _parse_due(doc, data.get("due"))
     waves = _parse_waves(doc, data.get("waves"))
     active = data.get("active", True)
@@ -466,7 +493,7 @@ def _parse(doc: _Document) -> _PlanSpec | None:
         return None
     return _PlanSpec(key=key, name_zh=name_zh, name_en=name_en, certification=certification, audience=audience,
                      starts_on=starts_on, ends_on=ends_on, milestones=milestones, exemptions=exemptions,
-                     active=active, exclusions=exclusions, positions=positions, grades=grades, due_rule=due_rule, due_days=due_days,
+                     active=active, exclusions=exclusions, positions=positions, grades=grades, courses=courses, due_rule=due_rule, due_days=due_days,
                      waves=waves)
 
 
@@ -519,7 +546,7 @@ def load_plan_file(path: Path) -> PlanSummary:
     data = PlanInput(key=spec.key, name_zh=spec.name_zh, name_en=spec.name_en,
                      certification_id=spec.certification.id, starts_on=spec.starts_on, ends_on=spec.ends_on,
                      audience_ids=[d.id for d in spec.audience], exclusion_ids=[d.id for d in spec.exclusions],
-                     positions=spec.positions, grades=spec.grades, due_rule=spec.due_rule, due_days=spec.due_days,
+                     positions=spec.positions, grades=spec.grades, course_ids=spec.courses, due_rule=spec.due_rule, due_days=spec.due_days,
                      milestones=list(spec.milestones.items()), active=spec.active, waves=spec.waves,
                      exemptions=spec.exemptions)
     try:

@@ -3,7 +3,8 @@
 Definitions (shown in the UI next to each figure):
     eligible   active staff in the plan's audience subtrees, minus exemptions
     started    eligible staff who opened a lesson of a required course or started its exam (参学)
-    certified  eligible staff holding a valid certificate of the plan's certification (完成)
+    certified  eligible staff holding a valid certificate of the plan's certification and, when the
+               plan names extra courses, having completed each of them (完成)
     sat/passed eligible staff with a finished attempt / a passed attempt at a required exam
     hours met  eligible staff credited with at least the annual quota of 学时 this calendar year
     completion certified ÷ eligible × 100 (percent 0–100)
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, insert, literal, or_, select, true
+from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, insert, literal, or_, select, true, union
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
@@ -31,7 +32,8 @@ from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, RolloutPlan, plan_audience, plan_exclusion
+from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, RolloutPlan, plan_audience, plan_course,
+                                plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -117,9 +119,11 @@ class DepartmentFigures:
         return status_for(self.completion, self.target)
 
 
-def _required_course_ids(plan: RolloutPlan):
-    return select(certification_course.c.course_id).where(
-        certification_course.c.certification_id == plan.certification_id)
+def required_course_ids(plan: RolloutPlan):
+    """SELECT of the plan's required course ids: its certification's courses and its own extra courses."""
+    return union(
+        select(certification_course.c.course_id).where(certification_course.c.certification_id == plan.certification_id),
+        select(plan_course.c.course_id).where(plan_course.c.plan_id == plan.id))
 
 
 @dataclass(frozen=True)
@@ -162,13 +166,14 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     """The plan's definitions as SQL conditions correlated to ``User``, as of ``as_of_end`` (UTC).
 
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
-    lesson of a required course or started its exam. certified: holds a certificate of the plan's
-    certification issued before, and neither revoked nor expired at, ``as_of_end``. sat / passed: a
+    lesson of a required course (the certification's and the plan's extra courses) or started its
+    exam. certified: holds a certificate of the plan's certification issued before, and neither
+    revoked nor expired at, ``as_of_end``, and completed each extra course before it. sat / passed: a
     finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
     calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
     stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
     """
-    courses = _required_course_ids(plan)
+    courses = required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     started = or_(
         exists().where(LessonProgress.user_id == User.id, LessonProgress.started_at < as_of_end,
@@ -181,6 +186,12 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
         or_(Certificate.revoked_at.is_(None), Certificate.revoked_at >= as_of_end),
         or_(Certificate.expires_at.is_(None), Certificate.expires_at >= as_of_end),
     )
+    if plan.courses:  # extra courses: each completed by then too (no extra query when there are none)
+        # Two levels below User: correlate explicitly (auto-correlation stops at the nearest SELECT).
+        done = (exists().where(Enrolment.user_id == User.id, Enrolment.course_id == plan_course.c.course_id,
+                               Enrolment.completed_at.is_not(None), Enrolment.completed_at < as_of_end)
+                .correlate_except(Enrolment))
+        certified = and_(certified, ~exists().where(plan_course.c.plan_id == plan.id, ~done).correlate_except(plan_course))
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)
     return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
@@ -342,7 +353,7 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
         raise ValueError(f"unknown status {status!r} or sort {sort!r}")
     as_of_end = local_date_end_utc(as_of)
     c = plan_conditions(plan, as_of_end)
-    courses = _required_course_ids(plan)
+    courses = required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     lessons_done = (select(func.count(LessonProgress.id))
                     .join(Lesson, Lesson.id == LessonProgress.lesson_id)
@@ -499,9 +510,7 @@ def _wave_ends(plan: RolloutPlan) -> dict[int, dt.date]:
 
 
 def _required_courses(plan: RolloutPlan) -> list[int]:
-    return list(db.session.execute(select(certification_course.c.course_id).where(
-        certification_course.c.certification_id == plan.certification_id).order_by(certification_course.c.course_id))
-        .scalars())
+    return sorted(db.session.execute(required_course_ids(plan)).scalars())
 
 
 def due_dates(plan: RolloutPlan) -> dict[int, dt.date]:

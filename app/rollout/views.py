@@ -211,7 +211,9 @@ def _plan_page(form, plan, rows, errors, status=200):
         for c in editing.certifications()]
     return render_template("rollout/plan_edit.html", form=form, plan=plan, rows=rows + [{"due_on": "", "target": "", "remove": False}] * 2,
                            errors=errors, forest=editing.department_forest(), known_positions=editing.known_positions(),
-                           known_grades=editing.known_grades(),
+                           known_grades=editing.known_grades(), courses=editing.courses(),
+                           chosen_courses=set(_posted_ids("course") if request.method == "POST" else
+                                              [c.id for c in plan.courses] if plan else []),
                            audience=set(_posted_ids("audience") if request.method == "POST" else
                                         [d.id for d in plan.audience] if plan else []),
                            excluded=set(_posted_ids("exclude") if request.method == "POST" else

@@ -1,4 +1,4 @@
-"""plans in the browser: audience exclusions, positions, grades, due-date rule, waves, exemption actor
+"""plans in the browser: audience exclusions, positions, grades, extra courses, due-date rule, waves, exemption actor
 
 Revision ID: 0010_plans
 Revises: 0009_examtypes_manual_grading
@@ -36,6 +36,16 @@ def upgrade():
         sa.PrimaryKeyConstraint('plan_id', 'department_id', name=op.f('pk_plan_exclusion')),
     )
     op.create_table(
+        'plan_course',
+        sa.Column('plan_id', sa.Integer(), nullable=False),
+        sa.Column('course_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_plan_course_course_id_course'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['plan_id'], ['rollout_plan.id'], name=op.f('fk_plan_course_plan_id_rollout_plan'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('plan_id', 'course_id', name=op.f('pk_plan_course')),
+    )
+    op.create_table(
         'plan_wave',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('plan_id', sa.Integer(), nullable=False),
@@ -65,6 +75,7 @@ def downgrade():
     with op.batch_alter_table('plan_wave', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_wave_plan_id'))
     op.drop_table('plan_wave')
+    op.drop_table('plan_course')
     op.drop_table('plan_exclusion')
     with op.batch_alter_table('exemption', schema=None) as batch_op:
         batch_op.drop_constraint('fk_exemption_created_by_id_user', type_='foreignkey')

@@ -241,3 +241,25 @@ def test_grades_narrow_who_is_eligible(db, tree):
     data = editing.plan_input_of(plan)
     data.grades = []
     assert editing.save_plan(tree["admin"], data, plan).changes == ["grades"]
+
+
+def test_extra_courses_are_required_and_count_towards_completion(db, tree):
+    from app.learning.models import Course
+
+    extra = Course(slug="security-refresher", title_zh="年度保密复训", title_en="Security refresher")
+    db.session.add(extra)
+    db.session.commit()
+    _no_enrolments(db)
+    plan = editing.save_plan(tree["admin"], _input(tree, course_ids=[extra.id])).plan
+    db.session.commit()
+    assert [c.slug for c in plan.courses] == ["security-refresher"]
+    assert tree["users"][3].id in _enrolments(db, extra.id) and tree["users"][3].id in _enrolments(db, tree["course"].id)
+    # u1 u2 u3 hold the certificate by Oct 31, but none has finished the extra course: nobody is complete
+    assert drill_down(plan, tree["admin"], tree["city"].id, OCT31, status="certified").total == 0
+    db.session.execute(Enrolment.__table__.update().where(Enrolment.user_id == tree["users"][3].id,
+                                                          Enrolment.course_id == extra.id)
+                       .values(completed_at=local(10, 30)))
+    db.session.commit()
+    done = drill_down(plan, tree["admin"], tree["city"].id, OCT31, status="certified")
+    assert [r["user"].staff_number for r in done.rows] == ["U3"]
+    assert drill_down(plan, tree["admin"], tree["city"].id, dt.date(2026, 10, 29), status="certified").total == 0
