@@ -331,7 +331,12 @@ def delete_wave(plan_id: int, wave_id: int):
     data = editing.plan_input_of(plan)
     data.waves = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
                   for w in plan.waves if w.id != wave_id]
-    editing.save_plan(current_user, data, plan, ip=request.remote_addr)
+    try:
+        editing.save_plan(current_user, data, plan, ip=request.remote_addr)
+    except editing.PlanInvalid as invalid:  # the plan itself no longer passes (e.g. its certification was retired)
+        db.session.rollback()
+        flash(" ".join(m for messages in invalid.errors.values() for m in messages), "error")
+        return redirect(url_for("plans.edit", plan_id=plan.id))
     db.session.commit()
     flash(_("Wave removed."), "success")
     return redirect(url_for("plans.waves", plan_id=plan.id))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import func, select
 
@@ -34,7 +35,9 @@ def test_admin_creates_a_plan_and_enrolments_follow(client, login_as, db, tree):
     assert db.session.execute(select(AuditEvent.action).where(AuditEvent.target == f"plan:{plan.id}")).scalars().all()[0] \
         == "rollout_plan.create"
     page = client.get(f"/admin/plans/{plan.id}/edit").get_data(as_text=True)
-    assert 'name="exclude" value="%d" checked' % tree["a_off"].id in page
+    assert re.search(r'name="exclude" value="%d" aria-label="[^"]*" checked' % tree["a_off"].id, page)
+    assert re.search(r'name="audience" value="%d" aria-label="[^"]*" checked' % tree["a"].id, page)
+    assert not re.search(r'name="audience" value="%d" aria-label="[^"]*" checked' % tree["city"].id, page)
     assert "浏览器计划" in client.get("/admin/plans/").get_data(as_text=True)
 
 
