@@ -62,8 +62,8 @@ def create_app(config: type | None = None) -> Flask:
     init_login(app)
     for blueprint in (
         core_views.bp, auth_views.bp, learning_views.bp, exam_views.bp,
-        cert_views.bp, rollout_views.bp, org_views.bp, grading_views.bp, question_views.bp, editor_views.bp,
-        notification_views.bp, scheduler_views.bp, audit_views.bp, code_views.bp,
+        cert_views.bp, rollout_views.bp, rollout_views.admin_bp, org_views.bp, grading_views.bp, question_views.bp,
+        editor_views.bp, notification_views.bp, scheduler_views.bp, audit_views.bp, code_views.bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

@@ -53,6 +53,15 @@ ROUTES = {
     "rollout.export_xlsx": ("GET", "/dashboard/export.xlsx", [302, 403, 200, 200]),
     "rollout.export_pdf": ("GET", "/dashboard/summary.pdf", [302, 403, 200, 200]),
     "rollout.export_csv": ("GET", "/dashboard/departments/{department}/people.csv", [302, 403, 404, 200]),
+    # an empty POST is an unknown action: 400 for an admin, 404 for an officer whose scope lacks the person
+    "rollout.person_action": ("POST", "/dashboard/people/{owner}/actions", [302, 403, 404, 400]),
+    "plans.plans": ("GET", "/admin/plans/", [302, 403, 403, 200]),
+    "plans.new": ("GET", "/admin/plans/new", [302, 403, 403, 200]),
+    "plans.edit": ("GET", "/admin/plans/{plan}/edit", [302, 403, 403, 200]),
+    "plans.waves": ("GET", "/admin/plans/{plan}/waves", [302, 403, 403, 200]),
+    "plans.delete_wave": ("POST", "/admin/plans/{plan}/waves/{wave}/delete", [302, 403, 403, 302]),
+    "plans.exemptions": ("GET", "/admin/plans/{plan}/exemptions", [302, 403, 403, 200]),
+    "plans.lift": ("POST", "/admin/plans/{plan}/exemptions/{exempted}/lift", [302, 403, 403, 302]),
     "org.overview": ("GET", "/admin/", [302, 403, 403, 200]),
     "exams.report_index": ("GET", "/reports/exams/", [302, 403, 200, 200]),
     "exams.statistics": ("GET", "/reports/exams/{exam}/statistics", [302, 403, 403, 200]),
@@ -135,6 +144,12 @@ def world(db):
                        starts_on=local_today() - dt.timedelta(days=5), ends_on=local_today() + dt.timedelta(days=30),
                        audience=[city], milestones=[Milestone(due_on=local_today() + dt.timedelta(days=30), target_percent=100)])
     db.session.add(plan)
+    from app.rollout.models import Exemption, PlanWave
+
+    plan.waves.append(PlanWave(name="试点", starts_on=plan.starts_on, ends_on=plan.ends_on, departments=[owner_bureau]))
+    exempted = make_user(owner_bureau, name="豁免者")
+    db.session.flush()
+    db.session.add(Exemption(plan_id=plan.id, user_id=exempted.id, reason="借调"))
     users = {
         "learner": make_user(owner_bureau),
         "other_officer": make_user(other_bureau, officer_of=[other_bureau]),
@@ -153,7 +168,8 @@ def world(db):
     values = {"override": override.id, "slug": course.slug, "lesson": course.active_lessons[0].key, "exam": exam.code,
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
               "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
-              "item": finished.items[0].id, "notice": notice.id,
+              "item": finished.items[0].id, "notice": notice.id, "plan": plan.id, "wave": plan.waves[0].id,
+              "exempted": exempted.id,
               "question": db.session.execute(select(Question.id).order_by(Question.id)).scalars().first()}
     return users, values
 
@@ -241,10 +257,13 @@ def _path_values(rule, values) -> dict[str, str]:
                "certificate_id": values["certificate"], "department_id": values["department"],
                "user_id": values["owner"], "fmt": "xlsx",
                "override_id": values["override"], "item_id": values["item"],
-               "question_id": values["question"], "message_id": values["notice"]}
+               "question_id": values["question"], "message_id": values["notice"], "plan_id": values["plan"],
+               "wave_id": values["wave"]}
     if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
+    if rule.endpoint == "plans.lift":
+        by_name["user_id"] = values["exempted"]
     return {name: str(by_name[name]) for name in rule.arguments}
 
 

@@ -18,14 +18,14 @@ import datetime as dt
 from sqlalchemy import exists, func, or_, select
 
 from app.auth.models import User
-from app.certification.models import Certificate, certification_course
+from app.certification.models import Certificate
 from app.core.time import utcnow
 from app.exams.models import FINISHED, Attempt, Exam
 from app.exams.services import attempts_used, candidate_settings, in_progress_attempt
 from app.extensions import db
 from app.learning.models import Course, Enrolment, Lesson, LessonProgress
 from app.rollout.models import RolloutPlan
-from app.rollout.services import plan_conditions
+from app.rollout.services import plan_conditions, required_course_ids
 
 NOT_STARTED, STARTED, COMPLETED, CERTIFIED = "not_started", "started", "completed", "certified"
 
@@ -143,7 +143,8 @@ def plan_statuses(user, as_of_end: dt.datetime | None = None) -> list[dict]:
     Each: ``{"plan", "status" ("not_started" | "started" | "certified"), "due_on" (earliest due
     date of the user's enrolments in the plan's courses, or the plan's end), "certificate" (the
     latest unrevoked one when certified, else None), "courses_completed", "courses_total"
-    (the certification's courses, and how many of them the user has completed)}``.
+    (the plan's required courses: its certification's and its extra ones, and how many of them the
+    user has completed)}``.
     Computed by ``rollout.services.plan_conditions`` (the same SQL the dashboard counts with).
     """
     as_of_end = as_of_end or utcnow()
@@ -155,8 +156,7 @@ def plan_statuses(user, as_of_end: dt.datetime | None = None) -> list[dict]:
         if flags is None:
             continue
         started, certified = bool(flags[0]), bool(flags[1])
-        courses = select(certification_course.c.course_id).where(
-            certification_course.c.certification_id == plan.certification_id)
+        courses = required_course_ids(plan)
         due, completed = db.session.execute(select(
             func.min(Enrolment.due_on), func.count(Enrolment.completed_at)).where(
             Enrolment.user_id == user.id, Enrolment.course_id.in_(courses))).one()

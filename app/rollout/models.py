@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import BilingualMixin, TimestampMixin
@@ -18,6 +18,33 @@ plan_audience = Table(
     Column("plan_id", ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True),
     Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
 )
+
+# Departments whose subtrees are cut out of the audience (e.g. the whole city except its hospitals).
+plan_exclusion = Table(
+    "plan_exclusion",
+    db.metadata,
+    Column("plan_id", ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Courses a plan requires besides its certification's own (e.g. this year's security refresher).
+plan_course = Table(
+    "plan_course",
+    db.metadata,
+    Column("plan_id", ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("course.id", ondelete="CASCADE"), primary_key=True),
+)
+
+plan_wave_department = Table(
+    "plan_wave_department",
+    db.metadata,
+    Column("wave_id", ForeignKey("plan_wave.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# How each person's due date is set (see app.rollout.editing.due_date_for).
+DUE_FIXED, DUE_AFTER_HIRE, DUE_AFTER_TRANSFER = "fixed", "after_hire", "after_transfer"
+DUE_RULES = (DUE_FIXED, DUE_AFTER_HIRE, DUE_AFTER_TRANSFER)
 
 
 class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
@@ -33,9 +60,22 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Only staff whose position is one of these (exact text, e.g. "科员"); empty list: every position.
+    positions: Mapped[list | None] = mapped_column(JSON, default=list)
+    # Only staff of one of these grades (exact text, e.g. "科级"); empty list: every grade.
+    grades: Mapped[list | None] = mapped_column(JSON, default=list)
+    # fixed: due on the plan's (or the person's wave's) end date; after_hire / after_transfer: due
+    # ``due_days`` days after the person joined / last moved department, but never before that end date.
+    due_rule: Mapped[str] = mapped_column(String(20), default=DUE_FIXED, server_default=DUE_FIXED)
+    due_days: Mapped[int | None] = mapped_column(Integer)
 
     certification = relationship("Certification")
     audience = relationship("Department", secondary=plan_audience, order_by="Department.code")
+    exclusions = relationship("Department", secondary=plan_exclusion, order_by="Department.code")
+    courses = relationship("Course", secondary=plan_course, order_by="Course.slug")
+    waves: Mapped[list["PlanWave"]] = relationship(
+        back_populates="plan", order_by="PlanWave.starts_on, PlanWave.id", cascade="all, delete-orphan"
+    )
     milestones: Mapped[list["Milestone"]] = relationship(
         back_populates="plan", order_by="Milestone.due_on", cascade="all, delete-orphan"
     )
@@ -66,6 +106,28 @@ class Exemption(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    user = relationship("User", foreign_keys=[user_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    plan = relationship("RolloutPlan")
+
+
+class PlanWave(db.Model):
+    """A phase of a plan (试点, 第一批 …): the staff of ``departments``' subtrees start on ``starts_on``
+    and are due on ``ends_on`` (local dates) instead of the plan's own dates. A person in the
+    subtrees of several waves belongs to the earliest-ending one."""
+
+    __tablename__ = "plan_wave"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+
+    plan: Mapped[RolloutPlan] = relationship(back_populates="waves")
+    departments = relationship("Department", secondary=plan_wave_department, order_by="Department.code")
 
 
 class DepartmentSnapshot(db.Model):

@@ -21,18 +21,18 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.certification.models import Certification
 from app.content.report import ContentError, load_yaml
-from app.core.time import utcnow
 from app.extensions import db
+from app.learning.models import Course
 from app.org.models import Department
 from app.org.services import subtree_ids
-from app.rollout.models import Exemption, Milestone, RolloutPlan
-from app.rollout.services import assign_plan
+from app.rollout.editing import PlanInput, PlanInvalid, WaveInput, save_plan
+from app.rollout.models import DUE_FIXED, DUE_RULES, RolloutPlan
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-TOP_LEVEL_FIELDS = ("key", "name", "certification", "audience", "starts_on", "ends_on", "milestones",
-                    "exemptions", "active")
+TOP_LEVEL_FIELDS = ("key", "name", "certification", "courses", "audience", "exclusions", "positions", "grades", "due", "starts_on",
+                    "ends_on", "milestones", "waves", "exemptions", "active")
 REQUIRED_FIELDS = ("key", "name", "certification", "audience", "starts_on", "ends_on", "milestones")
 NAME_MAX = 200
 _IN_CHUNK = 500  # ids per IN (…) list, well under every engine's bound-parameter limit
@@ -46,7 +46,7 @@ class PlanSummary:
 
     ``action`` is ``created``, ``updated`` or ``unchanged`` (the plan, its audience, milestones and
     exemptions); ``milestones`` and ``exemptions`` are the plan's counts after the load;
-    ``new_enrolments`` is how many enrolments :func:`~app.rollout.services.assign_plan` created
+    ``new_enrolments`` is how many enrolments :func:`~app.rollout.services.assign` created
     (staff who joined the audience since the last load also count). ``changes`` names what was
     changed; ``warnings`` are things worth a look that do not stop the load.
     """
@@ -83,6 +83,13 @@ class _PlanSpec:
     milestones: dict[dt.date, Decimal]  # due_on → target percent (0–100, two decimals)
     exemptions: dict[int, str]  # user id → reason
     active: bool
+    exclusions: list[Department] = field(default_factory=list)
+    positions: list[str] = field(default_factory=list)
+    grades: list[str] = field(default_factory=list)
+    courses: list[int] = field(default_factory=list)
+    due_rule: str = DUE_FIXED
+    due_days: int | None = None
+    waves: list[WaveInput] = field(default_factory=list)
 
 
 class _PlanLoader(yaml.SafeLoader):
@@ -224,9 +231,10 @@ def _parse_name(doc: _Document, value) -> tuple[str, str]:
     return texts[0], texts[1]
 
 
-def _parse_audience(doc: _Document, value) -> list[Department]:
-    path = ("audience",)
-    if not isinstance(value, list) or not value:
+def _parse_audience(doc: _Document, value, path: FieldPath = ("audience",), *, allow_empty: bool = False) -> list[Department]:
+    if value is None and allow_empty:
+        return []
+    if not isinstance(value, list) or (not value and not allow_empty):
         doc.error(path, "must be a non-empty list of department codes")
         return []
     codes: dict[str, FieldPath] = {}
@@ -339,6 +347,103 @@ def _parse_exemptions(doc: _Document, value) -> dict[int, str]:
     return exemptions
 
 
+def _parse_positions(doc: _Document, value, name: str = "positions") -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        doc.error((name,), "must be a list of names (e.g. [科员, 科长])")
+        return []
+    out = []
+    for index, item in enumerate(value):
+        text = doc.text((name, index), item)
+        if not text:
+            doc.error((name, index), "must be a name")
+        elif len(text) > 100:
+            doc.error((name, index), "is longer than 100 characters")
+        elif text not in out:
+            out.append(text)
+    return out
+
+
+def _parse_courses(doc: _Document, value) -> list[int]:
+    path = ("courses",)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        doc.error(path, "must be a list of course slugs")
+        return []
+    slugs: dict[str, FieldPath] = {}
+    for index, item in enumerate(value):
+        slug = doc.text(path + (index,), item)
+        if not slug:
+            doc.error(path + (index,), "must be a course slug")
+        elif slug in slugs:
+            doc.error(path + (index,), f"course '{slug}' is listed twice")
+        else:
+            slugs[slug] = path + (index,)
+    found = dict(db.session.execute(select(Course.slug, Course.id).where(Course.slug.in_(list(slugs)))).all()) \
+        if slugs else {}
+    for slug, item_path in slugs.items():
+        if slug not in found:
+            doc.error(item_path, f"unknown course '{slug}'")
+    return [found[s] for s in slugs if s in found]
+
+
+def _parse_due(doc: _Document, value) -> tuple[str, int | None]:
+    path = ("due",)
+    if value is None:
+        return DUE_FIXED, None
+    if not isinstance(value, dict):
+        doc.error(path, "must be a mapping {rule: fixed|after_hire|after_transfer, days: NUMBER}")
+        return DUE_FIXED, None
+    for extra in sorted(set(map(str, value)) - {"rule", "days"}):
+        doc.error(path + (extra,), "unknown field (expected rule and days)")
+    rule = value.get("rule", DUE_FIXED)
+    if rule not in DUE_RULES:
+        doc.error(path + ("rule",), f"must be one of {', '.join(DUE_RULES)}, not {rule!r}")
+        return DUE_FIXED, None
+    days = value.get("days")
+    if rule == DUE_FIXED:
+        if days is not None:
+            doc.error(path + ("days",), "is only for the after_hire and after_transfer rules")
+        return rule, None
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+        doc.error(path + ("days",), f"must be a whole number of days from 1 to 3650, not {days!r}")
+        return rule, None
+    return rule, days
+
+
+def _parse_waves(doc: _Document, value) -> list[WaveInput]:
+    path = ("waves",)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        doc.error(path, "must be a list of {name: TEXT, starts_on: DATE, ends_on: DATE, departments: [CODE, ...]}")
+        return []
+    waves = []
+    for index, item in enumerate(value):
+        item_path = path + (index,)
+        if not isinstance(item, dict):
+            doc.error(item_path, "must be a mapping {name, starts_on, ends_on, departments}")
+            continue
+        for extra in sorted(set(map(str, item)) - {"name", "starts_on", "ends_on", "departments"}):
+            doc.error(item_path + (extra,), "unknown field (expected name, starts_on, ends_on and departments)")
+        name = doc.text(item_path + ("name",), item.get("name")) or ""
+        if not name:
+            doc.error(item_path + ("name",), "is required")
+        dates = []
+        for key in ("starts_on", "ends_on"):
+            if item.get(key) is None:
+                doc.error(item_path + (key,), "is required")
+                dates.append(None)
+            else:
+                dates.append(_date(doc, item_path + (key,), item[key]))
+        departments = _parse_audience(doc, item.get("departments"), item_path + ("departments",))
+        waves.append(WaveInput(name=name, starts_on=dates[0], ends_on=dates[1],
+                               department_ids=[d.id for d in departments]))
+    return waves
+
+
 def _parse(doc: _Document) -> _PlanSpec | None:
     data = doc.data
     if not isinstance(data, dict):
@@ -374,6 +479,12 @@ def _parse(doc: _Document) -> _PlanSpec | None:
     milestones = (_parse_milestones(doc, data["milestones"], starts_on, ends_on)
                   if data.get("milestones") is not None else {})
     exemptions = _parse_exemptions(doc, data.get("exemptions"))
+    exclusions = _parse_audience(doc, data.get("exclusions"), ("exclusions",), allow_empty=True)
+    positions = _parse_positions(doc, data.get("positions"))
+    grades = _parse_positions(doc, data.get("grades"), "grades")
+    courses = _parse_courses(doc, data.get("courses"))
+    due_rule, due_days = _parse_due(doc, data.get("due"))
+    waves = _parse_waves(doc, data.get("waves"))
     active = data.get("active", True)
     if not isinstance(active, bool):
         doc.error(("active",), "must be true or false")
@@ -382,7 +493,8 @@ def _parse(doc: _Document) -> _PlanSpec | None:
         return None
     return _PlanSpec(key=key, name_zh=name_zh, name_en=name_en, certification=certification, audience=audience,
                      starts_on=starts_on, ends_on=ends_on, milestones=milestones, exemptions=exemptions,
-                     active=active)
+                     active=active, exclusions=exclusions, positions=positions, grades=grades, courses=courses, due_rule=due_rule, due_days=due_days,
+                     waves=waves)
 
 
 def _audience_warnings(spec: _PlanSpec, doc: _Document) -> list[str]:
@@ -409,9 +521,10 @@ def load_plan_file(path: Path) -> PlanSummary:
     :class:`~app.content.report.ContentError` (lines ``FILE[:LINE]: field 'x': message``; YAML syntax
     errors as ``FILE:LINE: YAML syntax error: …``); nothing is written then. Otherwise the plan's
     fields and audience are set, its milestones and exemptions become exactly the file's (matched by
-    due date and by staff member, so unchanged rows stay untouched), and, if the plan is active,
-    :func:`~app.rollout.services.assign_plan` enrols the audience in the required courses due on
-    ``ends_on``. Loading the same file again reports ``unchanged`` and creates nothing.
+    due date and by staff member, so unchanged rows stay untouched), and, if the plan is active, the
+    audience is enrolled in the required courses. The writing is :func:`app.rollout.editing.save_plan`,
+    the service the admin pages use too (audited as ``rollout_plan.create`` / ``update`` with source
+    ``yaml``). Loading the same file again reports ``unchanged`` and creates nothing.
 
     Flushes only; the caller commits (or rolls back for a dry run). Returns a :class:`PlanSummary`.
     """
@@ -426,77 +539,21 @@ def load_plan_file(path: Path) -> PlanSummary:
     # Lock the plan's row (PostgreSQL) so two loads of the same key cannot interleave.
     plan = db.session.execute(
         select(RolloutPlan).where(RolloutPlan.key == spec.key).with_for_update()).scalar_one_or_none()
-    changes: list[str] = []
     warnings = _audience_warnings(spec, doc)
-    if plan is None:
-        action = CREATED
-        plan = RolloutPlan(key=spec.key, name_zh=spec.name_zh, name_en=spec.name_en,
-                           certification_id=spec.certification.id, starts_on=spec.starts_on,
-                           ends_on=spec.ends_on, active=spec.active, audience=list(spec.audience))
-        db.session.add(plan)
-        db.session.flush()
-        existing_milestones, existing_exemptions = {}, {}
-    else:
-        action = UNCHANGED
-        if (plan.name_zh, plan.name_en) != (spec.name_zh, spec.name_en):
-            plan.name_zh, plan.name_en = spec.name_zh, spec.name_en
-            changes.append("name")
-        if plan.certification_id != spec.certification.id:
-            plan.certification_id = spec.certification.id
-            changes.append("certification")
-        if (plan.starts_on, plan.ends_on) != (spec.starts_on, spec.ends_on):
-            if plan.ends_on != spec.ends_on:
-                warnings.append(f"{doc.path}: ends_on moved from {plan.ends_on} to {spec.ends_on}; existing "
-                                "enrolments keep their due date (only new enrolments are due on the new date)")
-            plan.starts_on, plan.ends_on = spec.starts_on, spec.ends_on
-            changes.append("dates")
-        if plan.active != spec.active:
-            plan.active = spec.active
-            changes.append("active" if spec.active else "inactive")
-        if {d.id for d in plan.audience} != {d.id for d in spec.audience}:
-            plan.audience = list(spec.audience)
-            changes.append("audience")
-        existing_milestones = {m.due_on: m for m in plan.milestones}
-        existing_exemptions = {e.user_id: e for e in db.session.execute(
-            select(Exemption).where(Exemption.plan_id == plan.id)).scalars()}
-
-    # Milestones: matched by due date.
-    milestone_changed = False
-    for due_on, milestone in existing_milestones.items():
-        if due_on not in spec.milestones:
-            plan.milestones.remove(milestone)
-            milestone_changed = True
-        elif Decimal(milestone.target_percent).quantize(Decimal("0.01")) != spec.milestones[due_on]:
-            milestone.target_percent = spec.milestones[due_on]
-            milestone_changed = True
-    for due_on, target in spec.milestones.items():
-        if due_on not in existing_milestones:
-            plan.milestones.append(Milestone(due_on=due_on, target_percent=target))
-            milestone_changed = True
-    if milestone_changed and action != CREATED:
-        changes.append("milestones")
-
-    # Exemptions: matched by staff member; a changed reason is updated in place (created_at kept).
-    exemption_changed = False
-    for user_id, exemption in existing_exemptions.items():
-        if user_id not in spec.exemptions:
-            db.session.delete(exemption)
-            exemption_changed = True
-        elif exemption.reason != spec.exemptions[user_id]:
-            exemption.reason = spec.exemptions[user_id]
-            exemption_changed = True
-    for user_id, reason in spec.exemptions.items():
-        if user_id not in existing_exemptions:
-            db.session.add(Exemption(plan_id=plan.id, user_id=user_id, reason=reason))
-            exemption_changed = True
-    if exemption_changed and action != CREATED:
-        changes.append("exemptions")
-
-    if action != CREATED and changes:
-        action = UPDATED
-        plan.updated_at = utcnow()
-    db.session.flush()
-    new_enrolments = assign_plan(plan) if plan.active else 0
-    return PlanSummary(key=spec.key, action=action, plan_id=plan.id, milestones=len(spec.milestones),
-                       exemptions=len(spec.exemptions), new_enrolments=new_enrolments, changes=changes,
-                       warnings=warnings)
+    if plan is not None and plan.ends_on != spec.ends_on:
+        warnings.append(f"{doc.path}: ends_on moved from {plan.ends_on} to {spec.ends_on}; existing "
+                        "enrolments keep their due date (only new enrolments are due on the new date)")
+    data = PlanInput(key=spec.key, name_zh=spec.name_zh, name_en=spec.name_en,
+                     certification_id=spec.certification.id, starts_on=spec.starts_on, ends_on=spec.ends_on,
+                     audience_ids=[d.id for d in spec.audience], exclusion_ids=[d.id for d in spec.exclusions],
+                     positions=spec.positions, grades=spec.grades, course_ids=spec.courses, due_rule=spec.due_rule, due_days=spec.due_days,
+                     milestones=list(spec.milestones.items()), active=spec.active, waves=spec.waves,
+                     exemptions=spec.exemptions)
+    try:
+        saved = save_plan(None, data, plan, source="yaml")
+    except PlanInvalid as invalid:  # rules the service checks beyond the file's own (e.g. exclusions inside the audience)
+        raise ContentError([f"{doc.path}: field '{name}': {message}"
+                            for name, messages in invalid.errors.items() for message in messages]) from None
+    return PlanSummary(key=spec.key, action=saved.action, plan_id=saved.plan.id, milestones=len(spec.milestones),
+                       exemptions=len(spec.exemptions), new_enrolments=saved.assigned.created,
+                       changes=saved.changes, warnings=warnings)

@@ -3,7 +3,8 @@
 Definitions (shown in the UI next to each figure):
     eligible   active staff in the plan's audience subtrees, minus exemptions
     started    eligible staff who opened a lesson of a required course or started its exam (参学)
-    certified  eligible staff holding a valid certificate of the plan's certification (完成)
+    certified  eligible staff holding a valid certificate of the plan's certification and, when the
+               plan names extra courses, having completed each of them (完成)
     sat/passed eligible staff with a finished attempt / a passed attempt at a required exam
     hours met  eligible staff credited with at least the annual quota of 学时 this calendar year
     completion certified ÷ eligible × 100 (percent 0–100)
@@ -21,18 +22,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Date, Text, and_, case, cast, exists, func, insert, literal, or_, select, true
+from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, insert, literal, or_, select, true, union
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
 from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
-from app.core.types import UTCDateTime
 from app.exams.models import FINISHED, Attempt, Exam, ExamOverride
 from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
-from app.org.models import Department, DepartmentClosure
+from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import Exemption, RolloutPlan, plan_audience
+from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, RolloutPlan, plan_audience, plan_course,
+                                plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -118,9 +119,11 @@ class DepartmentFigures:
         return status_for(self.completion, self.target)
 
 
-def _required_course_ids(plan: RolloutPlan):
-    return select(certification_course.c.course_id).where(
-        certification_course.c.certification_id == plan.certification_id)
+def required_course_ids(plan: RolloutPlan):
+    """SELECT of the plan's required course ids: its certification's courses and its own extra courses."""
+    return union(
+        select(certification_course.c.course_id).where(certification_course.c.certification_id == plan.certification_id),
+        select(plan_course.c.course_id).where(plan_course.c.plan_id == plan.id))
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ class _PlanConditions:
 
 def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None) -> tuple:
     """WHERE clauses on ``User`` for the plan's eligible staff: active, in a department of the
-    audience's subtrees, not exempted. The one definition used by figures, drill-down and enrolment.
+    audience's subtrees but not of an excluded subtree, holding one of the plan's positions and grades
+    (when the plan names any), not exempted. The one definition used by figures, drill-down and enrolment.
 
     With ``as_of_end`` (UTC instant, the end of the chosen local day) only what was known by then
     counts: staff whose record existed (``User.created_at`` before it, i.e. joined by then) and
@@ -145,8 +149,13 @@ def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None)
     history of transfers or leaving dates.
     """
     audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
+    excluded = subtree_ids(select(plan_exclusion.c.department_id).where(plan_exclusion.c.plan_id == plan.id))
     exempted = exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id)
-    conditions = [User.active.is_(True), User.department_id.in_(audience)]
+    conditions = [User.active.is_(True), User.department_id.in_(audience), User.department_id.not_in(excluded)]
+    if plan.positions:
+        conditions.append(User.position.in_(list(plan.positions)))
+    if plan.grades:
+        conditions.append(User.grade.in_(list(plan.grades)))
     if as_of_end is not None:
         exempted = exempted.where(Exemption.created_at < as_of_end)
         conditions.append(User.created_at < as_of_end)
@@ -157,13 +166,14 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     """The plan's definitions as SQL conditions correlated to ``User``, as of ``as_of_end`` (UTC).
 
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
-    lesson of a required course or started its exam. certified: holds a certificate of the plan's
-    certification issued before, and neither revoked nor expired at, ``as_of_end``. sat / passed: a
+    lesson of a required course (the certification's and the plan's extra courses) or started its
+    exam. certified: holds a certificate of the plan's certification issued before, and neither
+    revoked nor expired at, ``as_of_end``, and completed each extra course before it. sat / passed: a
     finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
     calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
     stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
     """
-    courses = _required_course_ids(plan)
+    courses = required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     started = or_(
         exists().where(LessonProgress.user_id == User.id, LessonProgress.started_at < as_of_end,
@@ -176,6 +186,12 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
         or_(Certificate.revoked_at.is_(None), Certificate.revoked_at >= as_of_end),
         or_(Certificate.expires_at.is_(None), Certificate.expires_at >= as_of_end),
     )
+    if plan.courses:  # extra courses: each completed by then too (no extra query when there are none)
+        # Two levels below User: correlate explicitly (auto-correlation stops at the nearest SELECT).
+        done = (exists().where(Enrolment.user_id == User.id, Enrolment.course_id == plan_course.c.course_id,
+                               Enrolment.completed_at.is_not(None), Enrolment.completed_at < as_of_end)
+                .correlate_except(Enrolment))
+        certified = and_(certified, ~exists().where(plan_course.c.plan_id == plan.id, ~done).correlate_except(plan_course))
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)
     return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
@@ -337,7 +353,9 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
     started, not certified); ``position`` exact; ``overdue`` = not certified and a required course
     due before ``as_of`` not completed by then; ``exhausted`` = at some required exam every allowed
-    attempt used (the exam's ``attempts_allowed`` or the person's override) without a pass. Sorting by
+    attempt used without a pass, where the attempts allowed are the person's override, else the most
+    generous override of a department above them, else the exam's ``attempts_allowed`` (the rule of
+    :func:`app.exams.services.candidate_settings`). Sorting by
     one of :data:`SORT_KEYS` (``status``: not started first, then department path, staff number).
     Each row: ``{"user", "path" (department path str), "started", "certified", "lessons_done" (int),
     "attempts" (int), "best_score" (Decimal 0–100 | None), "due_on" (date | None), "overdue", "exhausted"}``,
@@ -348,7 +366,7 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
         raise ValueError(f"unknown status {status!r} or sort {sort!r}")
     as_of_end = local_date_end_utc(as_of)
     c = plan_conditions(plan, as_of_end)
-    courses = _required_course_ids(plan)
+    courses = required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     lessons_done = (select(func.count(LessonProgress.id))
                     .join(Lesson, Lesson.id == LessonProgress.lesson_id)
@@ -369,10 +387,18 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     # Two levels down from User: correlate explicitly (auto-correlation stops at the nearest SELECT).
     used = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
                                                 Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
+    # Attempts allowed, as exams.services.candidate_settings decides: the person's own override if it
+    # sets attempts, else the most generous override of a department above them, else the exam's.
+    ancestors = (select(DepartmentClosure.ancestor_id).where(DepartmentClosure.descendant_id == User.department_id)
+                 .correlate(User))
     allowed = func.coalesce(
         select(ExamOverride.attempts_allowed).where(ExamOverride.user_id == User.id, ExamOverride.exam_id == exam.c.id,
                                                     ExamOverride.attempts_allowed.is_not(None))
-        .correlate(User, exam).limit(1).scalar_subquery(), exam.c.attempts_allowed)
+        .correlate(User, exam).limit(1).scalar_subquery(),
+        select(func.max(ExamOverride.attempts_allowed)).where(
+            ExamOverride.exam_id == exam.c.id, ExamOverride.department_id.in_(ancestors),
+            ExamOverride.attempts_allowed.is_not(None)).correlate(User, exam).scalar_subquery(),
+        exam.c.attempts_allowed)
     passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
                                              Attempt.passed.is_(True), Attempt.finished_at < as_of_end)
                     .correlate(User, exam).exists())
@@ -442,31 +468,107 @@ def plans_for(viewer: User) -> list[RolloutPlan]:
 
 
 def assign_plan(plan: RolloutPlan) -> int:
-    """Enrol every eligible staff member in the plan's required courses, due at the plan's end.
+    """Enrol the plan's eligible staff in its required courses (:func:`assign`); returns the number of
+    new enrolments. Idempotent; flushes."""
+    return assign(plan).created
 
-    Eligible as in :func:`eligible_conditions` (so exempted staff are not enrolled). One INSERT … SELECT per course; idempotent (skips existing
-    enrolments; an existing enrolment keeps its own due date). Returns the number of new enrolments
-    (counted on SQLite and PostgreSQL alike). Flushes.
+
+_IN_CHUNK = 500
+
+
+def _chunks(values: list, size: int = _IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+@dataclass
+class AssignResult:
+    """What :func:`assign` did: ``created`` new enrolments."""
+
+    created: int = 0
+
+
+# --- due dates and enrolments (app.rollout.editing and the demo use these) ---------------------
+
+def due_date_for(plan: RolloutPlan, wave_end: dt.date | None, joined_on: dt.date | None,
+                 moved_on: dt.date | None) -> dt.date:
+    """One person's due date (local date).
+
+    ``fixed``: the end of the person's wave, else the plan's end. ``after_hire``: ``due_days`` after
+    ``joined_on`` (the local date the person's record was created, which is when they joined the
+    platform's staff list), but never earlier than the fixed date. ``after_transfer``: the same after
+    ``moved_on`` (their latest department transfer), or after joining if they never moved. So people
+    who arrive late get their grace period and everyone else keeps the plan's date.
     """
-    now = utcnow()
-    eligible = eligible_conditions(plan)
-    created = 0
-    for course_id in list(db.session.execute(_required_course_ids(plan)).scalars()):
-        source = select(
-            User.id, literal(course_id), literal("plan"), literal(plan.ends_on, Date),
-            literal(now, UTCDateTime), literal(now, UTCDateTime),
-        ).where(
-            *eligible,
-            ~exists().where(Enrolment.user_id == User.id, Enrolment.course_id == course_id),
-        )
-        statement = insert(Enrolment).from_select(
-            ["user_id", "course_id", "source", "due_on", "created_at", "updated_at"], source)
-        # psycopg 3 reports -1 for INSERT … SELECT unless the row count is asked for explicitly.
-        result = db.session.execute(statement.execution_options(preserve_rowcount=True))
-        created += max(result.rowcount or 0, 0)
-    db.session.flush()
-    return created
+    fixed = wave_end or plan.ends_on
+    if plan.due_rule == DUE_FIXED or not plan.due_days:
+        return fixed
+    start = moved_on if plan.due_rule == DUE_AFTER_TRANSFER and moved_on else joined_on
+    if start is None:
+        return fixed
+    return max(fixed, start + dt.timedelta(days=plan.due_days))
 
+
+def _wave_ends(plan: RolloutPlan) -> dict[int, dt.date]:
+    """department id → the end of the earliest-ending wave whose subtrees hold it."""
+    ends: dict[int, dt.date] = {}
+    for wave in sorted(plan.waves, key=lambda w: (w.ends_on, w.id or 0)):
+        ids = [d.id for d in wave.departments]
+        if not ids:
+            continue
+        for dept_id in db.session.execute(select(DepartmentClosure.descendant_id).where(
+                DepartmentClosure.ancestor_id.in_(ids))).scalars():
+            ends.setdefault(dept_id, wave.ends_on)
+    return ends
+
+
+def _required_courses(plan: RolloutPlan) -> list[int]:
+    return sorted(db.session.execute(required_course_ids(plan)).scalars())
+
+
+def due_dates(plan: RolloutPlan) -> dict[int, dt.date]:
+    """user id → due date (:func:`due_date_for`) for every eligible staff member of ``plan`` today."""
+    moved = None
+    if plan.due_rule == DUE_AFTER_TRANSFER:
+        moved = (select(func.max(StaffTransfer.effective_at)).where(StaffTransfer.user_id == User.id)
+                 .correlate(User).scalar_subquery())
+    columns = [User.id, User.department_id, User.created_at] + ([moved] if moved is not None else [])
+    waves = _wave_ends(plan)
+    out = {}
+    for row in db.session.execute(select(*columns).where(*eligible_conditions(plan))):
+        joined = to_local(row[2]).date() if row[2] is not None and plan.due_rule != DUE_FIXED else None
+        moved_on = to_local(row[3]).date() if moved is not None and row[3] is not None else None
+        out[row[0]] = due_date_for(plan, waves.get(row[1]), joined, moved_on)
+    return out
+
+
+def assign(plan: RolloutPlan) -> AssignResult:
+    """Enrol every eligible staff member of ``plan`` in its required courses, each due on their own
+    date (:func:`due_dates`); idempotent.
+
+    Only missing enrolments are created (source ``plan``); an existing enrolment keeps its due date
+    (so the earlier of two plans on a shared course wins, and a person's date never moves under
+    them). Running it again creates nothing. Bulk INSERTs of 500 rows. Flushes. Returns
+    :class:`AssignResult`.
+    """
+    wanted = due_dates(plan)
+    if not wanted:
+        return AssignResult()
+    now = utcnow()
+    result = AssignResult()
+    for course_id in _required_courses(plan):
+        existing = set()
+        for chunk in _chunks(list(wanted)):
+            existing.update(db.session.execute(select(Enrolment.user_id).where(
+                Enrolment.course_id == course_id, Enrolment.user_id.in_(chunk))).scalars())
+        new_rows = [{"user_id": user_id, "course_id": course_id, "source": "plan", "due_on": due_on,
+                     "created_at": now, "updated_at": now}
+                    for user_id, due_on in wanted.items() if user_id not in existing]
+        for chunk in _chunks(new_rows):
+            db.session.execute(insert(Enrolment), chunk)
+        result.created += len(new_rows)
+    db.session.flush()
+    return result
 
 @dataclass
 class PersonRecord:

@@ -29,7 +29,7 @@ from app.learning.models import Course, Lesson, course_item
 from app.org.models import Department, DepartmentClosure
 from app.org.services import visible_department_ids
 from app.rollout.models import RolloutPlan
-from app.rollout.services import _required_course_ids, eligible_conditions
+from app.rollout.services import required_course_ids, eligible_conditions
 from app.standards.models import StandardArea, StandardItem
 
 MIN_PEOPLE = 5
@@ -91,7 +91,7 @@ def best_attempts(plan: RolloutPlan, as_of: dt.date, *, viewer: User | None = No
     at each of the plan's exams as of the end of local date ``as_of`` (highest score, then earliest
     finish, then lowest id). Restricted to ``viewer``'s departments (officers) and/or one ``user_id``."""
     as_of_end = local_date_end_utc(as_of)
-    exams = select(Exam.id).where(Exam.course_id.in_(_required_course_ids(plan)))
+    exams = select(Exam.id).where(Exam.course_id.in_(required_course_ids(plan)))
     rank = func.row_number().over(partition_by=(Attempt.user_id, Attempt.exam_id),
                                   order_by=(Attempt.score.desc(), Attempt.finished_at, Attempt.id))
     query = (select(Attempt.id.label("attempt_id"), Attempt.user_id.label("user_id"),

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import _
 from flask_login import current_user
 
+from app.auth.models import User
+from app.core.errors import DomainError
 from app.core.inputs import parse_id, parse_page, parse_query_date
-from app.core.permissions import officer_required
+from app.core.permissions import admin_required, officer_required
 from app.core.time import local_today
+from app.exams import overrides as grants
+from app.exams.models import Exam
 from app.extensions import db
 from app.org.models import Department
 from app.org.services import can_see_department, department_path, scope_roots
-from app.rollout import chart, exports, services, skills, trend
+from app.rollout import chart, editing, exports, services, skills, trend
+from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, plan_input_from, wave_input_from
 from app.rollout.models import RolloutPlan
 
 bp = Blueprint("rollout", __name__, url_prefix="/dashboard")
@@ -142,10 +147,7 @@ def person(user_id: int):
     plans = services.plans_for(current_user)
     plan = _plan(plans) if request.args.get("plan") else None
     as_of = _as_of(plan) if plan else local_today()
-    skills_plan = plan or (plans[0] if plans else None)
-    person_skills = (skills.person_skills(skills_plan, current_user, user_id, as_of) if skills_plan else None)
-    return render_template("rollout/person.html", record=record, plan=plan, as_of=as_of, skills_plan=skills_plan,
-                           person_skills=person_skills)
+    return _render_person(record, plan, as_of)
 
 
 @bp.route("/skills")
@@ -229,3 +231,272 @@ def export_csv(department_id: int):
     }
     body = exports.drill_down_csv(plan, current_user, department_id, as_of, **filters)
     return _download(body, "text/csv", f"people-{department_id}-{as_of.isoformat()}.csv")
+
+
+def _render_person(record: services.PersonRecord, plan: RolloutPlan | None, as_of: dt.date):
+    """The person record with the officer's actions: the plans the viewer sees that hold the person
+    (to exempt from, or lift), the active exams (for an extra attempt or time), the person's
+    exemptions and overrides, and the audit history of these actions."""
+
+    actions = editing.person_actions(current_user, record.user)
+    plans = services.plans_for(current_user)
+    skills_plan = plan or (plans[0] if plans else None)
+    person_skills = (skills.person_skills(skills_plan, current_user, record.user.id, as_of) if skills_plan else None)
+    return render_template("rollout/person.html", record=record, plan=plan, as_of=as_of, actions=actions,
+                           skills_plan=skills_plan, person_skills=person_skills)
+
+
+# --- officer actions on one person (issue 7 item 5) ---------------------------------------------
+
+PERSON_ACTIONS = ("exempt", "lift", "extra_attempt", "extra_time")
+
+
+@bp.route("/people/<int:user_id>/actions", methods=["POST"])
+@officer_required
+def person_action(user_id: int):
+    """Exempt the person from a plan with a reason, lift an exemption, or grant an extra attempt or
+    extra time on an exam. Officers: only people within their scope (404 otherwise, scoped in the
+    query) and plans they can see; each change audited. Bad input: 400 with the record and a message."""
+
+    record = services.person_record(current_user, user_id)
+    if record is None:
+        abort(404)
+    person = record.user
+    action = request.form.get("action", "")
+    plans = services.plans_for(current_user)
+    try:
+        if action not in PERSON_ACTIONS:
+            raise DomainError(_("Unknown action."), code="bad_input")
+        if action in ("exempt", "lift"):
+            plan = next((p for p in plans if str(p.id) == request.form.get("plan_id", "")), None)
+            if plan is None:
+                raise DomainError(_("Plan: choose a plan."), code="bad_input")
+            if action == "exempt":
+                editing.exempt(current_user, plan, person, request.form.get("reason"), ip=request.remote_addr)
+                message = _("%(name)s is exempted from %(plan)s.", name=person.name, plan=plan.tr("name"))
+            else:
+                if not editing.lift_exemption(current_user, plan, person, ip=request.remote_addr):
+                    raise DomainError(_("This person is not exempted from that plan."), code="bad_input")
+                message = _("The exemption from %(plan)s is lifted.", plan=plan.tr("name"))
+        else:
+            exam_id = request.form.get("exam_id", "")
+            exam = db.session.get(Exam, int(exam_id)) if exam_id.isascii() and exam_id.isdigit() and len(exam_id) <= 9 \
+                else None
+            if exam is None or not exam.active:
+                raise DomainError(_("Exam: choose an exam."), code="bad_input")
+            reason = grants.reason_text(request.form.get("reason"))
+            if action == "extra_attempt":
+                total = grants.grant_extra_attempt(current_user, exam, person, reason, ip=request.remote_addr)
+                message = _("Extra attempt granted: %(total)s attempts allowed.", total=total)
+            else:
+                minutes = grants.whole_number(request.form.get("minutes"), _("Extra minutes"), 1,
+                                              grants.MAX_EXTRA_MINUTES, blank_ok=False)
+                grants.grant_extra_time(current_user, exam, person, minutes, reason, ip=request.remote_addr)
+                message = _("Extra time granted.")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        record = services.person_record(current_user, user_id)
+        return _render_person(record, None, local_today()), 400
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("rollout.person", user_id=person.id) + "#actions")
+
+
+# --- plan pages for administrators (issue 7 item 1) ---------------------------------------------
+
+admin_bp = Blueprint("plans", __name__, url_prefix="/admin/plans")
+
+
+def _plan_or_404(plan_id: int) -> RolloutPlan:
+    plan = db.session.get(RolloutPlan, plan_id)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def _plan_page(form, plan, rows, errors, status=200):
+
+    form.certification_id.choices = [(0, "—")] + [
+        (c.id, f"{c.code} · {c.tr('title')}" + ("" if c.active else f" ({_('retired')})"))
+        for c in editing.certifications()]
+    return render_template("rollout/plan_edit.html", form=form, plan=plan, rows=rows + [{"due_on": "", "target": "", "remove": False}] * 2,
+                           errors=errors, forest=editing.department_forest(), known_positions=editing.known_positions(),
+                           known_grades=editing.known_grades(), courses=editing.courses(),
+                           chosen_courses=set(_posted_ids("course") if request.method == "POST" else
+                                              [c.id for c in plan.courses] if plan else []),
+                           audience=set(_posted_ids("audience") if request.method == "POST" else
+                                        [d.id for d in plan.audience] if plan else []),
+                           excluded=set(_posted_ids("exclude") if request.method == "POST" else
+                                        [d.id for d in plan.exclusions] if plan else []),
+                           chosen_positions=set(request.form.getlist("position") if request.method == "POST" else
+                                                (plan.positions or []) if plan else []),
+                           chosen_grades=set(request.form.getlist("grade") if request.method == "POST" else
+                                             (plan.grades or []) if plan else [])), status
+
+
+def _posted_ids(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) <= 9]
+
+
+@admin_bp.route("/")
+@admin_required
+def plans():
+    """Every plan with its dates, audience and state; links to create and edit."""
+
+    return render_template("rollout/plans.html", plans=editing.all_plans())
+
+
+@admin_bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new():
+    """Create a plan (the same service as ``flask rollout load-plan``)."""
+    return _edit(None)
+
+
+@admin_bp.route("/<int:plan_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit(plan_id: int):
+    """Edit a plan's name, requirement, dates, audience tree, positions, due-date rule and milestones."""
+    return _edit(_plan_or_404(plan_id))
+
+
+def _edit(plan: RolloutPlan | None):
+
+    form = PlanForm(obj=plan if request.method == "GET" else None)
+    if request.method == "GET":
+        if plan is not None:
+            form.positions_other.data = "\n".join(p for p in (plan.positions or [])
+                                                  if p not in editing.known_positions())
+            form.grades_other.data = "\n".join(g for g in (plan.grades or []) if g not in editing.known_grades())
+            rows = [{"due_on": m.due_on.isoformat(), "target": f"{m.target_percent:f}".rstrip("0").rstrip("."),
+                     "remove": False} for m in plan.milestones]
+        else:
+            form.active.data = True
+            rows = []
+        return _plan_page(form, plan, rows, {})
+    form.certification_id.choices = [(0, "—")]
+    valid = form.validate()  # CSRF and field types (dates, days)
+    data, rows = plan_input_from(form, request.form)
+    if request.form.get("more"):  # "add a milestone row" without JavaScript: show the form again, save nothing
+        return _plan_page(form, plan, rows + [{"due_on": "", "target": "", "remove": False}], {})
+    errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
+    for name, messages in editing.validate(data, plan).items():
+        errors.setdefault(name, messages)  # a field's type error (not a date) says enough on its own
+    if valid and not errors:
+        try:
+            saved = editing.save_plan(current_user, data, plan, ip=request.remote_addr)
+        except editing.PlanInvalid as invalid:  # changed meanwhile (e.g. the key taken by another save)
+            db.session.rollback()
+            errors = invalid.errors
+        else:
+            db.session.commit()
+            said = {"created": _("Plan created."), "updated": _("Plan updated."),
+                    "unchanged": _("Nothing changed.")}[saved.action]
+            flash(_("%(said)s New enrolments: %(n)s.", said=said, n=saved.assigned.created), "success")
+            return redirect(url_for("plans.edit", plan_id=saved.plan.id))
+    flash(_("The plan was not saved: see the messages by the fields."), "error")
+    return _plan_page(form, plan, rows, errors, 400)
+
+
+@admin_bp.route("/<int:plan_id>/waves", methods=["GET", "POST"])
+@admin_required
+def waves(plan_id: int):
+    """The plan's waves: list, add one (name, dates, departments of the audience)."""
+
+    plan = _plan_or_404(plan_id)
+    form = WaveForm()
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            current = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
+                       for w in plan.waves]
+            data = editing.plan_input_of(plan)
+            data.waves = current + [wave_input_from(form, request.form)]
+            try:
+                editing.save_plan(current_user, data, plan, ip=request.remote_addr)
+            except editing.PlanInvalid as invalid:
+                db.session.rollback()
+                index = len(current)
+                errors = {name.replace(f"waves-{index}-", ""): messages for name, messages in invalid.errors.items()}
+            else:
+                db.session.commit()
+                flash(_("Wave added."), "success")
+                return redirect(url_for("plans.waves", plan_id=plan.id))
+        errors = {**{name: list(f.errors) for name, f in form._fields.items() if f.errors}, **errors}
+        status = 400
+        flash(_("The wave was not added: see the messages by the fields."), "error")
+    return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors,
+                           forest=editing.department_forest(), chosen=set(_posted_ids("wave_department"))), status
+
+
+@admin_bp.route("/<int:plan_id>/waves/<int:wave_id>/delete", methods=["POST"])
+@admin_required
+def delete_wave(plan_id: int, wave_id: int):
+    """Remove one wave (its people fall back to the plan's dates for new enrolments). Audited."""
+
+    plan = _plan_or_404(plan_id)
+    if not any(w.id == wave_id for w in plan.waves):
+        abort(404)
+    data = editing.plan_input_of(plan)
+    data.waves = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
+                  for w in plan.waves if w.id != wave_id]
+    try:
+        editing.save_plan(current_user, data, plan, ip=request.remote_addr)
+    except editing.PlanInvalid as invalid:  # the plan itself no longer passes (e.g. its certification was retired)
+        db.session.rollback()
+        flash(" ".join(m for messages in invalid.errors.values() for m in messages), "error")
+        return redirect(url_for("plans.edit", plan_id=plan.id))
+    db.session.commit()
+    flash(_("Wave removed."), "success")
+    return redirect(url_for("plans.waves", plan_id=plan.id))
+
+
+@admin_bp.route("/<int:plan_id>/exemptions", methods=["GET", "POST"])
+@admin_required
+def exemptions(plan_id: int):
+    """The plan's exemptions; find a person of the audience by staff number or name and exempt them
+    with a reason (required)."""
+
+    plan = _plan_or_404(plan_id)
+    form = ExemptionForm()
+    query = (request.values.get("q") or "").strip()[:100]
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            person = db.session.get(User, form.user_id.data)
+            try:
+                if person is None:
+                    raise DomainError(_("This person is not in the plan's audience."), code="bad_input")
+                editing.exempt(current_user, plan, person, form.reason.data, ip=request.remote_addr)
+            except DomainError as exc:
+                db.session.rollback()
+                errors = {"user_id": [exc.message]}
+            else:
+                db.session.commit()
+                flash(_("%(name)s is exempted from %(plan)s.", name=person.name, plan=plan.tr("name")), "success")
+                return redirect(url_for("plans.exemptions", plan_id=plan.id))
+        errors = {**{name: list(f.errors) for name, f in form._fields.items() if f.errors}, **errors}
+        if "user_id" in errors:
+            errors["user_id"] = [_("Choose a person from the search results.")] if not errors.get("user_id") or \
+                form.user_id.errors else errors["user_id"]
+        status = 400
+    found = editing.search_audience(plan, query) if query else []
+    return render_template("rollout/plan_exemptions.html", plan=plan, form=form, errors=errors, query=query,
+                           found=found, rows=editing.exemptions_of_plan(plan)), status
+
+
+@admin_bp.route("/<int:plan_id>/exemptions/<int:user_id>/lift", methods=["POST"])
+@admin_required
+def lift(plan_id: int, user_id: int):
+    """Lift one person's exemption from the plan (audited); they are enrolled again if the plan is active."""
+
+    plan = _plan_or_404(plan_id)
+    person = db.session.get(User, user_id)
+    if person is None or not editing.lift_exemption(current_user, plan, person, ip=request.remote_addr):
+        abort(404)
+    db.session.commit()
+    flash(_("The exemption from %(plan)s is lifted.", plan=plan.tr("name")), "success")
+    return redirect(url_for("plans.exemptions", plan_id=plan.id))

@@ -26,7 +26,8 @@ def test_dashboard_trend_forecast_and_target_on_a_frozen_day(app, tree, client, 
     # Target on 11-01: 0 % on 09-01 rising to 100 % on 12-31 (121 days); day 61: 61/121 = 50.41 → 50.4 %.
     assert "Target today: 50.4 %" in html
     # The chart: an SVG with a title and description, and the same figures as a table.
-    svg = html[html.index("<svg"):html.index("</svg>")]
+    start = html.index('<svg class="trend-chart"')   # the chart (the header's bell is an svg icon too)
+    svg = html[start:html.index("</svg>", start)]
     assert 'role="img"' in svg and "<title id=\"trend-title\">Completion over time: 滨江市</title>" in svg
     assert "<desc" in svg and "<polyline" in svg
     table = html[html.index("trend-data"):]
