@@ -22,8 +22,15 @@ def _finalise_overdue() -> int:
     return finalise_overdue_attempts()
 
 
+def _check_practical_uploads() -> int:
+    from app.exams.practical import check_pending_uploads
+
+    return check_pending_uploads()
+
+
 JOBS = [
     Job("finalise-overdue-attempts", _finalise_overdue, 30),
+    Job("check-practical-uploads", _check_practical_uploads, 15),
 ]
 
 
