@@ -88,7 +88,7 @@ class Config:
     # Practical tasks (issue 9): uploads in bytes (below MAX_CONTENT_LENGTH, which includes the form),
     # the checking job's limits (seconds, MiB), tries before a file is given up as "failed", and the
     # age in seconds after which a claim of a worker that died is taken again.
-    PRACTICAL_UPLOAD_MAX_BYTES = int(os.environ.get("PRACTICAL_UPLOAD_MAX_BYTES", str(4 * 1024 * 1024)))
+    PRACTICAL_MAX_UPLOAD_BYTES = int(os.environ.get("PRACTICAL_MAX_UPLOAD_BYTES", str(4 * 1024 * 1024)))
     PRACTICAL_CHECK_TIMEOUT_SECONDS = float(os.environ.get("PRACTICAL_CHECK_TIMEOUT_SECONDS", "20"))
     PRACTICAL_CHECK_MEMORY_MB = int(os.environ.get("PRACTICAL_CHECK_MEMORY_MB", "512"))
     PRACTICAL_CHECK_MAX_TRIES = int(os.environ.get("PRACTICAL_CHECK_MAX_TRIES", "3"))

@@ -65,14 +65,24 @@ def tasks_root() -> Path:
 
 
 def max_upload_bytes() -> int:
-    """Largest accepted upload in bytes (``PRACTICAL_UPLOAD_MAX_BYTES``, default 4 MiB)."""
-    return int(current_app.config.get("PRACTICAL_UPLOAD_MAX_BYTES", 4 * 1024 * 1024))
+    """Largest accepted upload in bytes: ``PRACTICAL_MAX_UPLOAD_BYTES`` (config.py sets 4 MiB, below
+    ``MAX_CONTENT_LENGTH``), the same limit :func:`app.practical.safety.inspect_upload` applies."""
+    from app.practical.safety import max_upload_bytes as limit
+
+    return limit()
 
 
 # --- content sync --------------------------------------------------------------------------------
 
 def _task_stem(task) -> str:
     return f"**{task.title}**\n\n{task.instructions}"
+
+
+def _task_feedback(task) -> str:
+    """The explanation kept with the question: what the checker looks at, one rule a line (Chinese)."""
+    lines = [f"- {getattr(rule, 'description_zh', '') or getattr(rule, 'id', '')}（{getattr(rule, 'points', '')} 分）"
+             for rule in task.rules]
+    return "评分要点：\n\n" + "\n".join(lines)
 
 
 def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None) -> int:
@@ -109,7 +119,8 @@ def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None)
     for task in tasks:
         fingerprint = task_fingerprint(task)
         spec = {"task_id": task.id, "kind": task.kind, "fingerprint": fingerprint,
-                "pass_fraction": float(task.pass_fraction)}
+                "pass_fraction": float(task.pass_fraction), "title_en": task.title_en or "",
+                "instructions_en": task.instructions_en or ""}
         key = f"task:{task.id}"
         question = db.session.execute(select(Question).where(Question.key == key)).scalar_one_or_none()
         identity = {"name": task.title, "category": "tasks", "standard_item_id": items[task.standard_item],
@@ -135,7 +146,7 @@ def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None)
             report.updated("question", key)
         version = QuestionVersion(question_id=question.id, version=(current.version + 1) if current else 1,
                                   qtype=PRACTICAL, stem=_task_stem(task), stem_format="markdown", spec=spec,
-                                  general_feedback="", content_hash=fingerprint)
+                                  general_feedback=_task_feedback(task), content_hash=fingerprint)
         db.session.add(version)
         db.session.flush()
         question.current_version_id = version.id
@@ -303,7 +314,7 @@ def starter_download(attempt: Attempt, position: int) -> tuple[bytes, str, str]:
     spec = item.question_version.spec
     task = load_task_for(spec)
     data = Path(task.starter_file).read_bytes()
-    return data, f"{spec['task_id']}-starter.{spec['kind']}", CONTENT_TYPES[spec["kind"]]
+    return data, task.download_name, CONTENT_TYPES[spec["kind"]]
 
 
 def uploaded_file(item: AttemptItem) -> PracticalUpload | None:
@@ -360,11 +371,8 @@ def claim_upload(upload_id: int, stale_seconds: int) -> dt.datetime | None:
     return now if claimed == 1 else None
 
 
-def _result_json(result) -> dict:
-    return {"points_awarded": float(result.points_awarded), "points_possible": float(result.points_possible),
-            "rules": [{"rule_id": r.rule_id, "description_zh": r.description_zh, "description_en": r.description_en,
-                       "points": float(r.points), "awarded": float(r.awarded), "passed": bool(r.passed),
-                       "detail_zh": r.detail_zh or "", "detail_en": r.detail_en or ""} for r in result.rules]}
+#: ``CheckResult.refused_code`` values meaning the checker itself gave up (the upload is ``failed``, 0 points).
+CHECKER_FAILURES = ("timeout", "crashed")
 
 
 def record_check(upload_id: int, claimed_at: dt.datetime, fraction: float, result: dict | None,
@@ -441,8 +449,9 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
         data, tries = upload.content, upload.tries
         try:
             task = load_task_for(spec)
-            result = check_in_subprocess(task, data, timeout_s, memory_mb)
-            fraction, outcome, error = float(result.fraction), _result_json(result), None
+            result = check_in_subprocess(task, data, timeout_s, memory_mb, filename=upload.filename)
+            fraction, outcome = float(result.fraction), result.to_dict()
+            error = result.refused_code if result.refused_code in CHECKER_FAILURES else None
         except Exception as exc:  # noqa: BLE001 - a crash, time or memory limit in the checker
             db.session.rollback()
             log.warning("practical upload %s: check failed (try %s of %s): %s", upload_id, tries, max_tries, exc)

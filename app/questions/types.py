@@ -22,7 +22,8 @@ Specs (stored in ``QuestionVersion.spec``; texts have a ``format``: markdown, ht
 * ``essay``: ``{"response_format": "plain" | "editor", "min_words": int, "max_words": int (0 = no limit),
   "grader_info": str, "response_template": str}``
 * ``practical``: ``{"task_id": str (folder name under question_bank/tasks), "kind": "docx" | "xlsx" | "pptx",
-  "fingerprint": str (task_fingerprint), "pass_fraction": 0..1}`` (the stem holds the instructions)
+  "fingerprint": str (task_fingerprint), "pass_fraction": 0..1, "title_en": str, "instructions_en": str}``
+  (the stem holds the Chinese title and instructions; English pages show the English ones when given)
 
 Responses (JSON from the candidate, before ``check_response``):
 
@@ -860,8 +861,14 @@ class Practical(QuestionType):
 
         data = self._base(stem, stem_format)
         data.update(task_kind=spec["kind"], extension="." + spec["kind"],
-                    max_bytes=current_app.config.get("PRACTICAL_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
-                    if has_app_context() else 5 * 1024 * 1024)
+                    max_bytes=current_app.config.get("PRACTICAL_MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
+                    if has_app_context() else 4 * 1024 * 1024)
+        if spec.get("instructions_en") and has_app_context():
+            from flask_babel import get_locale
+
+            if not str(get_locale() or "zh").startswith("zh"):
+                data["stem_html"] = render_text(f"**{spec.get('title_en') or ''}**\n\n{spec['instructions_en']}",
+                                                "markdown")
         return data
 
     def check_response(self, spec, response):
