@@ -604,6 +604,11 @@ def practical_upload(attempt_id: int, position: int):
     ``filename``), ``time_up``, ``sequential``; 413 ``too_large``; 400 with a translated reason when the
     file is refused (wrong type, macros, a WPS .wps/.et file, damaged...) — nothing is stored then.
     """
+    owned = db.session.execute(select(Attempt.id).where(Attempt.id == attempt_id,
+                                                       Attempt.user_id == current_user.id)).first()
+    if owned is None:  # someone else's attempt (or none): 404 before the body is even read
+        return jsonify(status="error", code="not_found", error="not_found",
+                       message=_("The page you asked for does not exist.")), 404
     try:
         limit = _practical.max_upload_bytes()
         if (request.content_length or 0) > limit + 64 * 1024:
