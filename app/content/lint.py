@@ -15,6 +15,10 @@ Figures per GIFT file:
   (so three attempts do not show a candidate most of a row's questions). A failing row is charged
   to each file holding questions of that item or area.
 
+Practical tasks (``question_bank/tasks``) are validated with ``app.practical.validate.validate_tasks``:
+each problem (bad task.yaml, reference not scoring 100, starter at or above the pass mark, a sample not
+scoring what task.yaml says) is a failure.
+
 Thresholds (issue 9): whole bank longest-key share under ``BANK_MAX_LONGEST_SHARE`` %, no file over
 ``FILE_MAX_LONGEST_SHARE`` %, every row at least ``POOL_FACTOR`` × its count. Standard items with
 fewer than ``MIN_ITEM_QUESTIONS`` questions are reported as a warning, not a failure.
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.content.report import ContentError, load_yaml
+from app.practical.validate import validate_tasks
 from app.questions.gift import parse_gift
 
 BANK_MAX_LONGEST_SHARE = 35.0   # percent; the bank fails at or above it
@@ -95,6 +100,7 @@ class LintReport:
     item_counts: dict = field(default_factory=dict)   # item code -> drawable questions (all items of the standard)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    practical_tasks: int = 0   # task folders under question_bank/tasks checked by validate_tasks
 
     def file(self, path: str) -> FileLint:
         """The figures of the file at ``path`` (as in ``FileLint.path``); KeyError if absent."""
@@ -136,6 +142,7 @@ class LintReport:
         short = [r for r in self.rows if not r.ok]
         out.append(f"blueprint rows: {len(self.rows) - len(short)} of {len(self.rows)} draw from at least "
                    f"{POOL_FACTOR}× their count")
+        out.append(f"practical tasks: {self.practical_tasks} checked (reference scores 100, starter below the pass mark)")
         out += [f"FAIL: {line}" for line in self.failures]
         out += [f"warning: {line}" for line in self.warnings]
         return out
@@ -275,6 +282,10 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
     if small:
         report.warnings.append(f"items with fewer than {MIN_ITEM_QUESTIONS} questions: "
                                + ", ".join(f"{code} ({n})" for code, n in small))
+    # Practical tasks (question_bank/tasks/<id>/task.yaml): every file checked as app.practical.validate says.
+    tasks_dir = bank_dir / "tasks"
+    report.practical_tasks = len(list(tasks_dir.glob("*/task.yaml"))) if tasks_dir.is_dir() else 0
+    report.failures += [f"practical task: {line}" for line in validate_tasks(tasks_dir)]
     return report
 
 

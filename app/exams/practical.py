@@ -65,8 +65,8 @@ def tasks_root() -> Path:
 
 
 def max_upload_bytes() -> int:
-    """Largest accepted upload in bytes: ``PRACTICAL_MAX_UPLOAD_BYTES`` (config.py sets 4 MiB, below
-    ``MAX_CONTENT_LENGTH``), the same limit :func:`app.practical.safety.inspect_upload` applies."""
+    """Largest accepted upload in bytes: ``PRACTICAL_MAX_UPLOAD_BYTES`` (default 10 MiB), the same limit
+    :func:`app.practical.safety.inspect_upload` applies."""
     from app.practical.safety import max_upload_bytes as limit
 
     return limit()

@@ -611,6 +611,7 @@ def practical_upload(attempt_id: int, position: int):
                        message=_("The page you asked for does not exist.")), 404
     try:
         limit = _practical.max_upload_bytes()
+        request.max_content_length = limit + 64 * 1024  # this route's own limit (the app-wide one is lower)
         if (request.content_length or 0) > limit + 64 * 1024:
             raise DomainError(_("The file is too large: at most %(size)s MB.", size=round(limit / 1024 / 1024, 1)),
                               code="too_large", status=413)

@@ -76,7 +76,7 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
         inspect_upload(data, filename or task.download_name, task.kind)
     except UploadRefused as exc:
         en = _render(exc.message, "en")
-        zh = _render(exc.message, "zh_Hans_CN")
+        zh = _render(exc.message, "zh_CN")
         return not_checked(task, exc.code, zh, en)
     try:
         doc = open_document(task.kind, data)

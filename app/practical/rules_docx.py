@@ -136,13 +136,18 @@ class Font(Rule):
                 bad_size = self.size_pt is not None and abs(size - self.size_pt) > self.tolerance
                 bad_bold = self.bold is not None and bold != self.bold
                 if bad_font or bad_size or bad_bold:
-                    zh, en = size_words(size)
-                    fz = font or "未设置中文字体"
-                    fe = font or "no east-Asian font set"
-                    extra_zh = "，加粗" if bold else ""
-                    extra_en = ", bold" if bold else ""
-                    return False, f"“{_short(p.text)}”实际为 {fz} {zh}{extra_zh}", \
-                        f"“{_short(p.text)}” is {fe} {en}{extra_en}"
+                    zh, en = [], []
+                    if self.fonts is not None:
+                        zh.append(font or "未设置中文字体")
+                        en.append(font or "no east-Asian font set")
+                    if self.size_pt is not None or not zh:
+                        szh, sen = size_words(size)
+                        zh.append(szh)
+                        en.append(sen)
+                    if self.bold is not None:
+                        zh.append("加粗" if bold else "未加粗")
+                        en.append("bold" if bold else "not bold")
+                    return False, f"“{_short(p.text)}”实际为 {' '.join(zh)}", f"“{_short(p.text)}” is {', '.join(en)}"
         return True, f"已检查 {len(paras)} 段，全部符合", f"{len(paras)} paragraph(s) checked, all as required"
 
 
@@ -212,6 +217,14 @@ class Alignment(Rule):
         return True, f"已检查 {len(paras)} 段，全部符合", f"{len(paras)} paragraph(s) checked, all as required"
 
 
+def hf_paragraphs(hf):
+    """Every paragraph of a header/footer, including those in content controls (Word's page-number
+    gallery), tables, frames and text boxes (WPS puts page numbers in a text box)."""
+    from docx.text.paragraph import Paragraph
+
+    return [Paragraph(p, hf) for p in hf._element.iter(w("p"))]
+
+
 def _all_text(doc, where: str) -> str:
     parts = []
     if where in ("body", "any"):
@@ -219,7 +232,7 @@ def _all_text(doc, where: str) -> str:
     if where in ("footer", "header", "any"):
         for kind, hf in doc.footer_parts():
             if where in (kind, "any"):
-                parts += [p.text for p in hf.paragraphs]
+                parts += [p.text for p in hf_paragraphs(hf)]
     return "\n".join(parts)
 
 
@@ -373,7 +386,9 @@ class PageNumber(Rule):
         for kind, hf in doc.footer_parts():
             if kind != "footer":
                 continue
-            for p in hf.paragraphs:
+            for p in hf_paragraphs(hf):
+                if p._p.find(f".//{w('txbxContent')}") is not None:
+                    continue  # the text box's own paragraphs are visited on their own
                 text = re.sub(r"\s+", "", _para_with_fields(p._p))
                 if "{PAGE}" not in text:
                     continue
@@ -469,14 +484,23 @@ def _pages(doc) -> list[str]:
 @register
 class MergedPages(Rule):
     """``merged_pages``: a mail-merge result. The body splits at page breaks into exactly one page per
-    entry of ``values`` (e.g. department names), each page holds exactly one of the values (each value
-    on one page) and matches ``each_page`` (regular expression, e.g. the notice's title)."""
+    entry of ``values`` (e.g. department names), each page names exactly one of the values (each value
+    on one page) and matches ``each_page`` (regular expression, e.g. the notice's title). A value
+    counts where ``value_line`` matches (a regular expression in which ``{value}`` stands for the
+    value; default ``^{value}`` at a line start, e.g. ``^{value}：$`` for the salutation line)."""
 
     kind, file_kind = "merged_pages", "docx"
 
     def read(self, f):
         self.values = f.str_list("values")
         self.each_page = f.regex("each_page")
+        self.value_line = f.str("value_line", required=False, default="^{value}")
+        if "{value}" not in self.value_line:
+            raise f.where.error("value_line", "must contain {value}")
+        try:
+            re.compile(self.value_line.replace("{value}", "x"))
+        except re.error as exc:
+            raise f.where.error("value_line", f"invalid regular expression ({exc})") from exc
 
     def evaluate(self, doc):
         pages = _pages(doc)
@@ -487,7 +511,8 @@ class MergedPages(Rule):
         for i, page in enumerate(pages, 1):
             if not re.search(self.each_page, page):
                 return False, f"第 {i} 页缺少通知正文", f"page {i} does not hold the notice"
-            hits = [v for v in self.values if v in page]
+            hits = [v for v in self.values
+                    if re.search(self.value_line.replace("{value}", re.escape(v)), page, flags=re.M)]
             if len(hits) != 1:
                 return False, f"第 {i} 页应只对应一个单位，实际找到 {len(hits)} 个", \
                     f"page {i} should name exactly one recipient, it names {len(hits)}"

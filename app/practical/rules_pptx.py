@@ -63,8 +63,10 @@ class SlideTitle(Rule):
         if s is None:
             return _no_slide(self.slide, doc)
         if self.layouts and s.slide_layout.name not in self.layouts:
-            return False, f"第 {self.slide} 张的版式为“{s.slide_layout.name}”，应为“{self.layouts[0]}”", \
-                f"slide {self.slide} uses the layout “{s.slide_layout.name}”, “{self.layouts[0]}” required"
+            zh = next((x for x in self.layouts if re.search(r"[\u4e00-\u9fff]", x)), self.layouts[0])
+            en = next((x for x in self.layouts if x.isascii()), self.layouts[0])
+            return False, f"第 {self.slide} 张的版式为“{s.slide_layout.name}”，应为“{zh}”", \
+                f"slide {self.slide} uses the layout “{s.slide_layout.name}”, “{en}” required"
         if self.text:
             title = _title_text(s)
             if not title:
@@ -158,19 +160,40 @@ class FontSize(Rule):
             raise f.where.error("min_pt", "give min_pt and/or max_pt")
 
     @staticmethod
-    def _inherited(shape) -> float | None:
-        """Size from the layout placeholder's first-level paragraph or list style, if any."""
+    def _inherited(shape, level: int = 0) -> float | None:
+        """Size inherited from the layout/master placeholder (its list style or first-level run
+        properties), else from the master's text styles (title, body or other), in points."""
         try:
-            ph = shape.placeholder_format.idx
+            ph_type = shape.placeholder_format.type
+            ph_idx = shape.placeholder_format.idx
         except (ValueError, AttributeError):
-            return None
+            ph_type = ph_idx = None
         layout = shape.part.slide.slide_layout
-        for src in (layout.placeholders, layout.slide_master.placeholders):
-            for lp in src:
-                if lp.placeholder_format.idx == ph or lp.placeholder_format.type == shape.placeholder_format.type:
-                    for el in lp._element.iter():
-                        if isinstance(el.tag, str) and el.tag.endswith("}defRPr") and el.get("sz"):
-                            return int(el.get("sz")) / 100
+        master = layout.slide_master
+        lvl = f"lvl{level + 1}pPr"
+        if ph_idx is not None:
+            for src in (layout.placeholders, master.placeholders):
+                for lp in src:
+                    if lp.placeholder_format.idx == ph_idx or lp.placeholder_format.type == ph_type:
+                        for el in lp._element.iter():
+                            tag = el.tag if isinstance(el.tag, str) else ""
+                            if tag.endswith("}defRPr") and el.get("sz") and el.getparent().tag.endswith(lvl):
+                                return int(el.get("sz")) / 100
+        from pptx.enum.shapes import PP_PLACEHOLDER
+
+        if ph_type in (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE):
+            style = "titleStyle"
+        elif ph_idx is not None:
+            style = "bodyStyle"
+        else:
+            style = "otherStyle"
+        for el in master._element.iter():
+            tag = el.tag if isinstance(el.tag, str) else ""
+            if tag.endswith("}" + style):
+                for d in el.iter():
+                    if isinstance(d.tag, str) and d.tag.endswith("}defRPr") and d.get("sz") and \
+                            d.getparent().tag.endswith(lvl):
+                        return int(d.get("sz")) / 100
         return None
 
     def evaluate(self, doc):
@@ -188,7 +211,7 @@ class FontSize(Rule):
                 for r in p.runs:
                     if not r.text.strip():
                         continue
-                    size = r.font.size.pt if r.font.size is not None else self._inherited(shape)
+                    size = r.font.size.pt if r.font.size is not None else self._inherited(shape, p.level)
                     if size is None:
                         size = 18.0
                     seen += 1

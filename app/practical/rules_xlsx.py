@@ -154,7 +154,7 @@ class CellValue(Rule):
                 ok = got is not None and str(got).strip() == want.strip()
             if not ok:
                 shown = "空" if got is None else _show(got)
-                return False, f"{ref} 的结果为 {shown}，应为 {_show(want)}", \
+                return False, f"{ref} 为 {shown}，应为 {_show(want)}", \
                     f"{ref} is {'empty' if got is None else _show(got)}, {_show(want)} expected"
         return True, "计算结果正确", "results are right"
 
@@ -252,7 +252,8 @@ class AutoFilter(Rule):
 class Pivot(Rule):
     """``pivot``: a pivot table (数据透视表) exists (on ``sheet`` if given) with the fields ``rows``
     (row labels, in order), optionally ``columns``, and ``values`` (data fields; each ``{field,
-    function}`` or a field name, function sum by default; function sum | count | average | max | min)."""
+    function}`` or a field name, function sum by default; function sum | count | average | max | min).
+    Without ``rows`` and ``values`` any pivot table (on ``sheet``) passes."""
 
     kind, file_kind = "pivot", "xlsx"
     FUNCS = ("sum", "count", "average", "max", "min")
@@ -260,9 +261,12 @@ class Pivot(Rule):
 
     def read(self, f):
         self.sheet = f.str("sheet", required=False)
-        self.rows = f.str_list("rows")
+        self.rows = f.str_list("rows", required=False)
         self.columns = f.str_list("columns", required=False, default=[])
-        values = f.raw("values")
+        values = f.raw("values", required=False)
+        if values is None and self.rows is None:
+            self.values = None
+            return
         if isinstance(values, (str, dict)):
             values = [values]
         if not isinstance(values, list) or not values:
@@ -293,6 +297,8 @@ class Pivot(Rule):
             rows, cols = field_names(p.rowFields), field_names(p.colFields)
             data = [(names[d.fld], d.subtotal or "sum") for d in (p.dataFields or []) if 0 <= d.fld < len(names)]
             last = (rows, cols, data)
+            if self.values is None:
+                return True, "找到数据透视表", "pivot table found"
             if rows == self.rows and [c for c in cols if c != "Values"] == self.columns and sorted(data) == sorted(self.values):
                 return True, "数据透视表的字段设置正确", "pivot table fields as required"
         rows, cols, data = last
@@ -357,7 +363,7 @@ def _chart_title(chart) -> str:
 
 @register
 class Chart(Rule):
-    """``chart``: a chart of ``type`` (column | bar | line | pie | doughnut | scatter | area) on
+    """``chart``: a chart of ``type`` (optional: column | bar | line | pie | doughnut | scatter | area) on
     ``sheet`` (default: any sheet) whose first series takes its values from ``values`` (e.g.
     ``汇总!B2:B7``) and, if given, categories from ``categories``; ``title`` (optional regular
     expression) must match the chart title."""
@@ -366,7 +372,7 @@ class Chart(Rule):
 
     def read(self, f):
         self.sheet = f.str("sheet", required=False)
-        self.type = f.choice("type", list(CHART_TYPES))
+        self.type = f.choice("type", list(CHART_TYPES), required=False)
         self.values = f.str("values")
         self.categories = f.str("categories", required=False)
         self.title = f.regex("title", required=False)
@@ -384,7 +390,7 @@ class Chart(Rule):
         problem = None
         for c in charts:
             kind = _chart_kind(c)
-            if kind != self.type:
+            if self.type and kind != self.type:
                 problem = (f"图表类型为{CHART_ZH.get(kind, kind)}，应为{CHART_ZH[self.type]}",
                            f"the chart is a {kind} chart, a {self.type} chart is required")
                 continue
@@ -406,10 +412,11 @@ class Chart(Rule):
                                f"the chart's categories are {got}, {_norm_ref(self.categories)} expected")
                     continue
             if self.title and not re.search(self.title, _chart_title(c)):
-                shown = _chart_title(c) or "无标题"
-                problem = (f"图表标题为“{shown}”，不符合要求", f"the chart title is “{shown}”, not as required")
+                shown = _chart_title(c)
+                problem = (f"图表标题为“{shown}”，不符合要求", f"the chart title is “{shown}”, not as required") if shown \
+                    else ("图表没有标题", "the chart has no title")
                 continue
-            return True, f"{CHART_ZH[self.type]}的设置符合要求", f"{self.type} chart as required"
+            return True, f"{CHART_ZH.get(kind, kind)}的设置符合要求", f"{kind} chart as required"
         return (False, *problem)
 
 

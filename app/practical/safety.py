@@ -12,7 +12,8 @@ message)``. Checks, in order (cheap first, so a 50 MB upload is refused after on
 4. ``zip_bomb`` – declared uncompressed total over ``MAX_UNCOMPRESSED_BYTES`` or a member whose
    compression ratio exceeds ``MAX_RATIO`` (zipfile never inflates past the declared size, so the
    declared sizes bound the work).
-5. ``xml_entities`` – any XML part with a DTD or entity declaration (XXE, billion laughs) or not UTF-8;
+5. ``xml_entities`` – any XML part (by name, or any member whose bytes start like XML) with a DTD or
+   entity declaration (XXE, billion laughs) or not in UTF-8;
    ``[Content_Types].xml`` is parsed with defusedxml (``bad_content_types`` if missing or invalid).
 6. ``macro`` – macro-enabled main type (docm/xlsm/pptm) or a VBA project part; ``wrong_kind`` – the
    main part is not the expected kind (e.g. a spreadsheet uploaded for a document task).
@@ -61,7 +62,7 @@ MACRO_TYPES = {
 }
 OTHER_KIND = {t: k for k, t in MAIN_TYPES.items()}
 
-LABELS = {"docx": "文档 .docx", "xlsx": "表格 .xlsx", "pptx": "演示 .pptx"}
+LABELS = {"docx": ".docx", "xlsx": ".xlsx", "pptx": ".pptx"}
 
 
 class UploadRefused(Exception):
@@ -96,6 +97,17 @@ def _safe_name(name: str) -> bool:
         return False
     parts = name.split("/")
     return ".." not in parts and posixpath.normpath(name) == name.rstrip("/")
+
+
+def _looks_like_xml(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """True for a member that starts like XML text whatever its name (a part may be named .bin and
+    still be declared XML in the content types), so it is scanned too."""
+    if info.is_dir() or info.file_size == 0:
+        return False
+    with zf.open(info) as fh:
+        head = fh.read(64)
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith((b"<", b"\xff\xfe", b"\xfe\xff", b"\x00<", b"<\x00"))
 
 
 def _scan_xml(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -171,7 +183,7 @@ def inspect_upload(data: bytes, filename: str, expected_kind: str) -> None:
                                                     "and upload that file.", label=LABELS[expected_kind]))
     try:
         for info in infos:
-            if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            if info.filename.lower().endswith((".xml", ".rels", ".vml")) or _looks_like_xml(zf, info):
                 _scan_xml(zf, info)
         ct_name = next(i.filename for i in infos if i.filename.lower() == "[content_types].xml")
         root = SafeET.fromstring(zf.read(ct_name), forbid_dtd=True)

@@ -861,8 +861,8 @@ class Practical(QuestionType):
 
         data = self._base(stem, stem_format)
         data.update(task_kind=spec["kind"], extension="." + spec["kind"],
-                    max_bytes=current_app.config.get("PRACTICAL_MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
-                    if has_app_context() else 4 * 1024 * 1024)
+                    max_bytes=current_app.config.get("PRACTICAL_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+                    if has_app_context() else 10 * 1024 * 1024)
         if spec.get("instructions_en") and has_app_context():
             from flask_babel import get_locale
 
