@@ -107,6 +107,7 @@ def test_file_for_owner_and_examiner_after_submit_then_graded_review(app, world)
     result = client.get(f"/attempts/{attempt_id}/result")
     assert "正在评分" in result.get_data(as_text=True) or "Being graded" in result.get_data(as_text=True)
     assert examiner.get(url).data == half_right_bytes()
+    assert url in examiner.get(f"/reports/attempts/{attempt_id}").get_data(as_text=True)
     other, _t = _login(app, world["other"])
     assert other.get(url).status_code == 404
     assert practical.check_pending_uploads() == 1
