@@ -117,3 +117,17 @@ def test_file_for_owner_and_examiner_after_submit_then_graded_review(app, world)
     for rule in upload.result["rules"]:
         assert rule["description_en"] in review
     assert "Not passed" in review and "Passed" in review
+
+
+def test_bank_pages_show_a_task_question(app, world):
+    from sqlalchemy import select
+
+    from app.questions.models import Question
+
+    question_id = db.session.execute(select(Question.id).where(Question.qtype == "practical")).scalar_one()
+    examiner, _t = _login(app, world["examiner"])
+    bank = app.url_map.bind("localhost").build("questions.question", {"question_id": question_id})
+    page = examiner.get(bank)
+    assert page.status_code == 200
+    assert "GB/T 9704" in page.get_data(as_text=True)
+    assert examiner.get(bank + "/edit").status_code == 200
