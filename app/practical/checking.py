@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from flask import has_app_context
+from flask_babel import force_locale
+
+from app.practical.documents import open_document
 from app.practical.recalc import enabled as recalc_enabled
 from app.practical.rules import RuleResult
 from app.practical.safety import UploadRefused, inspect_upload, max_upload_bytes
@@ -70,8 +73,6 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
     Calls ``inspect_upload`` first: a refused upload gives a zero result (``refused_code`` set,
     detail in both languages). Never raises for bad files.
     """
-    from app.practical.documents import open_document
-
     try:
         inspect_upload(data, filename or task.download_name, task.kind)
     except UploadRefused as exc:
@@ -91,37 +92,27 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
 def _render(message, locale: str) -> str:
     """A lazy gettext message rendered in ``locale`` (needs an app context for the catalog; without
     one, the English msgid)."""
-    from flask import has_app_context
-    from flask_babel import force_locale
-
     if not has_app_context():
         return str(message)
     with force_locale(locale):
         return str(message)
 
 
-def _limits(memory_mb: int, timeout_s: float):
-    def apply():  # runs in the child between fork and exec
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        cpu = int(timeout_s) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        if not recalc_enabled():  # the checker writes no files (LibreOffice recalculation needs a temp copy)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    return apply
-
-
 def check_in_subprocess(task: Task, data: bytes, timeout_s: float = 20, memory_mb: int = 512,
                         filename: str = "") -> CheckResult:
     """``check_file`` in a separate Python process (``python -m app.practical.worker``) limited to
     ``memory_mb`` MiB of address space (RLIMIT_AS), ``timeout_s`` seconds of wall time (then killed)
-    and as many CPU seconds; it writes no files.
+    and as many CPU seconds; it writes no files. The child sets its own limits (``setrlimit``) before
+    it reads the upload, so no ``preexec_fn`` runs in this process (unsafe with threads, and the
+    scheduler runs jobs in threads).
 
     The task and bytes go to the child's stdin (pickle, parent → child only); the result comes back
     as JSON. A timeout gives a zero ``CheckResult`` with ``refused_code="timeout"`` and one ``file``
     rule "the file could not be checked in time"; a crash, a memory error or unreadable output gives
-    ``refused_code="crashed"`` ("the file could not be checked"). Both are final scores of 0 for that
-    upload; the candidate sees the plain reason in review.
+    ``refused_code="crashed"`` ("the file could not be checked"). Both score 0 with a plain reason
+    for the review; as they may come from the machine (load, a killed process) rather than the file,
+    a grader may retry them once before keeping the result. Every other ``refused_code`` (an
+    ``UploadRefused`` code or "unreadable") is about the file and final.
     """
     payload = pickle.dumps((task, data, filename, max_upload_bytes()))
     env = {k: v for k, v in os.environ.items()
@@ -129,9 +120,9 @@ def check_in_subprocess(task: Task, data: bytes, timeout_s: float = 20, memory_m
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        proc = subprocess.run([sys.executable, "-m", "app.practical.worker"], input=payload, capture_output=True,
-                              timeout=timeout_s, preexec_fn=_limits(memory_mb, timeout_s), env=env, cwd=root,
-                              check=False)
+        proc = subprocess.run([sys.executable, "-m", "app.practical.worker", str(int(memory_mb)),
+                               str(int(timeout_s) + 1), "0" if recalc_enabled() else "1"],
+                              input=payload, capture_output=True, timeout=timeout_s, env=env, cwd=root, check=False)
     except subprocess.TimeoutExpired:
         return not_checked(task, "timeout", f"文件在 {timeout_s:g} 秒内未能检查完毕，无法评分",
                            f"the file could not be checked within {timeout_s:g} seconds")

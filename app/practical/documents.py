@@ -8,6 +8,7 @@ to points and millimetres here.
 from __future__ import annotations
 
 import io
+import xml.etree.ElementTree as StdET  # serialising only (without_pivot_tables); parsing is defusedxml
 import zipfile
 from functools import cached_property
 
@@ -178,7 +179,18 @@ class XlsxDoc:
         import openpyxl
 
         self.data = data
-        self.formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False, keep_links=False)
+        #: True when openpyxl could not read the pivot tables, so they were left out (pivot rules fail
+        #: with a plain reason; every other rule is still checked)
+        self.pivots_unreadable = False
+        try:
+            self.formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False, keep_links=False)
+        except Exception:
+            stripped = without_pivot_tables(data)
+            if stripped == data:
+                raise
+            self.data = stripped
+            self.pivots_unreadable = True
+            self.formulas = openpyxl.load_workbook(io.BytesIO(stripped), data_only=False, keep_links=False)
         self._values = None
 
     @property
@@ -209,6 +221,33 @@ class XlsxDoc:
         if name not in wb.sheetnames:
             raise KeyError(name)
         return wb[name]
+
+
+PIVOT_TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/pivotTable"
+
+
+def without_pivot_tables(data: bytes) -> bytes:
+    """A copy of an .xlsx with the worksheets' links to pivot tables removed (openpyxl is strict
+    about pivot-table XML; a pivot feature it does not know must not make the whole file
+    unreadable). Returns ``data`` unchanged when there is nothing to remove."""
+    zin = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    changed = False
+    rel_ns = "http://schemas.openxmlformats.org/package/2006/relationships"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename.startswith("xl/worksheets/_rels/") and info.filename.endswith(".rels"):
+                root = SafeET.fromstring(body, forbid_dtd=True)
+                drop = [r for r in root if r.get("Type") == PIVOT_TABLE_REL]
+                if drop:
+                    for r in drop:
+                        root.remove(r)
+                    StdET.register_namespace("", rel_ns)
+                    body = StdET.tostring(root, encoding="utf-8", xml_declaration=True)
+                    changed = True
+            zout.writestr(info, body)
+    return out.getvalue() if changed else data
 
 
 class PptxDoc:

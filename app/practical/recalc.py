@@ -33,7 +33,7 @@ def recalculated_workbook(data: bytes):
         src.write_bytes(data)
         out = Path(tmp) / "out"
         try:
-            subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{tmp}/profile",
+            subprocess.run([shutil.which("soffice") or "soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{tmp}/profile",
                             "--convert-to", "xlsx", "--outdir", str(out), str(src)],
                            capture_output=True, timeout=60, check=True)
             return openpyxl.load_workbook(io.BytesIO((out / "upload.xlsx").read_bytes()), data_only=True)

@@ -86,12 +86,14 @@ class Fields:
         return self.spec[name], True
 
     def str(self, name, required=True, default=None) -> str | None:
+        """A non-empty text field (``default`` when absent and not required)."""
         value, present = self._get(name, required, default)
         if present and (not isinstance(value, str) or not value.strip()):
             raise self.where.error(name, "must be a non-empty text")
         return value
 
     def regex(self, name, required=True, default=None) -> str | None:
+        """A text field that must compile as a Python regular expression."""
         value = self.str(name, required, default)
         if value is not None:
             try:
@@ -101,6 +103,7 @@ class Fields:
         return value
 
     def num(self, name, required=True, default=None, minimum=None, maximum=None) -> float | None:
+        """A number (int or float, not bool) within ``minimum``..``maximum`` when given."""
         value, present = self._get(name, required, default)
         if present:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -110,24 +113,28 @@ class Fields:
         return value
 
     def int(self, name, required=True, default=None, minimum=None, maximum=None) -> int | None:
+        """A whole number within ``minimum``..``maximum`` when given."""
         value = self.num(name, required, default, minimum, maximum)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise self.where.error(name, "must be a whole number")
         return value
 
     def bool(self, name, default=False) -> bool:
+        """true / false (``default`` when absent)."""
         value, present = self._get(name, False, default)
         if present and not isinstance(value, bool):
             raise self.where.error(name, "must be true or false")
         return value
 
     def choice(self, name, choices, required=True, default=None):
+        """One of ``choices``."""
         value, present = self._get(name, required, default)
         if present and value not in choices:
             raise self.where.error(name, f"must be one of {', '.join(map(str, choices))}")
         return value
 
     def str_list(self, name, required=True, default=None) -> list[str] | None:
+        """A text or a non-empty list of texts; always returned as a list."""
         value, present = self._get(name, required, default)
         if not present:
             return value
@@ -138,10 +145,12 @@ class Fields:
         return value
 
     def raw(self, name, required=True, default=None):
+        """The field's YAML value unchecked (the caller checks it)."""
         value, _ = self._get(name, required, default)
         return value
 
     def done(self) -> None:
+        """Raise ``TaskFileError`` naming the first field that no reader asked for (unknown field)."""
         unknown = [k for k in self.spec if k not in self.seen]
         if unknown:
             raise self.where.error(unknown[0], f"unknown field (allowed: {', '.join(sorted(self.seen))})")

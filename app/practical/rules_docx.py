@@ -16,6 +16,7 @@ from app.practical.rules import Rule, register
 SIZE_NAMES = {"初号": 42, "小初": 36, "一号": 26, "小一": 24, "二号": 22, "小二": 18, "三号": 16, "小三": 15,
               "四号": 14, "小四": 12, "五号": 10.5, "小五": 9, "六号": 7.5}
 _SIZE_BY_PT = {v: k for k, v in SIZE_NAMES.items()}
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def size_words(pt: float) -> tuple[str, str]:
@@ -97,7 +98,8 @@ class PageSetup(Rule):
 
 @register
 class Font(Rule):
-    """``font``: east-Asian font family and/or size of the selected paragraphs' text.
+    """``font``: east-Asian font family and/or size of the selected paragraphs' text (the family is
+    judged on runs holding Chinese characters or full-width punctuation only).
     Fields: selection (module docstring), ``east_asian`` (accepted font names, first is the one
     asked for; e.g. [方正小标宋简体, 方正小标宋_GBK, 小标宋体]), ``size_pt`` or ``size`` (a 号数 such as
     二号), ``size_tolerance_pt`` (default 0.25), ``bold`` (optional true/false)."""
@@ -132,7 +134,9 @@ class Font(Rule):
                 font = doc.east_asian_font(p._p, r) if self.fonts else None
                 size = doc.font_size_pt(p._p, r)
                 bold = doc.bold(p._p, r)
-                bad_font = self.fonts is not None and _norm_font(font) not in accepted
+                # the east-Asian font only shows on Chinese characters and full-width punctuation;
+                # a run of Latin letters or digits is drawn in the Latin font, so it is not judged
+                bad_font = self.fonts is not None and CJK.search(text) is not None and _norm_font(font) not in accepted
                 bad_size = self.size_pt is not None and abs(size - self.size_pt) > self.tolerance
                 bad_bold = self.bold is not None and bold != self.bold
                 if bad_font or bad_size or bad_bold:
@@ -226,6 +230,8 @@ def hf_paragraphs(hf):
 
 
 def _all_text(doc, where: str) -> str:
+    """The paragraphs' texts, one per line, each stripped of surrounding white space (including the
+    full-width spaces used for indenting Chinese text)."""
     parts = []
     if where in ("body", "any"):
         parts += [p.text for p in doc.body_paragraphs(in_tables=True)]
@@ -233,7 +239,7 @@ def _all_text(doc, where: str) -> str:
         for kind, hf in doc.footer_parts():
             if where in (kind, "any"):
                 parts += [p.text for p in hf_paragraphs(hf)]
-    return "\n".join(parts)
+    return "\n".join(part.strip() for part in parts)
 
 
 @register

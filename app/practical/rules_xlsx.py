@@ -285,6 +285,9 @@ class Pivot(Rule):
         sheets = [doc.sheet(self.sheet)] if self.sheet and self.sheet in doc.formulas.sheetnames else \
             ([] if self.sheet else doc.formulas.worksheets)
         pivots = [p for ws in sheets for p in getattr(ws, "_pivots", [])]
+        if not pivots and doc.pivots_unreadable:
+            return False, "文件中的数据透视表无法读取，请在 WPS 或 Excel 中刷新后重新保存", \
+                "the file's pivot table could not be read; refresh it in WPS or Excel and save again"
         if not pivots:
             return False, "没有找到数据透视表", "no pivot table was found"
         last = None

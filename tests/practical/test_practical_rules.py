@@ -424,3 +424,63 @@ def test_page_number_inside_a_content_control_or_text_box(wrapper):
                                "{urn:schemas-microsoft-com:vml}textbox")
         etree.SubElement(box, qn("w:txbxContent")).append(p)
     assert rule("page_number", formats=["— {PAGE} —"]).check(DocxDoc(docx_bytes(doc))).passed
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_recalculation_fills_a_missing_cached_value(monkeypatch):
+    """Optional: with PRACTICAL_LIBREOFFICE_RECALC=1 a formula without a cached result is computed."""
+    def fill(ws):
+        ws["A1"], ws["A2"], ws["A3"] = 2, 3, "=SUM(A1:A2)"
+
+    monkeypatch.setenv("PRACTICAL_LIBREOFFICE_RECALC", "1")
+    assert rule("value", cell="A3", equals=5).check(XlsxDoc(xlsx_bytes(fill))).passed
+    assert not rule("value", cell="A3", equals=6).check(XlsxDoc(xlsx_bytes(fill))).passed
+
+
+def test_an_unreadable_pivot_table_fails_only_the_pivot_rules():
+    """openpyxl is strict about pivot XML: a pivot it cannot read is left out, the pivot rules say
+    so, and every other rule is still checked."""
+    import zipfile
+
+    task = next(t for t in ALL if t.id == "xls-pivot")
+    src = zipfile.ZipFile(io.BytesIO(task.reference_file.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.startswith("xl/pivotTables/pivotTable"):
+                body = body.replace(b'axis="axisRow"', b'axis="axisSideways"')
+            z.writestr(info, body)
+    result = check_file(task, out.getvalue())
+    by_id = {r.rule_id: r for r in result.rules}
+    assert result.refused_code is None
+    assert not by_id["pivot-fields"].passed and "无法读取" in by_id["pivot-fields"].detail_zh
+    assert by_id["data-unchanged"].passed and result.points_awarded == 4
+
+
+def test_a_title_split_over_two_lines_with_latin_digits_in_another_font_still_scores_full():
+    """GB/T 9704 lets a long title run over two lines; candidates often press Enter. Digits in a
+    run of their own, with 宋体 left as its east-Asian font, are drawn in the Latin font and are
+    not judged on the Chinese font."""
+    import copy
+
+    task = next(t for t in ALL if t.id == "doc-gongwen-format")
+    doc = Document(str(task.reference_file))
+    title = next(p for p in doc.paragraphs if p.text.endswith("的通知"))
+    second = copy.deepcopy(title._p)
+    title._p.addnext(second)
+    title.runs[0].text = "云溪县财政局关于做好"
+    digits = copy.deepcopy(title.runs[0]._r)
+    title._p.append(digits)
+    digits.find(qn("w:t")).text = "2027"
+    digits.find(qn("w:rPr")).find(qn("w:rFonts")).set(qn("w:eastAsia"), "宋体")
+    tail = copy.deepcopy(title.runs[0]._r)
+    title._p.append(tail)
+    tail.find(qn("w:t")).text = "年度"
+    second.findall(qn("w:r"))[0].find(qn("w:t")).text = "部门预算编制工作的通知"
+    result = check_file(task, docx_bytes(doc))
+    assert [(r.rule_id, r.detail_en) for r in result.rules if not r.passed] == []
+    # the same 宋体 on Chinese characters is caught
+    tail.find(qn("w:rPr")).find(qn("w:rFonts")).set(qn("w:eastAsia"), "宋体")
+    bad = {r.rule_id: r for r in check_file(task, docx_bytes(doc)).rules}
+    assert not bad["title-font"].passed and "宋体" in bad["title-font"].detail_zh

@@ -102,3 +102,27 @@ def test_fingerprint_changes_with_task_yaml_and_starter(tmp_path):
     assert second != first
     (dst / "starter.docx").write_bytes((dst / "reference.docx").read_bytes())
     assert task_fingerprint(load_task(dst)) not in (first, second)
+
+
+def test_spreadsheet_references_saved_again_by_another_office_suite_still_score_100(tmp_path):
+    """The rules read what any suite writes, not openpyxl's habits: every .xlsx reference opened
+    and saved again by LibreOffice Calc (its own XML, shared strings, recomputed cached values,
+    its own pivot and chart parts) still scores 100. Skipped where LibreOffice is not installed."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice not installed")
+    tasks = [t for t in ALL.values() if t.kind == "xlsx"]
+    for t in tasks:
+        shutil.copy(t.reference_file, tmp_path / f"{t.id}.xlsx")
+    out = tmp_path / "out"
+    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
+                    *[str(tmp_path / f"{t.id}.xlsx") for t in tasks]], check=True, capture_output=True, timeout=180)
+    for t in tasks:
+        saved = (out / f"{t.id}.xlsx").read_bytes()
+        assert saved != t.reference_file.read_bytes()
+        result = check_file(t, saved)
+        assert [(r.rule_id, r.detail_en) for r in result.rules if not r.passed] == [], t.id
