@@ -452,7 +452,9 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
             result = check_in_subprocess(task, data, timeout_s, memory_mb, filename=upload.filename)
             fraction, outcome = float(result.fraction), result.to_dict()
             error = result.refused_code if result.refused_code in CHECKER_FAILURES else None
-        except Exception as exc:  # noqa: BLE001 - a crash, time or memory limit in the checker
+            if error and tries < max_tries:  # time/memory/crash may be the machine's fault: try again later
+                raise RuntimeError(f"checker gave up: {error}")
+        except Exception as exc:  # noqa: BLE001 - the checker gave up, or the task could not be loaded
             db.session.rollback()
             log.warning("practical upload %s: check failed (try %s of %s): %s", upload_id, tries, max_tries, exc)
             if tries < max_tries:

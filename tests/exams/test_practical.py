@@ -284,3 +284,35 @@ def test_content_sync_versions_a_task_only_when_its_fingerprint_changes(world):
     assert question.current_version_id != first and question.current_version.version == 2
     # the open attempt keeps the version it showed
     assert _task_item(world).question_version_id == first
+
+
+def test_a_checker_timeout_is_retried_then_fails_with_zero(world, monkeypatch):
+    from app.exams.models import UPLOAD_FAILED
+    from app.practical import checking
+
+    calls = []
+
+    def timed_out(task, data, timeout_s, memory_mb, filename=""):
+        calls.append(filename)
+        return checking.not_checked(task, "timeout", "文件在 1 秒内未能检查完毕，无法评分",
+                                    "the file could not be checked within 1 seconds")
+
+    monkeypatch.setattr(checking, "check_in_subprocess", timed_out)
+    _answer_choices_right(world)
+    _upload(world, reference_bytes(), 0)
+    finish_attempt(_attempt(world), by="candidate")
+    db.session.commit()
+    assert practical.check_pending_uploads(max_tries=3) == 0       # try 1: put back, not final
+    assert practical.check_pending_uploads(max_tries=3) == 0       # try 2
+    db.session.expire_all()
+    assert practical.uploaded_file(_task_item(world)).state == UPLOAD_PENDING
+    assert _attempt(world).state == AWAITING_GRADING
+    assert practical.check_pending_uploads(max_tries=3) == 1       # try 3: failed, scored 0
+    assert len(calls) == 3
+    db.session.expire_all()
+    upload = practical.uploaded_file(_task_item(world))
+    assert upload.state == UPLOAD_FAILED and upload.error == "timeout"
+    assert upload.result["rules"][0]["detail_en"] == "the file could not be checked within 1 seconds"
+    attempt = _attempt(world)
+    assert attempt.state == FINISHED and _task_item(world).awarded == Decimal("0.00")
+    assert attempt.score == Decimal("30.00") and attempt.passed is False
