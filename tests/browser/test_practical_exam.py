@@ -104,6 +104,13 @@ def test_mixed_exam_choice_answers_upload_submit_grade_review(app, live_server, 
         assert review.locator(".rule.is-passed").count() == sum(1 for r in by_id.values() if r["passed"])
         assert review.locator(".rule.is-failed").count() == sum(1 for r in by_id.values() if not r["passed"])
         assert "我的答案.docx" in text
+        for url in (f"/attempts/{attempt_id}/review?lang=en", f"/attempts/{attempt_id}/result?lang=en"):
+            page.goto(f"{live_server}{url}")
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert not _overflow(page), (url, _overflow(page))
+            page.set_viewport_size({"width": 1366, "height": 768})
+        assert upload.result["rules"][0]["description_en"] in page.goto(
+            f"{live_server}/attempts/{attempt_id}/review?lang=en").text()
         context.close()
     finally:
         app.config.pop("PRACTICAL_TASKS_DIR", None)

@@ -117,6 +117,9 @@ def test_file_for_owner_and_examiner_after_submit_then_graded_review(app, world)
     for rule in upload.result["rules"]:
         assert rule["description_en"] in review
     assert "Not passed" in review and "Passed" in review
+    code = world["exam"].code
+    assert examiner.get(f"/reports/exams/{code}/statistics").status_code == 200
+    assert examiner.get(f"/reports/exams/{code}/results").status_code == 200
 
 
 def test_bank_pages_show_a_task_question(app, world):
