@@ -90,6 +90,7 @@ class Uploader:
         self.acked: tuple[str, str] | None = None  # (upload url, sha256) once the server said "saved"
 
     def begin(self) -> None:
+        """Log in, start the exam, read the attempt page (CSRF token, upload URL), fetch the starter."""
         try:
             client = self.client
             _s, _l, page = client.request("login page", "GET", "/login")
@@ -118,6 +119,7 @@ class Uploader:
             self.stats.error(f"candidate {self.number} begin: {exc!r}")
 
     def upload(self, at: float) -> None:
+        """At ``at`` (time.time()) upload the file with revision 0; remember the acknowledged SHA-256."""
         time.sleep(max(0.0, at - time.time()))
         try:
             kind = "docx"
@@ -134,6 +136,7 @@ class Uploader:
             self.stats.error(f"candidate {self.number} upload: {exc!r}")
 
     def submit(self) -> None:
+        """Submit the attempt (302 expected); errors are counted."""
         try:
             status, _l, _ = self.client.request("submit", "POST", f"/attempts/{self.attempt_id}/submit",
                                                 urllib.parse.urlencode({"csrf_token": self.token}), exam_day.FORM)
@@ -143,6 +146,7 @@ class Uploader:
 
 
 def percentiles(values: list[float]) -> str:
+    """p50/p95/p99/max of latencies in milliseconds, as one line."""
     if not values:
         return "n/a"
     values = sorted(values)
