@@ -316,3 +316,16 @@ def test_a_checker_timeout_is_retried_then_fails_with_zero(world, monkeypatch):
     attempt = _attempt(world)
     assert attempt.state == FINISHED and _task_item(world).awarded == Decimal("0.00")
     assert attempt.score == Decimal("30.00") and attempt.passed is False
+
+
+def test_cli_grade_tasks_checks_the_pending_uploads_once(app, world):
+    _upload(world, reference_bytes(), 0)
+    finish_attempt(_attempt(world), by="candidate")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["exams", "grade-tasks"])
+    assert first.exit_code == 0 and "checked 1 uploaded file(s)" in first.output
+    second = runner.invoke(args=["exams", "grade-tasks"])
+    assert "checked 0 uploaded file(s)" in second.output
+    db.session.expire_all()
+    assert _attempt(world).state == FINISHED
