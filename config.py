@@ -94,7 +94,14 @@ class Config:
     COURSES_DIR = os.environ.get("COURSES_DIR", str(BASE_DIR / "courses"))
     QUESTION_BANK_DIR = os.environ.get("QUESTION_BANK_DIR", str(BASE_DIR / "question_bank"))
     # Practical-task uploads (app/practical/safety.py): bytes; larger files are refused unread.
+    # The upload route raises its own request limit to this plus 64 KiB of form (MAX_CONTENT_LENGTH is lower).
     PRACTICAL_MAX_UPLOAD_BYTES = int(os.environ.get("PRACTICAL_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    # The checking job (app/exams/practical.py): limits per file (seconds, MiB), tries before a file is
+    # given up as "failed", and the age in seconds after which a claim of a worker that died is taken again.
+    PRACTICAL_CHECK_TIMEOUT_SECONDS = float(os.environ.get("PRACTICAL_CHECK_TIMEOUT_SECONDS", "20"))
+    PRACTICAL_CHECK_MEMORY_MB = int(os.environ.get("PRACTICAL_CHECK_MEMORY_MB", "512"))
+    PRACTICAL_CHECK_MAX_TRIES = int(os.environ.get("PRACTICAL_CHECK_MAX_TRIES", "3"))
+    PRACTICAL_CHECK_STALE_SECONDS = int(os.environ.get("PRACTICAL_CHECK_STALE_SECONDS", "300"))
 
     # Certificates.
     CERTIFICATE_ISSUER_ZH = os.environ.get("CERTIFICATE_ISSUER_ZH", "市公务员培训中心")

@@ -316,3 +316,15 @@ def init_app(app: Flask) -> None:
             db.session.commit()
         for line in report.lines():
             click.echo(line)
+
+    @exams_group.command("grade-tasks")
+    @click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True,
+                  help="Check at most this many uploads in this run.")
+    def exams_grade_tasks(limit):
+        """Check the uploaded files of submitted attempts once (what the scheduler's
+        check-practical-uploads job does): per-rule marks, then each attempt's score, pass and certificate."""
+        from app.exams.practical import check_pending_uploads
+
+        done = check_pending_uploads(limit)
+        db.session.commit()
+        click.echo(f"checked {done} uploaded file(s)")

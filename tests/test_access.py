@@ -37,6 +37,9 @@ ROUTES = {
     "exams.submit": ("POST", "/attempts/{attempt}/submit", [302, 404, 404, 404]),
     "exams.result": ("GET", "/attempts/{finished}/result", [302, 404, 404, 404]),
     "exams.review_page": ("GET", "/attempts/{finished}/review", [302, 404, 404, 404]),
+    "exams.practical_starter": ("GET", "/attempts/{attempt}/items/1/starter", [302, 404, 404, 404]),
+    "exams.practical_upload": ("POST", "/api/attempts/{attempt}/items/1/upload", [401, 404, 404, 404]),
+    "exams.practical_file": ("GET", "/attempts/{finished}/items/1/file", [302, 404, 404, 404]),
     "exams.overrides": ("GET", "/exams/{exam}/overrides", [302, 403, 403, 200]),
     "exams.delete_override": ("POST", "/exams/{exam}/overrides/{override}/delete", [302, 403, 403, 302]),
     "exams.person_rules": ("GET", "/people/{owner}/exam-rules", [302, 403, 404, 200]),
@@ -258,8 +261,8 @@ def _path_values(rule, values) -> dict[str, str]:
                "user_id": values["owner"], "fmt": "xlsx",
                "override_id": values["override"], "item_id": values["item"],
                "question_id": values["question"], "message_id": values["notice"], "plan_id": values["plan"],
-               "wave_id": values["wave"]}
-    if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review"):
+               "wave_id": values["wave"], "position": 1}
+    if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review", "exams.practical_file"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]
     if rule.endpoint == "plans.lift":

@@ -50,17 +50,21 @@ LIMITS = {  # field -> (low, high) for whole numbers typed in the editor
 @dataclass
 class RowSpec:
     """One blueprint row: a standard item OR an area (ids), a difficulty (None: any), how many
-    questions it draws and the points of each (2 decimals)."""
+    questions it draws and the points of each (2 decimals); ``qtype`` a question type the row draws
+    only (None: any type but the deferred ones such as practical tasks, see
+    :func:`app.exams.services.row_type_matches`)."""
 
     item_id: int | None
     area_id: int | None
     difficulty: str | None
     count: int
     points: Decimal
+    qtype: str | None = None
 
     def key(self) -> tuple:
-        """The row as stored: ``(item id, area id, difficulty, count, points)``."""
-        return (self.item_id, self.area_id, self.difficulty, self.count, Decimal(self.points).quantize(TWO))
+        """The row as stored: ``(item id, area id, difficulty, qtype, count, points)``."""
+        return (self.item_id, self.area_id, self.difficulty, self.qtype, self.count,
+                Decimal(self.points).quantize(TWO))
 
 
 @dataclass
@@ -121,8 +125,8 @@ def save_exam(spec: ExamSpec, exam: Exam | None = None) -> tuple[Exam, str]:
     wanted_rows = [row.key() for row in spec.rows]
 
     def current_rows():
-        return [(r.standard_item_id, r.standard_area_id, r.difficulty, r.count, Decimal(r.points).quantize(TWO))
-                for r in exam.blueprint]
+        return [(r.standard_item_id, r.standard_area_id, r.difficulty, r.qtype, r.count,
+                 Decimal(r.points).quantize(TWO)) for r in exam.blueprint]
 
     if exam is None:
         exam = Exam(code=spec.code)
@@ -137,9 +141,9 @@ def save_exam(spec: ExamSpec, exam: Exam | None = None) -> tuple[Exam, str]:
     if outcome == "created" or current_rows() != wanted_rows:
         exam.blueprint.clear()
         db.session.flush()
-        for position, (item_id, area_id, difficulty, count, points) in enumerate(wanted_rows):
+        for position, (item_id, area_id, difficulty, qtype, count, points) in enumerate(wanted_rows):
             exam.blueprint.append(BlueprintRow(position=position, standard_item_id=item_id, standard_area_id=area_id,
-                                               difficulty=difficulty, count=count, points=points))
+                                               difficulty=difficulty, qtype=qtype, count=count, points=points))
     db.session.flush()
     return exam, outcome
 
@@ -147,7 +151,8 @@ def save_exam(spec: ExamSpec, exam: Exam | None = None) -> tuple[Exam, str]:
 # --- pool sizes ------------------------------------------------------------------------------
 
 def pool_sizes(rows: list[tuple[int | None, int | None, str | None]]) -> list[int]:
-    """Drawable questions (active, with a version, of a registered type) for each
+    """Drawable questions (active, with a version, of a registered type that an untyped row draws:
+    practical tasks and other deferred types only come from rows that name their type) for each
     ``(item_id, area_id, difficulty)`` row (difficulty None: any), in ONE grouped query
     (``GROUP BY item, area, difficulty``) whatever the number of rows."""
     item_ids = {i for i, _a, _d in rows if i}
@@ -158,7 +163,7 @@ def pool_sizes(rows: list[tuple[int | None, int | None, str | None]]) -> list[in
         select(Question.standard_item_id, StandardItem.area_id, Question.difficulty, func.count(Question.id))
         .join(StandardItem, StandardItem.id == Question.standard_item_id)
         .where(Question.active.is_(True), Question.current_version_id.is_not(None),
-               Question.qtype.in_(list(REGISTRY)),
+               Question.qtype.in_([name for name, t in REGISTRY.items() if not t.deferred]),
                or_(Question.standard_item_id.in_(item_ids), StandardItem.area_id.in_(area_ids)))
         .group_by(Question.standard_item_id, StandardItem.area_id, Question.difficulty)
     ).all()

@@ -45,11 +45,17 @@ def hold_for_grading(attempt: Attempt) -> bool:
 
 
 def _pending_query():
+    """Responses waiting for a PERSON: pending items of a type that is not checked by a machine later
+    (practical tasks are ``deferred``: the checking job in :mod:`app.exams.practical` marks them)."""
+    from app.questions.models import QuestionVersion
+
+    machine = [name for name, qtype in REGISTRY.items() if qtype.deferred]
     return (select(AttemptItem, Attempt, Exam)
             .join(Attempt, Attempt.id == AttemptItem.attempt_id)
             .join(Exam, Exam.id == Attempt.exam_id)
+            .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
             .where(Attempt.state == AWAITING_GRADING, AttemptItem.graded_at.is_(None),
-                   AttemptItem.awarded.is_(None)))
+                   AttemptItem.awarded.is_(None), QuestionVersion.qtype.not_in(machine)))
 
 
 @dataclass

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, Text, UniqueConstraint, and_, or_,
+    Boolean, CheckConstraint, ForeignKey, Integer, JSON, LargeBinary, Numeric, String, Text, UniqueConstraint, and_, or_,
     false as sa_false, true as sa_true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -114,7 +114,11 @@ class Exam(BilingualMixin, TimestampMixin, db.Model):
 
 class BlueprintRow(db.Model):
     """Draw ``count`` questions of a standard item, or of any item of an area (exactly one of the two),
-    of a difficulty (None: any), each worth ``points``."""
+    of a difficulty (None: any), each worth ``points``.
+
+    ``qtype`` names the one question type the row draws (e.g. ``practical``); None draws any type
+    that is not ``deferred`` (so rows written before practical tasks existed never draw a task).
+    """
 
     __tablename__ = "blueprint_row"
     __table_args__ = (
@@ -127,6 +131,7 @@ class BlueprintRow(db.Model):
     standard_item_id: Mapped[int | None] = mapped_column(ForeignKey("standard_item.id"))
     standard_area_id: Mapped[int | None] = mapped_column(ForeignKey("standard_area.id"))
     difficulty: Mapped[str | None] = mapped_column(String(10))
+    qtype: Mapped[str | None] = mapped_column(String(30))
     count: Mapped[int] = mapped_column(Integer)
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
 
@@ -303,3 +308,47 @@ class AttemptItem(db.Model):
     question_version = relationship("QuestionVersion")
     standard_item = relationship("StandardItem")
     graded_by = relationship("User", foreign_keys=[graded_by_id])
+
+
+# Practical-task uploads (issue 9): states of a stored file's check.
+UPLOAD_STORED = "stored"      # uploaded while the attempt is open (replaceable until submit)
+UPLOAD_PENDING = "pending"    # the attempt was submitted: waits for the checking job
+UPLOAD_CHECKING = "checking"  # claimed by a checking job (``claimed_at``); a stale claim is taken again
+UPLOAD_GRADED = "graded"      # checked: ``fraction`` and ``result`` hold the per-rule outcome
+UPLOAD_FAILED = "failed"      # could not be checked after ``tries`` attempts (time/memory limit, crash): 0 points
+UPLOAD_STATES = (UPLOAD_STORED, UPLOAD_PENDING, UPLOAD_CHECKING, UPLOAD_GRADED, UPLOAD_FAILED)
+
+
+class PracticalUpload(db.Model):
+    """The file a candidate uploaded for a practical-task item, kept in the database with the attempt
+    (every web node and the grader see the same bytes, backups include it, nothing is written under
+    the web root). One row per attempt item: a new upload replaces the bytes while the attempt is open.
+
+    ``size`` in bytes, ``sha256`` hex of ``content``; ``uploaded_at``, ``claimed_at`` and ``graded_at``
+    UTC; ``revision`` is the attempt item's revision this upload produced. ``state`` is one of
+    ``UPLOAD_STATES``; ``fraction`` 0–1 of the item's points; ``result`` the check's outcome
+    ``{"points_awarded", "points_possible", "rules": [{"rule_id", "description_zh", "description_en",
+    "points", "awarded", "passed", "detail_zh", "detail_en"}]}``; ``error`` why a check failed.
+    ``content`` is loaded only when read (deferred), so listing uploads never pulls the bytes.
+    """
+
+    __tablename__ = "practical_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_item_id: Mapped[int] = mapped_column(ForeignKey("attempt_item.id", ondelete="CASCADE"), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default=UPLOAD_STORED, server_default=UPLOAD_STORED, index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    graded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    fraction: Mapped[float | None] = mapped_column(Numeric(6, 5))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    attempt_item = relationship("AttemptItem")

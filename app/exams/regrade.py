@@ -183,6 +183,8 @@ def incompatibility(shown: QuestionVersion, target: QuestionVersion, order: list
         return _("the question type changed")
     if REGISTRY[target.qtype].manual:
         return _("graded by a person")
+    if REGISTRY[target.qtype].deferred:
+        return _("graded by checking the uploaded file")
     try:
         if _candidate_view(shown, order) != _candidate_view(target, order):
             return _("the options shown to the candidate changed")
@@ -289,7 +291,7 @@ def _regrade(exam: Exam, question_ids: list[int], dry_run: bool) -> RegradeRepor
             if reason:
                 report.skipped.append(Skipped(shown.question_id, attempt.id, shown.version, target.version, reason))
                 continue
-        elif REGISTRY[target.qtype].manual:
+        elif (REGISTRY[target.qtype].manual or REGISTRY[target.qtype].deferred):
             continue
         fraction, awarded = grade_item(target.qtype, target.spec, item.response, item.points)
         old_fraction = None if item.fraction is None else Decimal(str(item.fraction))

@@ -216,6 +216,8 @@ def response_texts(qtype: str, spec: dict, response: dict | None) -> list[str]:
     if "order" in response:
         texts = {i["id"]: i.get("text", i["id"]) for i in spec.get("items", [])}
         return [texts.get(i, i) for i in response.get("order") or []]
+    if "upload" in response:  # a practical task: the uploaded file's name
+        return [str((response.get("upload") or {}).get("filename", ""))]
     return [str(response)]
 
 

@@ -122,7 +122,17 @@ def review_questions(attempt: Attempt, show: list[str]) -> list[dict]:
     "awarded", "points" (Decimal, "marks" only), "correctness" ("right" | "partial" | "wrong",
     "correctness" only), "correct_answer": [str] ("correct_answer" only), "feedback_html": [safe
     HTML] ("feedback" only)}``. Keys for things not shown are absent, never empty placeholders.
+
+    A practical task adds ``"practical": {"state", "filename" ("response" only), "rules": [{"text",
+    "detail", "passed", "points", "awarded" (the last two "marks" only)}] ("correctness" only)}``:
+    each checking rule passed or failed in plain words, in the user's language.
     """
+    from flask_babel import get_locale
+
+    from app.exams.practical import review_rules, upload_status
+
+    uploads = upload_status([i.id for i in attempt.items if REGISTRY[i.question_version.qtype].deferred])
+    locale = str(get_locale() or "zh_CN")
     out = []
     for item in attempt.items:
         version = item.question_version
@@ -149,6 +159,17 @@ def review_questions(attempt: Attempt, show: list[str]) -> list[dict]:
                      if o.get("id") in chosen]
             texts.append((version.general_feedback or "", version.stem_format))
             entry["feedback_html"] = [render_text(text, fmt) for text, fmt in texts if text.strip()]
+        if qtype.deferred:
+            rules = review_rules(uploads.get(item.id), locale)
+            practical = {"state": rules["state"]}
+            if "response" in show:
+                practical["filename"] = rules["filename"]
+                entry.pop("answer_text", None)
+            if "correctness" in show:
+                practical["rules"] = [
+                    {k: v for k, v in rule.items() if "marks" in show or k not in ("points", "awarded")}
+                    for rule in rules["rules"]]
+            entry["practical"] = practical
         out.append(entry)
     return out
 

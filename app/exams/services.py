@@ -97,10 +97,13 @@ def _flag(data: dict, field: str, where: str, errors: list[str]) -> bool:
     return value
 
 
-def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncReport) -> Exam | None:
+def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncReport,
+                     code: str | None = None) -> Exam | None:
     """Create or update the exam of ``course`` from the ``exam:`` block of course.yaml. Flushes.
 
-    The exam code is the course slug. Each blueprint row names either a standard ``item`` of the
+    The exam code is ``code`` (default: the course slug; an ``extra_exams`` entry names its own).
+    A row may name ``type`` (a question type, e.g. ``practical``): it then draws only that type; a
+    row without one draws any type that is not ``deferred`` (never a practical task). Each blueprint row names either a standard ``item`` of the
     course or an ``area`` holding at least one of them, plus ``difficulty`` (or any), ``count`` and
     ``points``; the points add up to 100. Optional ``opens_at`` / ``closes_at`` are local date-times;
     optional ``questions_per_page`` (0 = all on one page, the default) and ``navigation`` (``free``,
@@ -116,7 +119,8 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     if exam_data is None:
         return None
     errors = []
-    where = f"{source}: exam"
+    code = code or course.slug
+    where = f"{source}: exam" if code == course.slug else f"{source}: extra_exams[{code}]"
 
     def number(field, default, minimum=0):
         value = exam_data.get(field, default)
@@ -186,6 +190,10 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         elif difficulty not in DIFFICULTIES:
             errors.append(f"{r_where}: field 'difficulty' must be easy, medium, hard or any")
             continue
+        qtype = row.get("type")
+        if qtype is not None and qtype not in REGISTRY:
+            errors.append(f"{r_where}: field 'type' must be one of {', '.join(REGISTRY)}")
+            continue
         count, points = row.get("count"), row.get("points")
         if not isinstance(count, int) or count < 1:
             errors.append(f"{r_where}: field 'count' must be a whole number >= 1")
@@ -193,15 +201,15 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         if not isinstance(points, (int, float)) or points <= 0:
             errors.append(f"{r_where}: field 'points' must be a number > 0")
             continue
-        label = f"{item.code if item else 'area ' + area.code}/{difficulty or 'any'}"
-        rows.append((item, area, label, difficulty, count, Decimal(str(points)).quantize(TWO)))
+        label = f"{item.code if item else 'area ' + area.code}/{difficulty or 'any'}" + (f"/{qtype}" if qtype else "")
+        rows.append((item, area, label, difficulty, qtype, count, Decimal(str(points)).quantize(TWO)))
     if not rows:
         errors.append(f"{where}: field 'blueprint' must have at least one row")
     total = sum((points * count for *_, count, points in rows), Decimal(0))
     if rows and total != 100:
         errors.append(f"{where}: blueprint points add up to {total}, expected 100")
-    for item, area, label, difficulty, count, _points in rows:
-        available = count_available(item.id if item else None, area.id if area else None, difficulty)
+    for item, area, label, difficulty, qtype, count, _points in rows:
+        available = count_available(item.id if item else None, area.id if area else None, difficulty, qtype)
         if available < count:
             errors.append(f"{where}: blueprint row {label} draws {count} questions but the bank has {available}")
         elif available < 2 * count:
@@ -210,26 +218,26 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     if errors:
         raise ContentError(errors)
 
-    exam = db.session.execute(select(Exam).where(Exam.code == course.slug)).scalar_one_or_none()
+    exam = db.session.execute(select(Exam).where(Exam.code == code)).scalar_one_or_none()
     if exam is not None and exam.managed_by == MANAGED_BY_BROWSER:
-        raise ContentError([f"{where}: exam '{course.slug}' was created in the browser editor (/admin/exams/); "
+        raise ContentError([f"{where}: exam '{code}' was created in the browser editor (/admin/exams/); "
                             f"content sync does not overwrite it: remove the exam block from this file, or give "
                             f"the browser exam another code"])
     spec = ExamSpec(
-        code=course.slug, title_zh=exam_data["title"][0], title_en=exam_data["title"][1], course_id=course.id,
+        code=code, title_zh=exam_data["title"][0], title_en=exam_data["title"][1], course_id=course.id,
         time_limit_seconds=int(time_limit * 60), pass_mark=Decimal(str(pass_mark)).quantize(TWO),
         attempts_allowed=int(attempts_allowed), grace_period_seconds=int(grace), opens_at=opens_at,
         closes_at=closes_at, questions_per_page=per_page, navigation=navigation, review_when=review_when,
         review_show=review_show, allow_retake_after_pass=allow_retake, require_lessons=require_lessons,
         shuffle_questions=shuffle_questions, grade_method=grade_method, managed_by=MANAGED_BY_FILE,
         shuffle_options=shuffle_options,
-        rows=[RowSpec(item.id if item else None, area.id if area else None, difficulty, count, points)
-              for item, area, _label, difficulty, count, points in rows])
+        rows=[RowSpec(item.id if item else None, area.id if area else None, difficulty, count, points, qtype)
+              for item, area, _label, difficulty, qtype, count, points in rows])
     exam, outcome = save_exam(spec, exam)
     if outcome == "created":
-        report.created("exam", course.slug)
+        report.created("exam", code)
     elif outcome == "updated":
-        report.updated("exam", course.slug)
+        report.updated("exam", code)
     else:
         report.unchanged("exam")
     return exam
@@ -240,12 +248,24 @@ def _drawable():
     return (Question.active.is_(True), Question.current_version_id.is_not(None), Question.qtype.in_(list(REGISTRY)))
 
 
-def count_available(item_id: int | None, area_id: int | None, difficulty: str | None) -> int:
-    """Drawable questions of a standard item, or of any item of an area (and of a difficulty, if given)."""
+#: Types a blueprint row without a ``type`` draws (every type that is not checked later, see QuestionType.deferred).
+UNTYPED_ROW_TYPES = tuple(name for name, t in REGISTRY.items() if not t.deferred)
+
+
+def row_type_matches(row_qtype: str | None, question_qtype: str) -> bool:
+    """True if a blueprint row with ``row_qtype`` (None: any type but deferred ones) may draw a question of
+    ``question_qtype``."""
+    return question_qtype == row_qtype if row_qtype else question_qtype in UNTYPED_ROW_TYPES
+
+
+def count_available(item_id: int | None, area_id: int | None, difficulty: str | None, qtype: str | None = None) -> int:
+    """Drawable questions of a standard item, or of any item of an area (and of a difficulty, if given),
+    of type ``qtype`` (None: any type that is not deferred, see :func:`row_type_matches`)."""
     query = select(func.count(Question.id)).join(StandardItem, StandardItem.id == Question.standard_item_id).where(*_drawable())
     query = query.where(Question.standard_item_id == item_id) if item_id else query.where(StandardItem.area_id == area_id)
     if difficulty:
         query = query.where(Question.difficulty == difficulty)
+    query = query.where(Question.qtype == qtype) if qtype else query.where(Question.qtype.in_(UNTYPED_ROW_TYPES))
     return db.session.execute(query).scalar_one()
 
 
@@ -365,13 +385,15 @@ def in_progress_attempt(exam_id: int, user_id: int) -> Attempt | None:
 # --- start -----------------------------------------------------------------------------------
 
 class PoolRow(NamedTuple):
-    """A drawable question: ids of the question, its current version, its item and area; its difficulty."""
+    """A drawable question: ids of the question, its current version, its item and area; its difficulty
+    and type (None: counts as a type every row without ``type`` draws, for callers building pools by hand)."""
 
     question_id: int
     version_id: int
     item_id: int
     area_id: int
     difficulty: str | None
+    qtype: str | None = None
 
 
 class Draw(NamedTuple):
@@ -388,7 +410,7 @@ def load_pool(exam: Exam) -> list[PoolRow]:
     area_ids = {row.standard_area_id for row in exam.blueprint if row.standard_area_id}
     return [PoolRow(*row) for row in db.session.execute(
         select(Question.id, Question.current_version_id, Question.standard_item_id, StandardItem.area_id,
-               Question.difficulty)
+               Question.difficulty, Question.qtype)
         .join(StandardItem, StandardItem.id == Question.standard_item_id)
         .where(*_drawable(), or_(Question.standard_item_id.in_(item_ids), StandardItem.area_id.in_(area_ids)))
         .order_by(Question.id)
@@ -409,7 +431,8 @@ def draw_form(exam: Exam, seed: int, pool: list[PoolRow] | None = None) -> list[
     for row in exam.blueprint:
         candidates = [q for q in pool if q.question_id not in used
                       and (q.item_id == row.standard_item_id if row.standard_item_id else q.area_id == row.standard_area_id)
-                      and (row.difficulty is None or q.difficulty == row.difficulty)]
+                      and (row.difficulty is None or q.difficulty == row.difficulty)
+                      and row_type_matches(row.qtype, q.qtype or UNTYPED_ROW_TYPES[0])]
         if len(candidates) < row.count:
             raise DomainError(_("This exam cannot be started: the question bank has too few questions. "
                                 "Please tell the administrator."), code="bank_too_small", status=409)
@@ -823,8 +846,11 @@ def grade_attempt(attempt: Attempt) -> None:
         total += item.awarded
     if pending:
         from app.exams.grading import hold_for_grading
+        from app.exams.practical import mark_pending
 
-        hold_for_grading(attempt)
+        attempt_id = attempt.id
+        if hold_for_grading(attempt):
+            mark_pending(attempt_id)  # uploaded practical files now wait for the checking job
         return
     attempt.points, attempt.max_points = total, maximum
     attempt.score = score_percent(total, maximum)

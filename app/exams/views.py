@@ -296,9 +296,11 @@ def result(attempt_id: int):
 
     steps = review.next_steps(attempt)
     overview = course_overview(current_user, attempt.exam.course) if attempt.exam.course is not None else None
+    from app.exams.practical import checking_count
+
     return render_template("exams/result.html", attempt=attempt, breakdown=services.breakdown_by_item(attempt),
                            band=services.grade_band(attempt.score, attempt.passed), certificates=certificates,
-                           steps=steps, overview=overview)
+                           steps=steps, overview=overview, checking_files=checking_count(attempt.id))
 
 
 @bp.route("/attempts/<int:attempt_id>/review")
@@ -590,3 +592,104 @@ def regrade_apply(code: str):
     db.session.commit()
     flash(_("Regrade done: %(n)s attempt(s) changed.", n=len(report.changes)), "success")
     return _regrade_page(exam, question_ids, report)
+
+
+# --- practical tasks (issue 9): starter download, upload, the uploaded file ----------------------
+
+from flask import Response as _FileResponse  # noqa: E402
+
+from app.exams import practical as _practical  # noqa: E402
+
+
+def _file_response(data: bytes, filename: str, content_type: str) -> _FileResponse:
+    """An attachment download (never rendered inline), not cached."""
+    from urllib.parse import quote
+
+    ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in "-_." else "_" for ch in filename) or "file"
+    response = _FileResponse(data, mimetype=content_type)
+    response.headers["Content-Disposition"] = (f"attachment; filename=\"{ascii_name}\"; "
+                                               f"filename*=UTF-8''{quote(filename)}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>/starter")
+@login_required
+def practical_starter(attempt_id: int, position: int):
+    """The starter file of a practical task: the attempt's owner only, while the attempt is open
+    (404 otherwise, also for an item that is not a practical task)."""
+    attempt = _own_attempt_or_404(attempt_id)
+    _finalise_if_overdue(attempt)
+    try:
+        data, name, content_type = _practical.starter_download(attempt, position)
+    except DomainError:
+        abort(404)
+    return _file_response(data, name, content_type)
+
+
+@bp.route("/api/attempts/<int:attempt_id>/items/<int:position>/upload", methods=["POST"])
+@login_required
+def practical_upload(attempt_id: int, position: int):
+    """Upload (or replace) the file of a practical task. Multipart in: ``file`` and ``revision`` (the
+    item revision the page last saw, 0 before any upload); CSRF in the ``X-CSRFToken`` header.
+
+    200 ``{"status": "saved", "revision", "filename", "size", "sha256", "saved_at", "remaining_seconds"}``
+    only when stored; 409 ``conflict`` (another window stored a different file: ``revision``,
+    ``filename``), ``time_up``, ``sequential``; 413 ``too_large``; 400 with a translated reason when the
+    file is refused (wrong type, macros, a WPS .wps/.et file, damaged...) — nothing is stored then.
+    """
+    owned = db.session.execute(select(Attempt.id).where(Attempt.id == attempt_id,
+                                                       Attempt.user_id == current_user.id)).first()
+    if owned is None:  # someone else's attempt (or none): 404 before the body is even read
+        return jsonify(status="error", code="not_found", error="not_found",
+                       message=_("The page you asked for does not exist.")), 404
+    try:
+        limit = _practical.max_upload_bytes()
+        request.max_content_length = limit + 64 * 1024  # this route's own limit (the app-wide one is lower)
+        if (request.content_length or 0) > limit + 64 * 1024:
+            raise DomainError(_("The file is too large: at most %(size)s MB.", size=round(limit / 1024 / 1024, 1)),
+                              code="too_large", status=413)
+        upload = request.files.get("file")
+        if upload is None:
+            raise DomainError(_("Choose a file to upload."), code="bad_request", status=400)
+        raw_revision = request.form.get("revision", "")
+        if not raw_revision.isdigit() or len(raw_revision) > 10:
+            raise DomainError(_("Field '%(field)s' must be a whole number.", field="revision"),
+                              code="bad_request", status=400)
+        data = upload.stream.read(limit + 1)
+        result = _practical.store_upload(attempt_id, current_user.id, position, upload.filename, data,
+                                         int(raw_revision))
+    except services.SaveConflict as conflict:
+        db.session.rollback()
+        stored = ((conflict.saved_response or {}).get("upload") or {})
+        return jsonify(status="conflict", code="conflict", error="conflict",
+                       message=_("Another window uploaded a different file for this task since this page was "
+                                 "loaded. Upload again to replace it."),
+                       revision=conflict.revision, filename=stored.get("filename", "")), 409
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(status="error", code=exc.code, error=exc.code, message=exc.message), exc.status
+    db.session.commit()
+    return jsonify(result.as_json())
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>/file")
+@login_required
+def practical_file(attempt_id: int, position: int):
+    """The file uploaded for a practical task: its owner at any time; admins and examiners once the
+    attempt is submitted (for review). 404 for anyone else and when there is no file."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        abort(404)
+    owner = attempt.user_id == current_user.id
+    staff = (current_user.is_admin or current_user.is_examiner) and attempt.state != IN_PROGRESS
+    if not (owner or staff):
+        abort(404)
+    try:
+        item = _practical.practical_item(attempt, position)
+    except DomainError:
+        abort(404)
+    upload = _practical.uploaded_file(item)
+    if upload is None:
+        abort(404)
+    return _file_response(upload.content, upload.filename, upload.content_type)

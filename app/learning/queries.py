@@ -84,7 +84,7 @@ def exam_state(user, course: Course) -> dict | None:
     finalised here first (the caller commits).
     """
     exam = db.session.execute(select(Exam).where(Exam.course_id == course.id, Exam.active.is_(True))
-                              .order_by(Exam.id)).scalars().first()
+                              .order_by(Exam.code != course.slug, Exam.id)).scalars().first()  # the course's own exam first
     if exam is None:
         return None
     settings = candidate_settings(exam, user.id)

@@ -136,12 +136,30 @@ def read_course_dir(path: Path) -> dict:
     if exam is not None:
         exam = dict(exam)
         exam["title"] = _bi(exam, "title", f"{where}: exam", errors)
+    extra_exams = []
+    raw_extra = data.get("extra_exams") or []
+    if not isinstance(raw_extra, list):
+        errors.append(f"{where}: field 'extra_exams' must be a list of exams")
+        raw_extra = []
+    for index, extra in enumerate(raw_extra):
+        e_where = f"{where}: extra_exams[{index}]"
+        code = extra.get("code") if isinstance(extra, dict) else None
+        if not isinstance(code, str) or not code.startswith(slug + "-") or not SLUG_RE.fullmatch(code):
+            errors.append(f"{e_where}: field 'code' must be the course slug, a hyphen and more letters, "
+                          f"digits or hyphens (e.g. {slug}-practical)")
+            continue
+        if code in {e["code"] for e in extra_exams}:
+            errors.append(f"{e_where}: field 'code': {code} is listed twice")
+            continue
+        extra = dict(extra)
+        extra["title"] = _bi(extra, "title", e_where, errors)
+        extra_exams.append(extra)
     if errors:
         raise ContentError(errors)
     return {
         "slug": slug, "title": title, "summary": summary, "credit_hours": credit_hours,
         "standard": data.get("standard"), "items": [str(i) for i in items], "lessons": lessons, "exam": exam,
-        "source": where,
+        "extra_exams": extra_exams, "source": where,
     }
 
 

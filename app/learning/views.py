@@ -72,7 +72,13 @@ def _course_or_404(slug: str) -> Course:
 def course(slug: str):
     """A course: lessons with done marks, the exam and its state, completion and credit hours."""
     course = _course_or_404(slug)
-    return render_template("learning/course.html", today=local_today(), **course_overview(current_user, course))
+    from app.exams.models import Exam
+
+    # further exams of the course (course.yaml ``extra_exams``, e.g. a practical exam): passing one also counts
+    other_exams = list(db.session.execute(select(Exam).where(Exam.course_id == course.id, Exam.active.is_(True),
+                                                             Exam.code != course.slug).order_by(Exam.code)).scalars())
+    return render_template("learning/course.html", today=local_today(), other_exams=other_exams,
+                           **course_overview(current_user, course))
 
 
 @bp.route("/<slug>/lessons/<key>")

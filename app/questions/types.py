@@ -21,13 +21,17 @@ Specs (stored in ``QuestionVersion.spec``; texts have a ``format``: markdown, ht
   alphabetical order of the texts, so they never reveal the correct order.
 * ``essay``: ``{"response_format": "plain" | "editor", "min_words": int, "max_words": int (0 = no limit),
   "grader_info": str, "response_template": str}``
+* ``practical``: ``{"task_id": str (folder name under question_bank/tasks), "kind": "docx" | "xlsx" | "pptx",
+  "fingerprint": str (task_fingerprint), "pass_fraction": 0..1, "title_en": str, "instructions_en": str}``
+  (the stem holds the Chinese title and instructions; English pages show the English ones when given)
 
 Responses (JSON from the candidate, before ``check_response``):
 
 * single choice ``{"choice": "b"}``; multiple response ``{"choices": ["a", "c"]}``; true/false
   ``{"answer": true}`` (or ``{"choice": "true"}``); short answer ``{"text": "..."}``; numerical
   ``{"value": "3.5 cm"}``; matching ``{"matches": {"1": "answer text", ...}}``; ordering
-  ``{"order": [item ids]}``; essay ``{"text": "..."}``.
+  ``{"order": [item ids]}``; essay ``{"text": "..."}``; practical ``{"upload": {"filename", "size", "sha256"}}``
+  (written only by the upload service, :mod:`app.exams.practical`, never by autosave).
 """
 from __future__ import annotations
 
@@ -117,12 +121,16 @@ class QuestionType(ABC):
     """Base class of the registry. Subclasses set ``name``, ``label``, ``template`` and implement the methods.
 
     ``manual`` is True for types a person grades (``grade`` then returns ``None``: "needs grading").
+    ``deferred`` is True for types a machine checks after the attempt is submitted (practical tasks:
+    ``grade`` returns ``None`` and the scheduler's checking job gives the mark); blueprint rows
+    without a ``type`` never draw them, and people do not grade them.
     """
 
     name: ClassVar[str]
     label: ClassVar[str]
     template: ClassVar[str]
     manual: ClassVar[bool] = False
+    deferred: ClassVar[bool] = False
 
     @abstractmethod
     def validate(self, spec: dict) -> None:
@@ -820,8 +828,77 @@ class Essay(QuestionType):
         return _gift(stem, stem_format, self.name, general_feedback)
 
 
+# --------------------------------------------------------------------------- practical task
+
+#: File kinds of practical tasks and the file extension the candidate saves.
+PRACTICAL_KINDS = ("docx", "xlsx", "pptx")
+
+
+class Practical(QuestionType):
+    """A practical task (实操题): the candidate downloads a starter file (.docx, .xlsx or .pptx), does
+    the work in WPS or Microsoft Office and uploads the result. ``deferred = True``: the file is checked
+    by rules after submit (:mod:`app.practical.checking`, run by the scheduler job in
+    :mod:`app.exams.practical`), partial credit per rule; ``grade`` returns ``None`` ("being graded")
+    when a file was uploaded and 0.0 when none was.
+
+    Render adds ``{"task_kind": "docx" | "xlsx" | "pptx", "extension": ".docx", "max_bytes": int}``;
+    the stem holds the task's title and instructions. Response ``{"upload": {"filename", "size" (bytes),
+    "sha256"}}`` is written by the upload service only; autosave refuses any response for this type.
+    """
+
+    name = "practical"
+    label = "practical task"
+    template = "questions/types/practical.html"
+    deferred = True
+
+    def validate(self, spec):
+        if not isinstance(spec.get("task_id"), str) or not spec["task_id"]:
+            raise SpecError("task_id: a practical question needs its task's folder name")
+        if spec.get("kind") not in PRACTICAL_KINDS:
+            raise SpecError(f"kind: expected one of {', '.join(PRACTICAL_KINDS)}")
+        _fraction(spec.get("pass_fraction", 0.6), "pass_fraction", low=0.0)
+
+    def render_for_candidate(self, stem, stem_format, spec, order):
+        from flask import current_app, has_app_context
+
+        data = self._base(stem, stem_format)
+        data.update(task_kind=spec["kind"], extension="." + spec["kind"],
+                    max_bytes=current_app.config.get("PRACTICAL_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+                    if has_app_context() else 10 * 1024 * 1024)
+        if spec.get("instructions_en") and has_app_context():
+            from flask_babel import get_locale
+
+            if not str(get_locale() or "zh").startswith("zh"):
+                data["stem_html"] = render_text(f"**{spec.get('title_en') or ''}**\n\n{spec['instructions_en']}",
+                                                "markdown")
+        return data
+
+    def check_response(self, spec, response):
+        raise ResponseError(_("Upload the file with the upload button of this task."))
+
+    def response_echo(self, spec, response):
+        """``{"filename": str, "size": int bytes}`` of the stored upload (empty when none)."""
+        upload = (response or {}).get("upload") or {}
+        return {"filename": upload.get("filename", ""), "size": upload.get("size", 0)}
+
+    def grade(self, spec, response):
+        if not (response or {}).get("upload"):
+            return 0.0
+        return None
+
+    def correct_answer_text(self, spec):
+        return []
+
+    def from_gift(self, question):
+        raise SpecError("GIFT has no practical tasks (they live in question_bank/tasks/)")
+
+    def to_gift(self, stem, stem_format, spec, general_feedback):
+        raise ExportError("practical tasks are files in question_bank/tasks/, not GIFT questions")
+
+
 REGISTRY: dict[str, QuestionType] = {t.name: t for t in (
-    SingleChoice(), MultipleChoice(), TrueFalse(), ShortAnswer(), Numerical(), Matching(), Ordering(), Essay())}
+    SingleChoice(), MultipleChoice(), TrueFalse(), ShortAnswer(), Numerical(), Matching(), Ordering(), Essay(),
+    Practical())}
 
 
 def get_type(name: str) -> QuestionType:

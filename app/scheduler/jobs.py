@@ -60,6 +60,12 @@ def _send_emails() -> int:
     return send_emails()
 
 
+def _check_practical_uploads() -> int:
+    from app.exams.practical import check_pending_uploads
+
+    return check_pending_uploads()
+
+
 JOBS = [
     Job("finalise-overdue-attempts", _finalise_overdue, 30),
     Job("rollout-daily-snapshots", _rollout_snapshots, 3600),  # hourly: takes each missing day once
@@ -67,6 +73,7 @@ JOBS = [
     Job("officer-digests", _officer_digests, 7 * 86400, cron="0 8 * * mon"),
     Job("escalations", _escalations, 86400, cron="30 8 * * *"),
     Job("send-emails", _send_emails, 60),
+    Job("check-practical-uploads", _check_practical_uploads, 15),
 ]
 
 

@@ -91,6 +91,8 @@
   function isAnswered(fs) {
     var kind = kindOf(fs), response;
     if (kind === "choice") { return !!fs.querySelector("input:checked"); }
+    // a practical task is answered once the server has stored its file (set by practical.js)
+    if (kind === "practical") { return answerBox(fs).dataset.answered === "true"; }
     if (kind === "ordering") { return fs.dataset.touched === "true" || fs.querySelector('input[name$="-answered"]').value === "1"; }
     response = responseOf(fs);
     if (kind === "matching") { return Object.keys(response.matches).length > 0; }
@@ -380,6 +382,7 @@
     function answerChanged(event) {
       var fs = event.target.closest("fieldset.question");
       if (!fs) { return; }
+      if (kindOf(fs) === "practical") { return; }  // files go through practical.js, not autosave
       var pos = fs.dataset.position;
       if (event.target.matches("ol.ordering select")) {
         // move the item to the chosen position; the others shift, every select shows its new place
@@ -403,6 +406,13 @@
       sendNext();
     }
     form.addEventListener("change", answerChanged);
+    // practical.js reports a stored upload: new revision, the panel counts the task as answered
+    form.addEventListener("practical:saved", function (event) {
+      var pos = String(event.detail.position);
+      setRevision(pos, event.detail.revision);
+      renderQuestion(pos);
+      showState();
+    });
     // Typing: save after a short pause (and on leaving the field, through "change").
     var typingTimers = {};
     form.addEventListener("input", function (event) {

@@ -41,7 +41,7 @@ def test_every_item_has_20_explained_questions_and_rows_draw_from_3x(content, db
         assert per_item[item.id] >= 20, f"{item.code}: {per_item[item.id]} questions"
     for q in questions:
         assert q.current_version.general_feedback.strip(), f"{q.key} has no explanation"
-    exam = db.session.execute(select(Exam).where(Exam.course_id == course.id)).scalar_one()
+    exam = db.session.execute(select(Exam).where(Exam.code == slug)).scalar_one()  # the course's own exam
     pool = Counter((q.standard_item_id, q.difficulty) for q in questions)
     for row in exam.blueprint:
         available = pool[(row.standard_item_id, row.difficulty)]

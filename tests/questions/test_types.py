@@ -22,7 +22,8 @@ ORDER = {"items": [{"id": i, "text": t} for i, t in zip(ordering_ids(TEXTS), TEX
 ESSAY = {"response_format": "plain", "min_words": 0, "max_words": 0, "grader_info": "看要点", "response_template": ""}
 
 SPECS = {"single_choice": SINGLE, "multiple_choice": MULTI, "true_false": {"answer": True},
-         "short_answer": SHORT, "numerical": NUMERIC, "matching": MATCH, "ordering": ORDER, "essay": ESSAY}
+         "short_answer": SHORT, "numerical": NUMERIC, "matching": MATCH, "ordering": ORDER, "essay": ESSAY,
+         "practical": {"task_id": "doc-table", "kind": "docx", "fingerprint": "0" * 64, "pass_fraction": 0.6}}
 
 
 def grade(name, spec, response):
@@ -157,3 +158,16 @@ def test_response_errors_are_in_the_candidates_language(app):
         with pytest.raises(ResponseError) as info:
             get_type("numerical").check_response(NUMERIC, {"value": "十"})
     assert "数" in str(info.value)
+
+
+def test_practical_is_checked_later_and_refuses_autosaved_responses():
+    from app.questions.types import ResponseError
+
+    practical = get_type("practical")
+    spec = SPECS["practical"]
+    assert practical.deferred and not practical.manual
+    assert practical.grade(spec, None) == 0.0                                   # no file: 0 at once
+    assert practical.grade(spec, {"upload": {"filename": "a.docx", "size": 9, "sha256": "x"}}) is None
+    with pytest.raises(ResponseError):
+        practical.check_response(spec, {"upload": {"filename": "a.docx", "size": 9, "sha256": "x"}})
+    assert practical.response_echo(spec, None) == {"filename": "", "size": 0}
