@@ -172,9 +172,7 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     )
     certified = exists().where(
         Certificate.user_id == User.id, Certificate.certification_id == plan.certification_id,
-        Certificate.issued_at < as_of_end,
-        or_(Certificate.revoked_at.is_(None), Certificate.revoked_at >= as_of_end),
-        or_(Certificate.expires_at.is_(None), Certificate.expires_at >= as_of_end),
+        Certificate.held_at(as_of_end),  # issued before, neither revoked nor expired before as_of_end
     )
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)

@@ -22,8 +22,15 @@ def _finalise_overdue() -> int:
     return finalise_overdue_attempts()
 
 
+def _assign_renewals() -> int:
+    from app.certification.services import assign_due_renewals
+
+    return assign_due_renewals()
+
+
 JOBS = [
     Job("finalise-overdue-attempts", _finalise_overdue, 30),
+    Job("assign-certificate-renewals", _assign_renewals, 3600),
 ]
 
 
