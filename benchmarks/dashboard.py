@@ -66,8 +66,9 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
-def database_ready(url: str) -> bool:
-    """True if ``url`` holds the large demo (≥ 100,000 staff, ≥ 1,000 departments) at the head migration."""
+def database_state(url: str) -> str | None:
+    """None if ``url`` holds the large demo (≥ 100,000 staff, ≥ 1,000 departments) at the head
+    migration; ``"missing"`` if the database cannot be reached or has no tables; otherwise why not."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
@@ -76,11 +77,14 @@ def database_ready(url: str) -> bool:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             staff = conn.execute(text('SELECT count(*) FROM "user"')).scalar()
             departments = conn.execute(text("SELECT count(*) FROM department")).scalar()
-    except Exception:  # noqa: BLE001 - no database, no tables: not ready
-        return False
+    except Exception as exc:  # noqa: BLE001 - no database, no tables
+        print(f"{DB_NAME}: not usable ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+        return "missing"
     finally:
         engine.dispose()
-    return version == head_revision() and staff >= 100_000 and departments >= 1000
+    if version != head_revision() or staff < 100_000 or departments < 1000:
+        return f"migration {version} (head {head_revision()}), {staff} staff, {departments} departments"
+    return None
 
 
 def build(base: str, url: str, staff: int | None) -> None:
@@ -149,7 +153,7 @@ def run(args) -> None:
         staff = db.session.execute(select(func.count(User.id))).scalar_one()
         departments = db.session.execute(select(func.count(Department.id))).scalar_one()
         print(f"{staff} staff, {departments} departments, {db.engine.dialect.name}; load {load()}; "
-              f"{os.cpu_count()} CPUs")
+              f"{os.cpu_count()} CPUs", flush=True)
         admin = db.session.execute(select(User).where(User.staff_number == "admin")).scalar_one()
         officer = db.session.execute(select(User).where(User.staff_number == "officer")).scalar_one()
         plan = plans_for(admin)[-1]  # the city-wide plan (newest)
@@ -224,8 +228,11 @@ def main() -> None:
     if not args.no_build:
         base = os.environ.get("BENCH_PG", DEFAULT_PG).rstrip("/")
         url = f"{base}/{DB_NAME}"
-        if args.rebuild or not database_ready(url):
+        state = None if args.rebuild else database_state(url)
+        if args.rebuild or state == "missing":
             build(base, url, args.staff)
+        elif state is not None:  # never drop a database with data in it unless asked to
+            sys.exit(f"{DB_NAME} holds something else ({state}); run with --rebuild to replace it")
         else:
             print(f"reusing {DB_NAME} (large demo at migration {head_revision()}; --rebuild to build again)")
         os.environ["DATABASE_URL"] = url
