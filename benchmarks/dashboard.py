@@ -156,7 +156,7 @@ def run(args) -> None:
               f"{os.cpu_count()} CPUs", flush=True)
         admin = db.session.execute(select(User).where(User.staff_number == "admin")).scalar_one()
         officer = db.session.execute(select(User).where(User.staff_number == "officer")).scalar_one()
-        plan = plans_for(admin)[-1]  # the city-wide plan (newest)
+        plan = plans_for(admin)[0]  # the city-wide plan (newest start; the pilot plan is older)
         today = local_today()
         city_rows = flatten(department_figures(plan, admin, today))
         city_id = city_rows[0].department.id
