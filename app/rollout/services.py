@@ -158,7 +158,7 @@ def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None)
     return (*conditions, ~exempted)
 
 
-def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
+def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: bool = False) -> _PlanConditions:
     """The plan's definitions as SQL conditions correlated to ``User``, as of ``as_of_end`` (UTC).
 
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
@@ -167,7 +167,15 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
     calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
     stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
+
+    ``set_based``: the same definitions written as ``User.id IN (uncorrelated SELECT user_id …)``
+    instead of correlated EXISTS (see :func:`_set_based_flags`): each set is computed once (a hashed
+    subplan on PostgreSQL), which is faster when most of the city is counted (the admin's whole-city
+    dashboard at 100,000 staff: 1.16 s → 0.74–0.84 s), slower for one bureau (0.10 → 0.44 s, every
+    set is still computed for the whole city). Same figures either way (docs/performance.md).
     """
+    if set_based:
+        return _set_based_flags(plan, as_of_end)
     courses = _required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     started = or_(
@@ -184,6 +192,35 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
                            exists().where(finished, Attempt.passed.is_(True)),
                            credit_hours_in_year(as_of_end) >= annual_quota())
+
+
+def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
+    """:func:`plan_conditions` with every flag an uncorrelated ``User.id IN (SELECT user_id …)``: the
+    same tables and tests as the EXISTS form (user ids are never NULL, so ``NOT IN`` is safe)."""
+    correlated = plan_conditions(plan, as_of_end)
+    courses = _required_course_ids(plan)
+    exams = select(Exam.id).where(Exam.course_id.in_(courses))
+    started = or_(
+        User.id.in_(select(LessonProgress.user_id).where(
+            LessonProgress.started_at < as_of_end,
+            LessonProgress.lesson_id.in_(select(Lesson.id).where(Lesson.course_id.in_(courses))))),
+        User.id.in_(select(Attempt.user_id).where(Attempt.exam_id.in_(exams), Attempt.started_at < as_of_end)),
+    )
+    certified = User.id.in_(select(Certificate.user_id).where(
+        Certificate.certification_id == plan.certification_id, Certificate.held_at(as_of_end)))
+    finished = (Attempt.exam_id.in_(exams), Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
+    quota = annual_quota()
+    hours_met = correlated.hours_met
+    if quota > 0:  # with a quota of 0 everyone meets it, enrolments or not: keep the correlated form
+        year = to_local(as_of_end - dt.timedelta(microseconds=1)).year
+        hours_met = User.id.in_(
+            select(Enrolment.user_id).where(
+                Enrolment.completed_at.is_not(None), Enrolment.completed_at >= local_date_start_utc(dt.date(year, 1, 1)),
+                Enrolment.completed_at < as_of_end)
+            .group_by(Enrolment.user_id).having(func.sum(Enrolment.credit_hours_awarded) >= quota))
+    return _PlanConditions(correlated.eligible, started, certified,
+                           User.id.in_(select(Attempt.user_id).where(*finished)),
+                           User.id.in_(select(Attempt.user_id).where(*finished, Attempt.passed.is_(True))), hours_met)
 
 
 def annual_quota() -> Decimal:
@@ -208,10 +245,10 @@ def _flag(condition) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
+def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: bool = False):
     """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed,
-    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`)."""
-    c = plan_conditions(plan, as_of_end)
+    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`, ``set_based`` too)."""
+    c = plan_conditions(plan, as_of_end, set_based=set_based)
     return select(
         User.id.label("user_id"), User.department_id.label("department_id"),
         _flag(c.started).label("started"), _flag(c.certified).label("certified"),
@@ -230,7 +267,8 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
     # Only users in visible departments can count towards a visible ancestor, so for officers the
     # filter goes inside too (admins see every department).
     visible = visible_department_ids(viewer)
-    eligible = eligible_users(plan, local_date_end_utc(as_of))
+    # Admins count the whole city: the set-based flags are faster there, EXISTS for one subtree.
+    eligible = eligible_users(plan, local_date_end_utc(as_of), set_based=viewer.is_admin)
     if not viewer.is_admin:
         eligible = eligible.where(User.department_id.in_(visible))
     users = eligible.cte("eligible").prefix_with("MATERIALIZED", dialect="postgresql")

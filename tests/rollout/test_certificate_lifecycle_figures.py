@@ -46,3 +46,19 @@ def test_expired_and_revoked_certificates_stop_counting_after_the_event(tree, db
     assert reinstate(_certificate(db, u[3]), "identity confirmed", actor=tree["admin"])
     db.session.commit()
     assert _certified(tree, dt.date(2026, 11, 20)) == (2, Decimal("50.0"), 1, 1)
+
+
+def test_set_based_and_correlated_flags_count_the_same(tree, db):
+    """The admin's dashboard uses the set-based form (IN), officers the EXISTS form: same figures."""
+
+    from app.core.time import local_date_end_utc
+    from app.rollout.services import eligible_users
+
+    u = tree["users"]
+    _certificate(db, u[1]).expires_at = local(11, 10, 12)
+    db.session.commit()
+    for day in (dt.date(2026, 10, 15), dt.date(2026, 10, 31), dt.date(2026, 11, 10), dt.date(2026, 12, 31)):
+        end = local_date_end_utc(day)
+        rows = {form: sorted(tuple(r) for r in db.session.execute(eligible_users(tree["plan"], end, set_based=form)))
+                for form in (False, True)}
+        assert rows[False] == rows[True] and rows[False], day
