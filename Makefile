@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test install translations messages clean bench-exam
+.PHONY: run test install translations messages clean bench-exam bench-dashboard
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -44,3 +44,11 @@ messages: install
 BENCH_ARGS ?= --candidates 500 --saturate 20
 bench-exam: install translations
 	$(BIN)/python benchmarks/exam_day.py all $(BENCH_ARGS)
+
+# Dashboard at 100,000 staff (not part of `make test`): builds the large demo city (`flask demo --size large`)
+# in the PostgreSQL database bench_dashboard at BENCH_PG (kept and reused; DASHBOARD_ARGS=--rebuild builds
+# it again), then times dashboards, drill-downs, person record, and trend, skills map, XLSX export and
+# snapshot job where present. See docs/performance.md.
+DASHBOARD_ARGS ?=
+bench-dashboard: install translations
+	$(BIN)/python benchmarks/dashboard.py $(DASHBOARD_ARGS)

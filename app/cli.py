@@ -262,11 +262,14 @@ def init_app(app: Flask) -> None:
         run_simple(host, port, application, threaded=True, use_reloader=False, use_debugger=False)
 
     @app.cli.command("demo")
-    @click.option("--staff", default=2400, show_default=True, help="Number of staff to create.")
+    @click.option("--staff", type=click.IntRange(1), default=None,
+                  help="Number of staff to create (default: 2,400; 100,000 with --size large).")
+    @click.option("--size", type=click.Choice(["standard", "large"]), default="standard", show_default=True,
+                  help="large: 1,000 departments and two years of history (for benchmarks).")
     @click.option("--seed", default=20261122, show_default=True)
     @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has users.")
     @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
-    def demo(staff, seed, if_empty, quiet):
+    def demo(staff, size, seed, if_empty, quiet):
         """Build a demo city (departments, staff, plan, months of history) and print the demo logins."""
         from app.demo.services import build_demo, demo_logins, has_users
 
@@ -274,7 +277,7 @@ def init_app(app: Flask) -> None:
             click.echo("demo: the database already has users; left as it is.")
         else:
             try:
-                build_demo(staff=staff, seed=seed)
+                build_demo(staff=staff, seed=seed, size=size)
             except ContentError as exc:
                 fail(exc.errors)
             db.session.commit()

@@ -6,11 +6,15 @@ import datetime as dt
 import secrets
 from pathlib import Path
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.orm import aliased
 
-from app.certification.models import Certificate, Certification
+from app.audit.services import record
+from app.certification.models import Certificate, Certification, certification_course
 from app.content.report import ContentError, SyncReport, load_yaml
-from app.core.time import local_zone, utcnow
+from app.core.errors import DomainError
+from app.core.time import local_zone, to_local, utcnow
 from app.extensions import db
 from app.learning.models import Course, Enrolment
 
@@ -145,10 +149,11 @@ def issue_due_certificates(user, attempt=None) -> list[Certificate]:
                 current.expires_at - dt.timedelta(days=cert.recertification_window_days) <= now
             if not in_window:
                 continue
+        expires_at = add_months(now, cert.validity_months) if cert.validity_months else None
         certificate = Certificate(
             certification_id=cert.id, user_id=user.id, serial=f"PENDING-{secrets.token_hex(8)}",
-            verification_code=new_verification_code(), issued_at=now,
-            expires_at=add_months(now, cert.validity_months) if cert.validity_months else None,
+            verification_code=new_verification_code(), issued_at=now, expires_at=expires_at,
+            renewal_opens_at=renewal_opens(expires_at, cert.recertification_window_days),
             attempt_id=attempt.id if attempt is not None else None,
         )
         db.session.add(certificate)
@@ -168,14 +173,122 @@ def find_by_code(code: str) -> Certificate | None:
     return db.session.execute(select(Certificate).where(Certificate.verification_code == formatted)).scalar_one_or_none()
 
 
-def revoke(certificate: Certificate, reason: str, actor_id: int | None = None) -> None:
-    """Revoke a certificate with a reason (idempotent), audited as ``certificate.revoke`` by
-    ``actor_id`` (None: the system). Flushes."""
-    from app.audit.services import record
+def renewal_opens(expires_at: dt.datetime | None, window_days: int | None) -> dt.datetime | None:
+    """When a certificate expiring at ``expires_at`` (UTC) becomes due for renewal: ``window_days``
+    whole days (24 h each) before it; None for a certificate that never expires."""
+    if expires_at is None:
+        return None
+    return expires_at - dt.timedelta(days=window_days or 0)
 
-    if certificate.revoked_at is None:
-        certificate.revoked_at = utcnow()
-        certificate.revoked_reason = reason
-        db.session.flush()
-        record(actor_id, "certificate.revoke", f"certificate:{certificate.id}",
-               {"serial": certificate.serial, "user_id": certificate.user_id, "reason": reason})
+
+MAX_REASON = 500
+"""Longest revocation or reinstatement reason accepted (characters)."""
+
+
+def _clean_reason(reason: str | None) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise DomainError(_("Give a reason."), code="reason", status=400)
+    if len(text) > MAX_REASON:
+        raise DomainError(_("The reason is too long (at most %(n)s characters).", n=MAX_REASON), code="reason",
+                          status=400)
+    return text
+
+
+def revoke(certificate: Certificate, reason: str, actor=None, ip: str | None = None) -> bool:
+    """Revoke ``certificate`` now with ``reason`` (whitespace collapsed, 1–MAX_REASON characters).
+
+    One conditional UPDATE (``revoked_at IS NULL``), so two concurrent revocations record one; returns
+    True if this call revoked it, False if it already was. ``actor`` (a User or None for the system)
+    is stored as ``revoked_by`` and, with ``ip``, in an audit event ``certificate.revoke``.
+    Raises DomainError (code ``reason``, 400) for an empty or over-long reason. Flushes.
+    """
+    text = _clean_reason(reason)
+    now = utcnow()
+    actor_id = actor.id if actor is not None else None
+    result = db.session.execute(
+        update(Certificate).where(Certificate.id == certificate.id, Certificate.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=text, revoked_by_id=actor_id)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(certificate)
+    if result.rowcount != 1:
+        return False
+    record(actor_id, "certificate.revoke", f"certificate:{certificate.id}",
+           {"serial": certificate.serial, "reason": text}, ip)
+    return True
+
+
+def reinstate(certificate: Certificate, reason: str, actor=None, ip: str | None = None) -> bool:
+    """Reinstate a revoked certificate: the revocation is cleared (it was a mistake or its cause is
+    gone), so the certificate counts again for every date, as if it had never been revoked; the audit
+    log keeps both events (``certificate.revoke`` with the old reason, ``certificate.reinstate``).
+
+    One conditional UPDATE (``revoked_at IS NOT NULL``); returns True if this call reinstated it,
+    False if it was not revoked. Raises DomainError (code ``reason``, 400) for a bad reason. Flushes.
+    """
+    text = _clean_reason(reason)
+    before = (certificate.revoked_at, certificate.revoked_reason, certificate.revoked_by_id)
+    actor_id = actor.id if actor is not None else None
+    result = db.session.execute(
+        update(Certificate).where(Certificate.id == certificate.id, Certificate.revoked_at.is_not(None))
+        .values(revoked_at=None, revoked_reason=None, revoked_by_id=None)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(certificate)
+    if result.rowcount != 1:
+        return False
+    record(actor_id, "certificate.reinstate", f"certificate:{certificate.id}",
+           {"serial": certificate.serial, "reason": text, "was_revoked_at": before[0],
+            "was_revoked_reason": before[1], "was_revoked_by": before[2]}, ip)
+    return True
+
+
+def assign_due_renewals(now: dt.datetime | None = None) -> int:
+    """Re-assign the requirement of every certificate whose renewal window has opened (the
+    recertification job). Returns how many certificates were handled by this call.
+
+    A certificate qualifies when ``renewal_opens_at`` is before ``now`` (UTC, default the clock), it
+    is not revoked, its holder is active, its renewal was not assigned yet and no newer unrevoked
+    certificate of the same certification supersedes it. For each, one conditional UPDATE sets
+    ``renewal_assigned_at`` (so running twice, or two schedulers at once, assigns once), then the
+    holder is enrolled again in each of the certification's courses with the certificate's expiry
+    (local date) as due date and source ``renewal``. A certificate found only after it expired (the
+    job was down) is still assigned: the due date is then in the past and shows as overdue.
+    Rollout figures need no change: a certificate counts as certified only until it expires
+    (:meth:`Certificate.held_at`). Flushes; the caller (the scheduler runner) commits.
+    """
+    from app.auth.models import User
+
+    now = now or utcnow()
+    newer = aliased(Certificate)
+    rows = db.session.execute(
+        select(Certificate.id, Certificate.user_id, Certificate.certification_id, Certificate.expires_at)
+        .join(User, User.id == Certificate.user_id)
+        .where(Certificate.renewal_opens_at < now, Certificate.renewal_assigned_at.is_(None),
+               Certificate.revoked_at.is_(None), User.active.is_(True),
+               ~exists().where(newer.user_id == Certificate.user_id,
+                               newer.certification_id == Certificate.certification_id,
+                               newer.issued_at > Certificate.issued_at, newer.revoked_at.is_(None)))
+        .order_by(Certificate.id)).all()
+    courses: dict[int, list[int]] = {}
+    handled = 0
+    for certificate_id, user_id, certification_id, expires_at in rows:
+        result = db.session.execute(
+            update(Certificate).where(Certificate.id == certificate_id, Certificate.renewal_assigned_at.is_(None))
+            .values(renewal_assigned_at=now).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            continue
+        handled += 1
+        if certification_id not in courses:
+            courses[certification_id] = list(db.session.execute(
+                select(certification_course.c.course_id)
+                .where(certification_course.c.certification_id == certification_id)).scalars())
+        due = to_local(expires_at).date()
+        for course_id in courses[certification_id]:
+            updated = db.session.execute(
+                update(Enrolment).where(Enrolment.user_id == user_id, Enrolment.course_id == course_id)
+                .values(due_on=due, source="renewal", updated_at=now).execution_options(synchronize_session=False))
+            if updated.rowcount == 0:
+                db.session.execute(insert(Enrolment).values(
+                    user_id=user_id, course_id=course_id, source="renewal", due_on=due, created_at=now, updated_at=now))
+    db.session.flush()
+    return handled

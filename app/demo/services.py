@@ -27,7 +27,7 @@ from sqlalchemy import insert, select, update
 
 from app.auth.models import User
 from app.certification.models import Certificate, Certification
-from app.certification.services import add_months, new_verification_code
+from app.certification.services import add_months, new_verification_code, renewal_opens
 from app.content.report import ContentError
 from app.core.security import hash_password, verify_password
 from app.core.time import UTC, local_date_start_utc, local_today, local_zone, utcnow
@@ -53,6 +53,19 @@ SEC_START, SEC_END = -170, 130
 SEC_MILESTONES = [(-80, 30), (40, 80), (SEC_END, 100)]
 PILOT_START, PILOT_END = -260, 40
 PILOT_MILESTONES = [(-170, 25), (-50, 70), (PILOT_END, 100)]
+# ``--size large`` (issue 7 item 10): 100,000 staff in 1,000 departments with two years of history.
+# The pilot plan then ran from two years ago to one year ago, so the oldest CSDS-SEC certificates
+# (valid 24 months) reach their renewal window and expire around today.
+LARGE_PILOT_START, LARGE_PILOT_END = -730, -365
+LARGE_PILOT_MILESTONES = [(-600, 25), (-480, 70), (LARGE_PILOT_END, 100)]
+SIZES = {
+    "standard": {"staff": 2400, "departments": None, "pilot": (PILOT_START, PILOT_END, PILOT_MILESTONES)},
+    "large": {"staff": 100_000, "departments": 1000,
+              "pilot": (LARGE_PILOT_START, LARGE_PILOT_END, LARGE_PILOT_MILESTONES)},
+}
+"""Demo sizes: default staff, total departments (None: the city table as it is; a number: the table
+plus generated sections under the divisions that have none, up to exactly that many units) and the
+pilot plan's (start, end, milestones) in days relative to today."""
 DIFFICULTY_SHIFT = {"easy": 0.12, "medium": 0.0, "hard": -0.15}
 
 
@@ -63,12 +76,16 @@ def has_users() -> bool:
     return db.session.execute(select(User.id).limit(1)).first() is not None
 
 
-def build_demo(staff: int = 2400, seed: int = 20261122) -> None:
+def build_demo(staff: int | None = None, seed: int = 20261122, size: str = "standard") -> None:
     """Build the demo city into an empty database. Flushes; the caller commits.
 
     Args:
-        staff: number of users to create (whole number >= 50), the five demo accounts included.
+        staff: number of users to create (whole number >= 50), the five demo accounts included;
+            None: the size's default (2,400 standard, 100,000 large).
         seed: seed of the ``random.Random`` that makes every choice (dates stay relative to today).
+        size: ``standard`` (about 190 departments, history since 260 days ago) or ``large``
+            (1,000 departments: the standard tree plus generated sections; the pilot plan two years
+            ago, so two years of history). See :data:`SIZES`.
 
     Creates: the course content (``content sync``) if no course exists; 滨江市 with 28 bureaus,
     their divisions and a few sections (about 190 departments, depths 0–3); ``staff`` users sharing
@@ -83,13 +100,17 @@ def build_demo(staff: int = 2400, seed: int = 20261122) -> None:
     """
     if os.environ.get("CIVICSKILLS_ENV") == "production":
         raise ContentError(["demo data is never built in a production database"])
+    if size not in SIZES:
+        raise ContentError([f"demo: size must be one of {', '.join(SIZES)}, not {size!r}"])
+    if staff is None:
+        staff = SIZES[size]["staff"]
     if not isinstance(staff, int) or staff < MIN_STAFF:
         raise ContentError([f"demo: staff must be a whole number of at least {MIN_STAFF}"])
     if has_users() or db.session.execute(select(Department.id).limit(1)).first() is not None:
         raise ContentError(["demo: the database already has users or departments; "
                             "the demo is only built into an empty database"])
     _ensure_content()
-    builder = _Builder(staff=staff, rng=random.Random(seed))
+    builder = _Builder(staff=staff, rng=random.Random(seed), size=size)
     builder.run()
 
 
@@ -222,9 +243,13 @@ class _CourseRec:
 
 
 class _Builder:
-    def __init__(self, staff: int, rng: random.Random):
+    def __init__(self, staff: int, rng: random.Random, size: str = "standard"):
         self.staff = staff
         self.rng = rng
+        self.department_target = SIZES[size]["departments"]
+        self.pilot_start, self.pilot_end, self.pilot_milestones = SIZES[size]["pilot"]
+        # Staff numbers are entry year + serial; five serial digits once the city is too big for four.
+        self.serial_digits = 4 if staff <= 40_000 else 5
         self.today = local_today()
         self.cutoff = local_date_start_utc(self.today)  # all history ends before today
         self.zone = local_zone()
@@ -251,7 +276,25 @@ class _Builder:
 
     # -- departments
 
+    def _generated_sections(self) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+        """For a size with a department target: sections to add under each (bureau, division) that
+        has none in the table, spread evenly in table order so the total is exactly the target."""
+        if not self.department_target:
+            return {}
+        bare = [(b[0], d[0]) for b in data.BUREAUS for d in b[5] if len(d) <= 3]
+        existing = 1 + sum(1 + len(b[5]) + sum(len(d[3]) for d in b[5] if len(d) > 3) for b in data.BUREAUS)
+        need = max(0, self.department_target - existing)
+        each, extra = divmod(need, len(bare))
+        numerals = "一二三四五六七八九十"
+        out = {}
+        for i, key in enumerate(bare):
+            n = each + (1 if i < extra else 0)
+            out[key] = [(f"K{k + 1:02d}", f"第{numerals[k] if k < 10 else k + 1}科", f"Section {k + 1}")
+                        for k in range(n)]
+        return out
+
     def _departments(self) -> None:
+        generated = self._generated_sections()
         code, name, name_en = data.CITY
         root = create_department(code, name, None, name_en=name_en)
         self._add_unit(root, "city", None)
@@ -261,7 +304,7 @@ class _Builder:
             self._add_unit(bureau, "bureau", b_code, weight=leaders, engagement=engagement)
             for d_order, division in enumerate(divisions):
                 d_code, d_name, d_en = division[:3]
-                sections = division[3] if len(division) > 3 else []
+                sections = division[3] if len(division) > 3 else generated.get((b_code, d_code), [])
                 dept = create_department(f"{bureau.code}-{d_code}", d_name, bureau, name_en=d_en, sort_order=d_order)
                 # Divisions lag or lead their bureau a little; the general office is usually keen.
                 lean = self.rng.gauss(1.0, 0.09) * (1.05 if d_code == "BGS" else 1.0)
@@ -314,7 +357,8 @@ class _Builder:
         surnames = [s for s, _ in data.SURNAMES]
         cum = list(itertools.accumulate(w for _, w in data.SURNAMES))
         used_numbers: set[str] = set()
-        plan_start = local_date_start_utc(self.today + dt.timedelta(days=min(SEC_START, PILOT_START)))
+        plan_start = local_date_start_utc(self.today + dt.timedelta(days=min(SEC_START, self.pilot_start)))
+        top = 10 ** self.serial_digits - 1
         for unit in self.units:
             positions = self._positions(unit)
             for position, grade, lo, hi in positions:
@@ -323,7 +367,7 @@ class _Builder:
                 if new_hire:
                     year = self.today.year
                 while True:
-                    number = f"{year}{rng.randint(1, 9999):04d}"
+                    number = f"{year}{rng.randint(1, top):0{self.serial_digits}d}"
                     if number not in used_numbers:
                         used_numbers.add(number)
                         break
@@ -482,7 +526,7 @@ class _Builder:
             return  # never started
         if pilot:
             course_ids = self.pilot_course_ids
-            day = self._start_day(PILOT_START + 3, 150, e)
+            day = self._start_day(self.pilot_start + 3, min(150, (self.pilot_end - self.pilot_start) // 2), e)
         else:
             course_ids = self.sec_course_ids
             day = self._start_day(SEC_START + 3, -SEC_START - 6, e)
@@ -673,10 +717,10 @@ class _Builder:
         started = utcnow()
         plans = []
         if self.pilot_course_ids:
-            year = (self.today + dt.timedelta(days=PILOT_START)).year
+            year = (self.today + dt.timedelta(days=self.pilot_start)).year
             pilot = self._plan(
                 f"{year}年数字技能提升试点培训（试点单位）", f"{year} Digital Skills Pilot Training (pilot units)",
-                self.certs[BASIC_CODE], PILOT_START, PILOT_END, PILOT_MILESTONES,
+                self.certs[BASIC_CODE], self.pilot_start, self.pilot_end, self.pilot_milestones,
                 [db.session.get(Department, self.by_code[f"CITY-{c}"].id) for c in data.PILOT_BUREAUS])
             plans.append(pilot)
         sec = self._plan("2026年全市公务员数字技能全员轮训", "2026 City-wide Civil-Servant Digital Skills Rollout",
@@ -777,12 +821,14 @@ class _Builder:
                     while verification in codes:
                         verification = new_verification_code()
                     codes.add(verification)
+                    expires_at = add_months(completed_at, cert.validity_months) if cert.validity_months else None
                     certificates.append({
                         "certification_id": cert.id, "user_id": person.user_id,
                         "serial": f"PENDING-{person.user_id}-{cert.id}", "verification_code": verification,
                         "issued_at": completed_at,
-                        "expires_at": add_months(completed_at, cert.validity_months) if cert.validity_months else None,
-                        "revoked_at": None, "revoked_reason": None,
+                        "expires_at": expires_at,
+                        "renewal_opens_at": renewal_opens(expires_at, cert.recertification_window_days),
+                        "renewal_assigned_at": None, "revoked_at": None, "revoked_reason": None, "revoked_by_id": None,
                         "attempt_id": rec.attempt.id if rec.attempt is not None else None,
                     })
         if not certificates:

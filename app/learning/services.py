@@ -336,6 +336,10 @@ def check_course_completion(user, course: Course, attempt=None) -> bool:
 
     enrolment = enrol(user, course)
     if enrolment.completed_at is not None:
+        if attempt is not None and attempt.passed:
+            # A pass at an already completed course: recertification when a certificate of a
+            # certification containing it is inside its renewal window (else nothing is issued).
+            issue_due_certificates(user, attempt=attempt)
         return True
     done, total = lessons_done(user.id, course.id)
     if done < total or not has_passed_course_exam(user.id, course.id):

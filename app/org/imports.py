@@ -659,6 +659,9 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
 
     if errors:
         raise ContentError(list(errors))
+    # The raw cells (a dict per row) are no longer needed: free them before the write phase.
+    encoding, delimiter = table.encoding, table.delimiter
+    del table
 
     # Bulk statements throughout (no ORM object per row): 100,000 rows must import in under 60 s and
     # 500 MB (docs/performance.md, "Staff import").
@@ -676,7 +679,7 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
                                                              .where(OfficerScope.user_id.in_(ids[start:start + _CHUNK]))):
                 scopes.setdefault(user_id, set()).add(department_id)
 
-    summary = ImportSummary("staff", path, table.encoding, table.delimiter, rows=len(parsed),
+    summary = ImportSummary("staff", path, encoding, delimiter, rows=len(parsed),
                             deactivate_missing=deactivate_missing)
     now = utcnow()
     department_codes = {department_id: code for code, department_id in departments.items()}
@@ -745,13 +748,20 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
         else:
             summary.unchanged += 1
 
+    in_file = {row.staff_number for row in parsed} if deactivate_missing else set()
+    del parsed, existing  # the write phase needs neither (peak memory: docs/performance.md)
     db.session.flush()
     for start in range(0, len(new_users), _CHUNK):
         db.session.execute(insert(User), new_users[start:start + _CHUNK])
+    # Who needs a sign-in code, as (staff number, name); then the inserted rows' dicts can go.
+    without_password = [(values["staff_number"], values["name"]) for values in new_users if not values["password_hash"]]
+    new_numbers = [values["staff_number"] for values in new_users]
+    del new_users
     new_ids: dict[str, int] = {}
-    for chunk in _chunks([values["staff_number"] for values in new_users]):
+    for chunk in _chunks(new_numbers):
         new_ids.update((number, user_id) for user_id, number in db.session.execute(
             select(User.id, User.staff_number).where(User.staff_number.in_(chunk))))
+    del new_numbers
     for start in range(0, len(updates), _CHUNK):
         db.session.execute(update(User), updates[start:start + _CHUNK])  # by primary key, executemany
     for user_id, department_ids in scope_changes.items():
@@ -763,7 +773,6 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
     if transfers:
         db.session.execute(insert(StaffTransfer), transfers)
     if deactivate_missing:
-        in_file = {row.staff_number for row in parsed}
         missing = [(user_id, number, is_admin) for user_id, number, is_admin in db.session.execute(
             select(User.id, User.staff_number, User.is_admin).where(User.active.is_(True))).all()
             if number not in in_file]
@@ -780,8 +789,8 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
         db.session.execute(update(UserSession).where(UserSession.user_id.in_(ended[start:start + _CHUNK]),
                                                      UserSession.revoked_at.is_(None))
                            .values(revoked_at=now).execution_options(synchronize_session=False))
-    needs_code = [SimpleNamespace(id=new_ids[values["staff_number"]], **values)
-                  for values in new_users if not values["password_hash"]]
+    needs_code = [SimpleNamespace(id=new_ids[number], staff_number=number, name=name)
+                  for number, name in without_password]
     if needs_code:
         codes = issue_sign_in_codes(needs_code)
         summary.sign_in_codes = [(u.staff_number, u.name, codes[u.id]) for u in needs_code]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 
 from flask import current_app
@@ -66,7 +67,11 @@ def status_for(completion: Decimal | None, target: Decimal, tolerance: float | N
 
 @dataclass
 class DepartmentFigures:
-    """Figures for one department's subtree. Percentages are 0–100 (None when eligible is 0)."""
+    """Figures for one department's subtree. Percentages are 0–100 (None when eligible is 0).
+
+    The percentages are computed once per object (``cached_property``: a city dashboard reads each
+    several times for 1,000 rows); the counts are not changed after the object is built.
+    """
 
     department: Department
     level: int
@@ -83,22 +88,22 @@ class DepartmentFigures:
     def _pct(num: int, den: int) -> Decimal | None:
         return (Decimal(num) * 100 / Decimal(den)).quantize(Decimal("0.1")) if den else None
 
-    @property
+    @cached_property
     def completion(self) -> Decimal | None:
         """Certified ÷ eligible × 100 (percent 0–100, 1 decimal); None when nobody is eligible."""
         return self._pct(self.certified, self.eligible)
 
-    @property
+    @cached_property
     def participation(self) -> Decimal | None:
         """Started ÷ eligible × 100 (percent 0–100, 参学率); None when nobody is eligible."""
         return self._pct(self.started, self.eligible)
 
-    @property
+    @cached_property
     def pass_rate(self) -> Decimal | None:
         """Passed ÷ sat × 100 (percent 0–100, 考试合格率); None when nobody has sat the exam."""
         return self._pct(self.passed, self.sat)
 
-    @property
+    @cached_property
     def hours_rate(self) -> Decimal | None:
         """Staff who reached the annual 学时 quota ÷ eligible × 100 (percent 0–100, 学时达标率)."""
         return self._pct(self.hours_met, self.eligible)
@@ -162,7 +167,7 @@ def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None)
     return (*conditions, ~exempted)
 
 
-def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
+def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: bool = False) -> _PlanConditions:
     """The plan's definitions as SQL conditions correlated to ``User``, as of ``as_of_end`` (UTC).
 
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
@@ -172,7 +177,15 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
     calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
     stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
+
+    ``set_based``: the same definitions written as ``User.id IN (uncorrelated SELECT user_id …)``
+    instead of correlated EXISTS (see :func:`_set_based_flags`): each set is computed once (a hashed
+    subplan on PostgreSQL), which is faster when most of the city is counted (the admin's whole-city
+    dashboard at 100,000 staff: 1.16 s → 0.74–0.84 s), slower for one bureau (0.10 → 0.44 s, every
+    set is still computed for the whole city). Same figures either way (docs/performance.md).
     """
+    if set_based:
+        return _set_based_flags(plan, as_of_end)
     courses = required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
     started = or_(
@@ -182,9 +195,7 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     )
     certified = exists().where(
         Certificate.user_id == User.id, Certificate.certification_id == plan.certification_id,
-        Certificate.issued_at < as_of_end,
-        or_(Certificate.revoked_at.is_(None), Certificate.revoked_at >= as_of_end),
-        or_(Certificate.expires_at.is_(None), Certificate.expires_at >= as_of_end),
+        Certificate.held_at(as_of_end),  # issued before, neither revoked nor expired before as_of_end
     )
     if plan.courses:  # extra courses: each completed by then too (no extra query when there are none)
         # Two levels below User: correlate explicitly (auto-correlation stops at the nearest SELECT).
@@ -197,6 +208,37 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanCondition
     return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
                            exists().where(finished, Attempt.passed.is_(True)),
                            credit_hours_in_year(as_of_end) >= annual_quota())
+
+
+def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
+    """:func:`plan_conditions` with every flag an uncorrelated ``User.id IN (SELECT user_id …)``: the
+    same tables and tests as the EXISTS form (user ids are never NULL, so ``NOT IN`` is safe)."""
+    correlated = plan_conditions(plan, as_of_end)
+    courses = required_course_ids(plan)
+    exams = select(Exam.id).where(Exam.course_id.in_(courses))
+    started = or_(
+        User.id.in_(select(LessonProgress.user_id).where(
+            LessonProgress.started_at < as_of_end,
+            LessonProgress.lesson_id.in_(select(Lesson.id).where(Lesson.course_id.in_(courses))))),
+        User.id.in_(select(Attempt.user_id).where(Attempt.exam_id.in_(exams), Attempt.started_at < as_of_end)),
+    )
+    certified = User.id.in_(select(Certificate.user_id).where(
+        Certificate.certification_id == plan.certification_id, Certificate.held_at(as_of_end)))
+    if plan.courses:  # extra courses must be completed too: keep the correlated form of that rule
+        certified = correlated.certified
+    finished = (Attempt.exam_id.in_(exams), Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
+    quota = annual_quota()
+    hours_met = correlated.hours_met
+    if quota > 0:  # with a quota of 0 everyone meets it, enrolments or not: keep the correlated form
+        year = to_local(as_of_end - dt.timedelta(microseconds=1)).year
+        hours_met = User.id.in_(
+            select(Enrolment.user_id).where(
+                Enrolment.completed_at.is_not(None), Enrolment.completed_at >= local_date_start_utc(dt.date(year, 1, 1)),
+                Enrolment.completed_at < as_of_end)
+            .group_by(Enrolment.user_id).having(func.sum(Enrolment.credit_hours_awarded) >= quota))
+    return _PlanConditions(correlated.eligible, started, certified,
+                           User.id.in_(select(Attempt.user_id).where(*finished)),
+                           User.id.in_(select(Attempt.user_id).where(*finished, Attempt.passed.is_(True))), hours_met)
 
 
 def annual_quota() -> Decimal:
@@ -221,10 +263,10 @@ def _flag(condition) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime):
+def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: bool = False):
     """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed,
-    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`)."""
-    c = plan_conditions(plan, as_of_end)
+    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`, ``set_based`` too)."""
+    c = plan_conditions(plan, as_of_end, set_based=set_based)
     return select(
         User.id.label("user_id"), User.department_id.label("department_id"),
         _flag(c.started).label("started"), _flag(c.certified).label("certified"),
@@ -244,9 +286,12 @@ def figure_rows(plan: RolloutPlan, as_of: dt.date, viewer: User | None = None) -
     # join (three times as often in a four-level tree); PostgreSQL inlines a plain CTE or subquery.
     # Only users in visible departments can count towards a visible ancestor, so for officers the
     # filter goes inside too (admins see every department).
-    eligible = eligible_users(plan, local_date_end_utc(as_of))
     visible = visible_department_ids(viewer) if viewer is not None else None
-    if viewer is not None and not viewer.is_admin:
+    # Admins and the snapshot job count the whole city: the set-based flags are faster there,
+    # EXISTS for one officer's subtree.
+    whole_city = viewer is None or viewer.is_admin
+    eligible = eligible_users(plan, local_date_end_utc(as_of), set_based=whole_city)
+    if not whole_city:
         eligible = eligible.where(User.department_id.in_(visible))
     users = eligible.cte("eligible").prefix_with("MATERIALIZED", dialect="postgresql")
     query = (

@@ -66,6 +66,12 @@ def _check_practical_uploads() -> int:
     return check_pending_uploads()
 
 
+def _assign_renewals() -> int:
+    from app.certification.services import assign_due_renewals
+
+    return assign_due_renewals()
+
+
 JOBS = [
     Job("finalise-overdue-attempts", _finalise_overdue, 30),
     Job("rollout-daily-snapshots", _rollout_snapshots, 3600),  # hourly: takes each missing day once
@@ -74,6 +80,7 @@ JOBS = [
     Job("escalations", _escalations, 86400, cron="30 8 * * *"),
     Job("send-emails", _send_emails, 60),
     Job("check-practical-uploads", _check_practical_uploads, 15),
+    Job("assign-certificate-renewals", _assign_renewals, 3600),
 ]
 
 

@@ -204,7 +204,7 @@ def test_attempts_grade_to_their_items_and_certificates_follow_passes(demo):
         assert re.fullmatch(rf"{cert.certification.code}-\d{{4}}-{cert.id:06d}", cert.serial)
         assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", cert.verification_code)
         assert (cert.expires_at is None) == (cert.certification.validity_months is None)
-        assert cert.status == "valid"
+        assert cert.status == "certified"
         # Every course of the certification is completed (lessons done, exam passed) by issue time.
         for course in cert.certification.courses:
             enrolment = db.session.execute(select(Enrolment).where(

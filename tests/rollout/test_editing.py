@@ -256,10 +256,22 @@ def test_extra_courses_are_required_and_count_towards_completion(db, tree):
     assert tree["users"][3].id in _enrolments(db, extra.id) and tree["users"][3].id in _enrolments(db, tree["course"].id)
     # u1 u2 u3 hold the certificate by Oct 31, but none has finished the extra course: nobody is complete
     assert drill_down(plan, tree["admin"], tree["city"].id, OCT31, status="certified").total == 0
+    # the admin's whole-city dashboard (set-based flags) applies the same rule
+    assert {f.department.id: f.certified for f in _walk(department_figures(plan, tree["admin"], OCT31))}[
+        tree["city"].id] == 0
     db.session.execute(Enrolment.__table__.update().where(Enrolment.user_id == tree["users"][3].id,
                                                           Enrolment.course_id == extra.id)
                        .values(completed_at=local(10, 30)))
     db.session.commit()
     done = drill_down(plan, tree["admin"], tree["city"].id, OCT31, status="certified")
     assert [r["user"].staff_number for r in done.rows] == ["U3"]
+    assert {f.department.id: f.certified for f in _walk(department_figures(plan, tree["admin"], OCT31))}[
+        tree["city"].id] == 1
     assert drill_down(plan, tree["admin"], tree["city"].id, dt.date(2026, 10, 29), status="certified").total == 0
+
+
+def _walk(figures):
+    """Every node of a department_figures forest."""
+    for f in figures:
+        yield f
+        yield from _walk(f.children)
