@@ -112,6 +112,23 @@ def build_demo(staff: int | None = None, seed: int = 20261122, size: str = "stan
     _ensure_content()
     builder = _Builder(staff=staff, rng=random.Random(seed), size=size)
     builder.run()
+    if size == "standard":
+        _snapshot_history(DEMO_SNAPSHOT_DAYS)
+
+
+#: Days of daily snapshots the standard demo rebuilds, so the dashboard's trend chart and forecast
+#: (which reads the last 28 days) have history.
+DEMO_SNAPSHOT_DAYS = 42
+
+
+def _snapshot_history(days: int) -> None:
+    """Backfill the rollout snapshots of the last ``days`` local days up to yesterday (from the
+    demo's events, as ``flask rollout backfill`` does)."""
+    from app.rollout.trend import backfill
+
+    db.session.flush()
+    yesterday = local_today() - dt.timedelta(days=1)
+    backfill(yesterday - dt.timedelta(days=days - 1), yesterday)
 
 
 def demo_logins() -> list[str]:
