@@ -101,7 +101,8 @@ def test_officer_reminds_chosen_people_in_scope_once_a_day(app, db, client, logi
     assert zh_rows[0].subject == "来自 Officer A 的提醒：数字技能计划" and zh_rows[0].sender_id == officer.id
     assert "测试课程，截止日期 2026-12-10" in zh_rows[0].body
     assert _messages(db, recipient_id=en.id, channel=IN_APP)[0].subject == "Reminder from Officer A: Digital skills plan"
-    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action.like("notifications.%"))
+                                .order_by(AuditEvent.id)).scalars().all()
     assert [(e.action, e.target, e.actor_id) for e in events] == [
         ("notifications.remind", f"user:{en.id}", officer.id), ("notifications.remind", f"user:{zh.id}", officer.id),
         ("notifications.remind_refused", f"department:{learners['a'].id}", officer.id),
