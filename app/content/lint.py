@@ -278,6 +278,7 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
     if share is not None and share >= BANK_MAX_LONGEST_SHARE:
         report.failures.append(f"whole bank: the key is the longest option in {share:.1f} % of single-choice "
                                f"questions; it must stay under {BANK_MAX_LONGEST_SHARE:g} %")
+    report.failures += untaught_items(courses_dir, root or bank_dir.parent)
     small = report.small_items
     if small:
         report.warnings.append(f"items with fewer than {MIN_ITEM_QUESTIONS} questions: "
@@ -289,11 +290,39 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
     return report
 
 
+def untaught_items(courses_dir: Path, root: Path) -> list[str]:
+    """One message per course item no lesson teaches, as ``<course.yaml>: field 'items': <code> is taught
+    by no lesson …``. A lesson teaches the codes in its ``items`` (course.yaml ``lessons[].items``); a
+    lesson without tags counts as teaching every item of its course (as the result page treats it), so
+    only a course whose lessons are all tagged can fail. Malformed files are left to ``content sync``."""
+    out: list[str] = []
+    if not courses_dir.exists():
+        return out
+    for path in sorted(courses_dir.iterdir()):
+        if not (path / "course.yaml").is_file():
+            continue
+        data = load_yaml(path / "course.yaml")
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            continue
+        lessons = [lesson for lesson in data.get("lessons") or [] if isinstance(lesson, dict)]
+        if not lessons or any(not lesson.get("items") for lesson in lessons):
+            continue
+        taught = {str(code) for lesson in lessons if isinstance(lesson["items"], list) for code in lesson["items"]}
+        where = path / "course.yaml"
+        where = where.relative_to(root) if where.is_relative_to(root) else where
+        for code in data["items"]:
+            if str(code) not in taught:
+                out.append(f"{where}: field 'items': {code} is taught by no lesson "
+                           f"(tag a lesson with it in lessons[].items)")
+    return out
+
+
 def content_stats(courses_dir: Path, bank_dir: Path) -> list[dict]:
     """Per standard item (in the standard's order): lessons teaching it and questions by type and difficulty.
 
     Returns ``[{"item": "A1", "lessons": 6, "questions": 20, "types": Counter, "difficulties": Counter}]``.
-    "Lessons teaching it" are the lessons of every course whose ``items`` list the item.
+    "Lessons teaching it" are the lessons tagged with the item (``lessons[].items``) plus the untagged
+    lessons of every course whose ``items`` list the item.
     """
     questions, _files, area_of = read_bank(bank_dir)
     lessons: Counter = Counter()
@@ -304,8 +333,10 @@ def content_stats(courses_dir: Path, bank_dir: Path) -> list[dict]:
             data = load_yaml(path / "course.yaml")
             if not isinstance(data, dict):
                 raise ContentError([f"{path / 'course.yaml'}: expected a mapping at the top level"])
-            for code in data.get("items") or []:
-                lessons[str(code)] += len(data.get("lessons") or [])
+            for lesson in data.get("lessons") or []:
+                tags = lesson.get("items") if isinstance(lesson, dict) else None
+                for code in (tags if isinstance(tags, list) and tags else data.get("items") or []):
+                    lessons[str(code)] += 1
     by_item: dict[str, list[BankQuestion]] = defaultdict(list)
     for q in questions:
         by_item[q.item or "(none)"].append(q)

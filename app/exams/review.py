@@ -183,9 +183,10 @@ def weak_items(attempt: Attempt) -> list[dict]:
     """Standard items of a finished attempt scored below the exam's pass mark (percent 0–100 of the
     item's points), with the lessons that teach them.
 
-    Each: ``{"item", "percent" (Decimal 0–100), "lessons": [(course, lesson)]}``. Lessons are not
-    mapped to single items (course.yaml maps a COURSE to items), so the lessons listed are the active
-    lessons of every active course whose ``items`` include the item, the exam's own course first.
+    Each: ``{"item", "percent" (Decimal 0–100), "lessons": [(course, lesson)]}``. The lessons listed are
+    the active lessons tagged with the item (course.yaml ``lessons[].items``) of every active course whose
+    ``items`` include it, the exam's own course first; an untagged lesson counts as teaching every item of
+    its course (:meth:`app.learning.models.Lesson.teaches`). At most :data:`PAGE_LESSONS`.
     """
     from app.learning.models import Course, Lesson, course_item
 
@@ -203,7 +204,7 @@ def weak_items(attempt: Attempt) -> list[dict]:
         for course in courses:
             lessons += [(course, lesson) for lesson in db.session.execute(
                 select(Lesson).where(Lesson.course_id == course.id, Lesson.active.is_(True))
-                .order_by(Lesson.position)).scalars()]
+                .order_by(Lesson.position)).scalars() if lesson.teaches(row.item.code)]
         out.append({"item": row.item, "percent": row.percent, "lessons": lessons[:PAGE_LESSONS]})
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import BilingualMixin, TimestampMixin
@@ -48,7 +48,11 @@ class Course(BilingualMixin, TimestampMixin, db.Model):
 
 
 class Lesson(BilingualMixin, TimestampMixin, db.Model):
-    """A lesson. ``key`` is its file name stem; a removed file retires the lesson (progress is kept)."""
+    """A lesson. ``key`` is its file name stem; a removed file retires the lesson (progress is kept).
+
+    ``items``: the codes of the standard items this lesson teaches (course.yaml ``lessons[].items``, each
+    among the course's items), or ``None``/``[]`` when the lesson is not tagged; see :meth:`teaches`.
+    """
 
     __tablename__ = "lesson"
     __table_args__ = (UniqueConstraint("course_id", "key"),)
@@ -64,8 +68,14 @@ class Lesson(BilingualMixin, TimestampMixin, db.Model):
     body_html: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    items: Mapped[list | None] = mapped_column(JSON)
 
     course: Mapped[Course] = relationship(back_populates="lessons")
+
+    def teaches(self, code: str) -> bool:
+        """Whether a learner weak in standard item ``code`` should be pointed to this lesson: the lesson is
+        tagged with ``code``, or it has no tags at all (then only the course-level mapping is known)."""
+        return not self.items or code in self.items
 
 
 class Enrolment(TimestampMixin, db.Model):

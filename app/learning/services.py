@@ -81,7 +81,8 @@ def _lesson_file_lines(course_yaml: Path) -> dict[int, int]:
 def read_course_dir(path: Path) -> dict:
     """Read and check ``courses/<slug>/``: course.yaml and its lesson files.
 
-    Returns a plain dict (slug, titles, lessons with Markdown bodies, items, exam).
+    Returns a plain dict (slug, titles, lessons with Markdown bodies and their optional ``items`` tags
+    — each a code among the course's ``items`` — items, exam).
     Raises ContentError listing every problem as ``file: field: message``.
     """
     slug = path.name
@@ -126,7 +127,22 @@ def read_course_dir(path: Path) -> dict:
         if not isinstance(minutes, int) or minutes < 0:
             errors.append(f"{l_where}: field 'minutes' must be a whole number")
             minutes = 0
-        lessons.append({"key": key, "title": _bi(lesson, "title", l_where, errors), "minutes": minutes, "body": body})
+        lesson_items = lesson.get("items")
+        if lesson_items is None:
+            lesson_items = []
+        elif not isinstance(lesson_items, list) or not all(isinstance(c, str) and c for c in lesson_items):
+            errors.append(f"{l_where}: field 'items' must be a list of standard item codes")
+            lesson_items = []
+        else:
+            course_codes = {str(i) for i in items}
+            for code in lesson_items:
+                if code not in course_codes:
+                    errors.append(f"{l_where}: field 'items': '{code}' is not one of the course's items "
+                                  f"({', '.join(str(i) for i in items)})")
+            if len(set(lesson_items)) != len(lesson_items):
+                errors.append(f"{l_where}: field 'items' lists an item twice")
+        lessons.append({"key": key, "title": _bi(lesson, "title", l_where, errors), "minutes": minutes, "body": body,
+                        "items": [str(c) for c in lesson_items]})
     if not lessons:
         errors.append(f"{where}: field 'lessons' must list at least one lesson")
     exam = data.get("exam")
@@ -213,7 +229,9 @@ def store_course(data: dict, report: SyncReport) -> Course:
     existing = {lesson.key: lesson for lesson in db.session.execute(
         select(Lesson).where(Lesson.course_id == course.id)).scalars()}
     for position, lesson_data in enumerate(data["lessons"]):
-        digest = _hash([lesson_data["title"], lesson_data["minutes"], lesson_data["body"], position])
+        # Tags join the digest only when present, so untagged lessons keep the digest they had before tags.
+        digest = _hash([lesson_data["title"], lesson_data["minutes"], lesson_data["body"], position]
+                       + ([lesson_data["items"]] if lesson_data.get("items") else []))
         lesson = existing.pop(lesson_data["key"], None)
         if lesson is not None and lesson.content_hash == digest and lesson.active:
             report.unchanged("lesson")
@@ -229,6 +247,7 @@ def store_course(data: dict, report: SyncReport) -> Course:
         lesson.body_md = lesson_data["body"]
         lesson.body_html = render_markdown(lesson_data["body"])
         lesson.position = position
+        lesson.items = list(lesson_data.get("items") or []) or None
         lesson.content_hash = digest
         lesson.active = True
     for lesson in existing.values():

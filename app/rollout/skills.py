@@ -118,17 +118,22 @@ def _items(item_ids) -> list[StandardItem]:
 
 
 def item_lessons(item_ids) -> dict[int, list]:
-    """``{item id: [(course, [lesson, …])]}``: active lessons (at most :data:`LESSONS_PER_ITEM` per
-    course) of the active courses whose ``items`` include the item, as the result page suggests them."""
+    """``{item id: [(course, [lesson, …])]}``: active lessons tagged with the item (at most
+    :data:`LESSONS_PER_ITEM` per course) of the active courses whose ``items`` include the item, as the
+    result page suggests them; an untagged lesson counts as teaching every item of its course
+    (:meth:`app.learning.models.Lesson.teaches`)."""
     if not item_ids:
         return {}
     rows = db.session.execute(
-        select(course_item.c.standard_item_id, Course, Lesson)
+        select(course_item.c.standard_item_id, StandardItem.code, Course, Lesson)
+        .join(StandardItem, StandardItem.id == course_item.c.standard_item_id)
         .join(Course, Course.id == course_item.c.course_id).join(Lesson, Lesson.course_id == Course.id)
         .where(course_item.c.standard_item_id.in_(list(item_ids)), Course.active.is_(True), Lesson.active.is_(True))
         .order_by(course_item.c.standard_item_id, Course.id, Lesson.position)).all()
     out: dict[int, list] = defaultdict(list)
-    for item_id, course, lesson in rows:
+    for item_id, code, course, lesson in rows:
+        if not lesson.teaches(code):
+            continue
         entries = out[item_id]
         if not entries or entries[-1][0].id != course.id:
             entries.append((course, []))
