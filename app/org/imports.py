@@ -583,7 +583,8 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
     Staff not in the file are left alone unless ``deactivate_missing``: then every active user
     whose staff number is not in the file is deactivated, except administrators (kept, counted in
     ``kept_admins``, so an import cannot lock every administrator out); a file without data rows is
-    then refused. Every deactivated user's login sessions end.
+    then refused. Every deactivated user's login sessions end and their ``deactivated_at`` is set to the
+    import's time (a row reactivating someone clears it), so past rollout figures count them until then.
 
     A staff member whose department changes is a transfer: a :class:`~app.org.models.StaffTransfer`
     row (from, to, ``effective_at``) is written. ``effective_at`` is 00:00 UTC of the optional
