@@ -29,6 +29,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the person was last deactivated (UTC; None while active, and for people deactivated before
+    # this column existed: unknown, so past figures treat them as gone already). Rollout figures count
+    # a leaver up to this instant (app.rollout.services.active_at).
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_examiner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when someone else chose the password (staff import, reset): the user must change it first.

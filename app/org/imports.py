@@ -583,7 +583,8 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
     Staff not in the file are left alone unless ``deactivate_missing``: then every active user
     whose staff number is not in the file is deactivated, except administrators (kept, counted in
     ``kept_admins``, so an import cannot lock every administrator out); a file without data rows is
-    then refused. Every deactivated user's login sessions end.
+    then refused. Every deactivated user's login sessions end and their ``deactivated_at`` is set to the
+    import's time (a row reactivating someone clears it), so past rollout figures count them until then.
 
     A staff member whose department changes is a transfer: a :class:`~app.org.models.StaffTransfer`
     row (from, to, ``effective_at``) is written. ``effective_at`` is 00:00 UTC of the optional
@@ -666,7 +667,7 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
     # Bulk statements throughout (no ORM object per row): 100,000 rows must import in under 60 s and
     # 500 MB (docs/performance.md, "Staff import").
     columns = (User.id, User.staff_number, User.name, User.department_id, User.position, User.grade, User.email,
-               User.active, User.is_admin)
+               User.active, User.is_admin, User.deactivated_at)
     existing: dict[str, tuple] = {}
     for chunk in _chunks([row.staff_number for row in parsed]):
         existing.update((r.staff_number, r) for r in db.session.execute(
@@ -718,6 +719,7 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
             summary.changes.append(f"created staff {row.staff_number} {row.name}")
             continue
         values = {attr: getattr(current, attr) for attr in attrs}
+        values["deactivated_at"] = current.deactivated_at  # every update row has the same keys
         changed = []
         for attr in attrs:
             wanted = getattr(row, attr)
@@ -725,6 +727,9 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
                 if attr == "active" and wanted is False:
                     summary.deactivated += 1
                     ended.append(current.id)
+                    values["deactivated_at"] = now
+                elif attr == "active":  # reactivated
+                    values["deactivated_at"] = None
                 if attr == "department_id":
                     summary.transferred += 1
                     transfers.append({"user_id": current.id, "from_department_id": current.department_id,
@@ -781,7 +786,7 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
         for start in range(0, len(gone), _CHUNK):
             ids = [user_id for user_id, _ in gone[start:start + _CHUNK]]
             db.session.execute(update(User).where(User.id.in_(ids), User.active.is_(True))
-                               .values(active=False, updated_at=now).execution_options(synchronize_session=False))
+                               .values(active=False, updated_at=now, deactivated_at=now).execution_options(synchronize_session=False))
         summary.deactivated_missing, summary.kept_admins = len(gone), len(kept)
         summary.changes.extend(f"deactivated staff {number} (not in the file)" for _, number in gone)
         ended.extend(user_id for user_id, _ in gone)

@@ -150,7 +150,8 @@ def search_people(text: str = "", page: int = 1, per_page: int = PEOPLE_PAGE_SIZ
 
 def set_user_active(user: User, active: bool, *, actor: User | None = None) -> bool:
     """Deactivate or reactivate ``user`` by one conditional UPDATE; deactivation also ends every open
-    login session of theirs. Returns True if the state changed (False if it already was so). Raises
+    login session of theirs. Sets ``deactivated_at`` (UTC, now) on deactivation and clears it on
+    reactivation (past rollout figures count the person up to that instant). Returns True if the state changed (False if it already was so). Raises
     ValueError when ``actor`` tries to deactivate themself. Audited. Flushes; caller commits."""
     from app.auth.services import revoke_sessions
     from app.core.time import utcnow
@@ -159,7 +160,8 @@ def set_user_active(user: User, active: bool, *, actor: User | None = None) -> b
         raise ValueError("you cannot deactivate yourself")
     result = db.session.execute(
         update(User).where(User.id == user.id, User.active.is_(not active))
-        .values(active=active, updated_at=utcnow()).execution_options(synchronize_session=False))
+        .values(active=active, updated_at=utcnow(), deactivated_at=None if active else utcnow())
+        .execution_options(synchronize_session=False))
     db.session.refresh(user)
     if result.rowcount == 0:
         return False

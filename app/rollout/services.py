@@ -1,7 +1,8 @@
 """Rollout figures: per-department completion against a plan's milestones, as SQL aggregations.
 
 Definitions (shown in the UI next to each figure):
-    eligible   active staff in the plan's audience subtrees, minus exemptions
+    eligible   staff active then, in the plan's audience subtrees by the department held then
+               (transfer history), minus exemptions
     started    eligible staff who opened a lesson of a required course or started its exam (参学)
     certified  eligible staff holding a valid certificate of the plan's certification and, when the
                plan names extra courses, having completed each of them (完成)
@@ -143,6 +144,37 @@ class _PlanConditions:
     hours_met: ColumnElement[bool]
 
 
+def department_at(as_of_end: dt.datetime | None) -> ColumnElement:
+    """SQL expression on ``User``: the person's department id at the UTC instant ``as_of_end`` (issue 8:
+    a mover counts in the new department from the transfer's ``effective_at``). It is the
+    ``from_department_id`` of their earliest :class:`StaffTransfer` with ``effective_at >= as_of_end``
+    (NULL when they had no department then: counted nowhere), else ``User.department_id``; ``None``
+    means now (``User.department_id``).
+
+    Written as ``CASE WHEN User.id IN (uncorrelated SELECT of transfers at or after the instant) THEN
+    (correlated first such transfer) ELSE User.department_id``: the set is computed once per query
+    (set-based, usable at 100,000 staff), the correlated lookup runs only for people who moved since;
+    for today the set is empty (no transfer lies in the future) and the expression is the column.
+    The one definition of the as-of department for figures, drill-down and the skills map."""
+    if as_of_end is None:
+        return User.department_id
+    later = select(StaffTransfer.user_id).where(StaffTransfer.effective_at >= as_of_end)
+    first = (select(StaffTransfer.from_department_id)
+             .where(StaffTransfer.user_id == User.id, StaffTransfer.effective_at >= as_of_end)
+             .order_by(StaffTransfer.effective_at, StaffTransfer.id).limit(1).correlate(User).scalar_subquery())
+    return case((User.id.in_(later), first), else_=User.department_id)
+
+
+def active_at(as_of_end: dt.datetime | None) -> ColumnElement[bool]:
+    """SQL condition on ``User``: the person was active (had not left) at the UTC instant ``as_of_end``:
+    active now, or deactivated at or after it (``User.deactivated_at``). A deactivated person with no
+    ``deactivated_at`` (deactivated before the column existed: unknown) counts as gone before any date.
+    ``None`` means now (``User.active``). For today it reduces to ``active`` (no one leaves in the future)."""
+    if as_of_end is None:
+        return User.active.is_(True)
+    return or_(User.active.is_(True), User.deactivated_at >= as_of_end)
+
+
 def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None) -> tuple:
     """WHERE clauses on ``User`` for the plan's eligible staff: active, in a department of the
     audience's subtrees but not of an excluded subtree, holding one of the plan's positions and grades
@@ -150,13 +182,14 @@ def eligible_conditions(plan: RolloutPlan, as_of_end: dt.datetime | None = None)
 
     With ``as_of_end`` (UTC instant, the end of the chosen local day) only what was known by then
     counts: staff whose record existed (``User.created_at`` before it, i.e. joined by then) and
-    exemptions recorded before it. Department and active flag are today's: the platform keeps no
-    history of transfers or leaving dates.
+    exemptions recorded before it; the department is the one held then (:func:`department_at`, from
+    the transfer history) and leavers count up to their ``deactivated_at`` (:func:`active_at`).
     """
     audience = subtree_ids(select(plan_audience.c.department_id).where(plan_audience.c.plan_id == plan.id))
     excluded = subtree_ids(select(plan_exclusion.c.department_id).where(plan_exclusion.c.plan_id == plan.id))
     exempted = exists().where(Exemption.plan_id == plan.id, Exemption.user_id == User.id)
-    conditions = [User.active.is_(True), User.department_id.in_(audience), User.department_id.not_in(excluded)]
+    department = department_at(as_of_end)
+    conditions = [active_at(as_of_end), department.in_(audience), department.not_in(excluded)]
     if plan.positions:
         conditions.append(User.position.in_(list(plan.positions)))
     if plan.grades:
@@ -265,10 +298,11 @@ def _flag(condition) -> ColumnElement[int]:
 
 def eligible_users(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: bool = False):
     """SELECT of eligible users with 0/1 flags: ``user_id, department_id, started, certified, sat, passed,
-    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`, ``set_based`` too)."""
+    hours_met`` as of ``as_of_end`` (UTC instant; definitions: :func:`plan_conditions`, ``set_based`` too).
+    ``department_id`` is the department held at ``as_of_end`` (:func:`department_at`)."""
     c = plan_conditions(plan, as_of_end, set_based=set_based)
     return select(
-        User.id.label("user_id"), User.department_id.label("department_id"),
+        User.id.label("user_id"), department_at(as_of_end).label("department_id"),
         _flag(c.started).label("started"), _flag(c.certified).label("certified"),
         _flag(c.sat).label("sat"), _flag(c.passed).label("passed"), _flag(c.hours_met).label("hours_met"),
     ).where(*c.eligible)
@@ -280,7 +314,10 @@ def figure_rows(plan: RolloutPlan, as_of: dt.date, viewer: User | None = None) -
 
     One SQL aggregation (eligible users × closure table, grouped by ancestor). With ``viewer`` only the
     departments they may see (officers: their subtrees, scoped in the query); without one every
-    department (the snapshot job). Counts are ints (never None).
+    department (the snapshot job). Counts are ints (never None). Each person counts in the department
+    they held at the end of ``as_of`` (:func:`department_at`), and so do officers' scopes: someone
+    who moved out of an officer's subtree after ``as_of`` still counts in that officer's figures for
+    ``as_of``, someone who moved in after it does not.
     """
     # Materialised so each user's EXISTS flags are computed once, not once per ancestor row of the
     # join (three times as often in a four-level tree); PostgreSQL inlines a plain CTE or subquery.
@@ -292,7 +329,7 @@ def figure_rows(plan: RolloutPlan, as_of: dt.date, viewer: User | None = None) -
     whole_city = viewer is None or viewer.is_admin
     eligible = eligible_users(plan, local_date_end_utc(as_of), set_based=whole_city)
     if not whole_city:
-        eligible = eligible.where(User.department_id.in_(visible))
+        eligible = eligible.where(department_at(local_date_end_utc(as_of)).in_(visible))
     users = eligible.cte("eligible").prefix_with("MATERIALIZED", dialect="postgresql")
     query = (
         select(
@@ -404,7 +441,9 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     one of :data:`SORT_KEYS` (``status``: not started first, then department path, staff number).
     Each row: ``{"user", "path" (department path str), "started", "certified", "lessons_done" (int),
     "attempts" (int), "best_score" (Decimal 0–100 | None), "due_on" (date | None), "overdue", "exhausted"}``,
-    every column as of ``as_of``. Outside ``viewer``'s scope the result is empty. Raises ValueError on
+    every column as of ``as_of``; ``path`` and the subtree and scope tests use the department held
+    then (:func:`department_at`: a person who moved away since is listed under the old department,
+    also for an officer of it). Outside ``viewer``'s scope the result is empty. Raises ValueError on
     an unknown status or sort key.
     """
     if status not in STATUS_FILTERS or sort not in SORT_KEYS:
@@ -449,8 +488,9 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
                     .correlate(User, exam).exists())
     exhausted_c = (select(exam.c.id).where(exam.c.course_id.in_(courses), used >= allowed, ~passed_there)
                    .correlate(User).exists())
-    scope = (*c.eligible, User.department_id.in_(subtree_ids([department_id])),
-             User.department_id.in_(visible_department_ids(viewer)))
+    department = department_at(as_of_end)  # the department held then (figures count them there too)
+    scope = (*c.eligible, department.in_(subtree_ids([department_id])),
+             department.in_(visible_department_ids(viewer)))
     chosen = {"unfinished": [~c.certified], "not_started": [~c.started], "in_progress": [c.started, ~c.certified],
               "certified": [c.certified], "all": []}[status]
     if position:
@@ -479,7 +519,7 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     query = (
         select(User, paths.c.path, started, certified, lessons_done, attempts, best, due, _flag(overdue_c),
                _flag(exhausted_c))
-        .join(paths, paths.c.id == User.department_id)
+        .join(paths, paths.c.id == department)
         .where(*filters).order_by(*order).limit(per_page).offset((page - 1) * per_page)
     )
     rows = [

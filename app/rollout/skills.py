@@ -29,7 +29,7 @@ from app.learning.models import Course, Lesson, course_item
 from app.org.models import Department, DepartmentClosure
 from app.org.services import visible_department_ids
 from app.rollout.models import RolloutPlan
-from app.rollout.services import required_course_ids, eligible_conditions
+from app.rollout.services import department_at, required_course_ids, eligible_conditions
 from app.standards.models import StandardArea, StandardItem
 
 MIN_PEOPLE = 5
@@ -89,18 +89,20 @@ class SkillsMap:
 def best_attempts(plan: RolloutPlan, as_of: dt.date, *, viewer: User | None = None, user_id: int | None = None):
     """Subquery ``best(attempt_id, user_id, department_id)``: each eligible person's best finished attempt
     at each of the plan's exams as of the end of local date ``as_of`` (highest score, then earliest
-    finish, then lowest id). Restricted to ``viewer``'s departments (officers) and/or one ``user_id``."""
+    finish, then lowest id). Restricted to ``viewer``'s departments (officers) and/or one ``user_id``.
+    ``department_id`` is the department held at the end of ``as_of`` (transfer history:
+    :func:`app.rollout.services.department_at`), which the officer's scope is tested on too."""
     as_of_end = local_date_end_utc(as_of)
     exams = select(Exam.id).where(Exam.course_id.in_(required_course_ids(plan)))
     rank = func.row_number().over(partition_by=(Attempt.user_id, Attempt.exam_id),
                                   order_by=(Attempt.score.desc(), Attempt.finished_at, Attempt.id))
     query = (select(Attempt.id.label("attempt_id"), Attempt.user_id.label("user_id"),
-                    User.department_id.label("department_id"), rank.label("rank"))
+                    department_at(as_of_end).label("department_id"), rank.label("rank"))
              .join(User, User.id == Attempt.user_id)
              .where(Attempt.exam_id.in_(exams), Attempt.state == FINISHED, Attempt.finished_at < as_of_end,
                     Attempt.score.is_not(None), *eligible_conditions(plan, as_of_end)))
     if viewer is not None and not viewer.is_admin:
-        query = query.where(User.department_id.in_(visible_department_ids(viewer)))
+        query = query.where(department_at(as_of_end).in_(visible_department_ids(viewer)))
     if user_id is not None:
         query = query.where(Attempt.user_id == user_id)
     ranked = query.subquery("ranked")
