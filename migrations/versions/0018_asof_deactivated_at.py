@@ -1,7 +1,7 @@
 """user.deactivated_at: when a person was deactivated, so past rollout figures still count leavers
 
-Revision ID: 0017_asof_deactivated_at
-Revises: 0016_scale_certificate_lifecycle
+Revision ID: 0018_asof_deactivated_at
+Revises: 0017_lessons_lesson_items
 Create Date: 2026-12-04 23:15:00
 
 Existing inactive users keep NULL: when they left is unknown, and the figures then treat them as
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from app.core.types import UTCDateTime
 
 
-revision = '0017_asof_deactivated_at'
-down_revision = '0016_scale_certificate_lifecycle'
+revision = '0018_asof_deactivated_at'
+down_revision = '0017_lessons_lesson_items'
 branch_labels = None
 depends_on = None
 
