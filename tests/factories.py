@@ -130,4 +130,6 @@ def wrong_response(item) -> dict:
     if item.question_version.qtype == "true_false":
         return {"choice": "false" if spec["answer"] else "true"}
     wrong = [o["id"] for o in spec["options"] if o["fraction"] <= 0]
+    if not wrong:
+        raise ValueError(f"question version {item.question_version.id} has no wrong option to choose")
     return {"choices": wrong[:1]} if item.question_version.qtype == "multiple_choice" else {"choice": wrong[0]}

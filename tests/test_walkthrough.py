@@ -76,7 +76,11 @@ def test_learner_path_to_certificate_and_officer_sees_it(app, content, db, login
     attempt = _db.session.get(Attempt, attempt_id)
     items = {item.position: item for item in attempt.items}
     # Answer 17 of 20 right (85 points), in two halves with a reload in between.
-    plan_answers = {p: (wrong_response(items[p]) if i < 3 else right_response(items[p])) for i, p in enumerate(positions)}
+    # The three wrong answers go to questions that have a wrong choice (a multiple-response question whose
+    # every option is a key has none: any non-empty choice earns something).
+    wrong = [p for p in positions if items[p].question_version.qtype == "true_false"
+             or any(o["fraction"] <= 0 for o in items[p].question_version.spec["options"])][:3]
+    plan_answers = {p: (wrong_response(items[p]) if p in wrong else right_response(items[p])) for p in positions}
     first, second = positions[:10], positions[10:]
     for p in first:
         response = client.post(f"/api/attempts/{attempt_id}/answers", json={"position": p, "response": plan_answers[p], "revision": 0},
