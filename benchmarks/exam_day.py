@@ -277,7 +277,7 @@ class Candidate:
             status, _loc, page = client.request("attempt page", "GET", path)
             assert status == 200, f"attempt page {status}"
             self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-            for position, multiple in re.findall(r'data-position="(\d+)" data-multiple="(true|false)"', page):
+            for position, multiple in re.findall(r'data-position="(\d+)"[^>]*?data-multiple="(true|false)"', page):
                 options = re.findall(rf'name="q{position}" value="([^"]+)"', page)
                 if options:
                     self.questions.append((int(position), multiple == "true", options))
