@@ -37,7 +37,7 @@ from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import utcnow
 from app.exams.models import (
-    AWAITING_GRADING, IN_PROGRESS, SEQUENTIAL, UPLOAD_CHECKING, UPLOAD_FAILED, UPLOAD_GRADED, UPLOAD_PENDING,
+    AWAITING_GRADING, IN_PROGRESS, UPLOAD_CHECKING, UPLOAD_FAILED, UPLOAD_GRADED, UPLOAD_PENDING,
     UPLOAD_STORED, Attempt, AttemptItem, Exam, PracticalUpload,
 )
 from app.extensions import db
@@ -230,10 +230,7 @@ def store_upload(attempt_id: int, user_id: int, position, filename: str | None, 
     Then the bytes are written to the item's :class:`PracticalUpload` row (inserted or replaced).
     Flushes; the caller commits.
     """
-    from app.exams.services import (
-        MAX_POSITION, MAX_REVISION, SaveConflict, _SAVE_OPEN_ATTEMPT, _refuse_closed, _whole_number, page_bounds,
-        page_of,
-    )
+    from app.exams.services import MAX_POSITION, MAX_REVISION, SaveConflict, _whole_number, open_for_write
     from app.practical.safety import UploadRefused, inspect_upload
 
     position = _whole_number(position, "position", 1, MAX_POSITION)
@@ -257,19 +254,7 @@ def store_upload(attempt_id: int, user_id: int, position, filename: str | None, 
         raise DomainError(str(getattr(exc, "message", None) or exc), code=getattr(exc, "code", "refused"),
                           status=400) from exc
     now = utcnow()
-    sequential = navigation == SEQUENTIAL and per_page > 0
-    first, last = page_bounds(page_of(position, per_page), per_page, MAX_POSITION) if sequential else (1, MAX_POSITION)
-    opened = db.session.execute(_SAVE_OPEN_ATTEMPT, {
-        "b_attempt": attempt_id, "b_user": user_id, "cutoff": now - dt.timedelta(seconds=grace or 0),
-        "first": first, "last": last, "now_": now}).rowcount
-    if opened != 1:
-        attempt = db.session.get(Attempt, attempt_id)
-        if sequential:
-            db.session.refresh(attempt)
-            if attempt.state == IN_PROGRESS and not attempt.is_overdue:
-                raise DomainError(_("This exam goes forward only: this question can no longer be changed."),
-                                  code="sequential", status=409)
-        _refuse_closed(attempt)
+    open_for_write(attempt_id, user_id, position, navigation, per_page, grace, now)
     digest = hashlib.sha256(data).hexdigest()
     response = {"upload": {"filename": name, "size": len(data), "sha256": digest}}
     written = db.session.execute(

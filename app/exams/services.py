@@ -594,6 +594,27 @@ def page_count(per_page: int, count: int) -> int:
     return 1 if per_page <= 0 or count == 0 else -(-count // per_page)
 
 
+def open_for_write(attempt_id: int, user_id: int, position: int, navigation: str, per_page: int,
+                   grace_seconds: int | None, now: dt.datetime) -> None:
+    """Take the attempt's row for writing an answer at ``position``: one conditional UPDATE that checks
+    owner, state, deadline plus ``grace_seconds`` (seconds) at ``now`` (UTC) and, for sequential
+    navigation, that the position is on the current page. Raises DomainError (409 ``sequential``, or
+    the refusal of :func:`_refuse_closed`) when it matches nothing. Used by autosave and uploads."""
+    sequential = navigation == SEQUENTIAL and per_page > 0
+    first, last = page_bounds(page_of(position, per_page), per_page, MAX_POSITION) if sequential else (1, MAX_POSITION)
+    opened = db.session.execute(_SAVE_OPEN_ATTEMPT, {
+        "b_attempt": attempt_id, "b_user": user_id, "cutoff": now - dt.timedelta(seconds=grace_seconds or 0),
+        "first": first, "last": last, "now_": now}).rowcount
+    if opened != 1:
+        attempt = db.session.get(Attempt, attempt_id)
+        if sequential:
+            db.session.refresh(attempt)
+            if attempt.state == IN_PROGRESS and not attempt.is_overdue:
+                raise DomainError(_("This exam goes forward only: this question can no longer be changed."),
+                                  code="sequential", status=409)
+        _refuse_closed(attempt)
+
+
 def _refuse_closed(attempt: Attempt) -> None:
     """After a conditional attempt UPDATE matched nothing: finalise if overdue and raise time_up."""
     db.session.rollback()
@@ -699,19 +720,7 @@ def save_answer_for(attempt_id: int, user_id: int, position, response, revision)
         normalised = REGISTRY[qtype].check_response(spec, response)
     except ResponseError as exc:
         raise DomainError(str(exc), code="bad_response", status=400) from exc
-    sequential = navigation == SEQUENTIAL and per_page > 0
-    first, last = page_bounds(page_of(position, per_page), per_page, MAX_POSITION) if sequential else (1, MAX_POSITION)
-    opened = db.session.execute(_SAVE_OPEN_ATTEMPT, {
-        "b_attempt": attempt_id, "b_user": user_id, "cutoff": now - dt.timedelta(seconds=grace_seconds or 0),
-        "first": first, "last": last, "now_": now}).rowcount
-    if opened != 1:
-        attempt = db.session.get(Attempt, attempt_id)
-        if sequential:
-            db.session.refresh(attempt)
-            if attempt.state == IN_PROGRESS and not attempt.is_overdue:
-                raise DomainError(_("This exam goes forward only: this question can no longer be changed."),
-                                  code="sequential", status=409)
-        _refuse_closed(attempt)
+    open_for_write(attempt_id, user_id, position, navigation, per_page, grace_seconds, now)
     written = db.session.execute(_SAVE_WRITE_ITEM, {"item_id": item_id, "base": revision, "response_": normalised,
                                                     "now_": now}).rowcount
     remaining = max(0, int((deadline_at - now).total_seconds()))

@@ -8,6 +8,8 @@ or ``PptxDoc``).
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -168,7 +170,7 @@ def register(cls):
     return cls
 
 
-class Rule:
+class Rule(ABC):
     """Base class of every rule kind.
 
     Common fields (all rules): ``id`` (unique in the task), ``kind``, ``points`` (whole number ≥ 1),
@@ -199,11 +201,13 @@ class Rule:
         f.done()
         return rule
 
-    def read(self, f: Fields) -> None:  # pragma: no cover - every kind overrides
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, f: Fields) -> None:
+        """Read this kind's own fields from ``f`` (raising ``TaskFileError`` on a bad one)."""
 
-    def evaluate(self, doc) -> tuple[bool, str, str]:  # pragma: no cover - every kind overrides
-        raise NotImplementedError
+    @abstractmethod
+    def evaluate(self, doc) -> tuple[bool, str, str]:
+        """``(passed, detail_zh, detail_en)`` for the opened document ``doc``."""
 
     def check(self, doc) -> RuleResult:
         """Run the rule on an opened document. A rule that cannot read what it needs fails with a
