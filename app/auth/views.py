@@ -28,6 +28,10 @@ PASSWORD_CHANGE_ALLOWED = frozenset({
     "certification.verify", "certification.verify_form",
 })
 
+# Endpoints that refuse a pending password change themselves (403 ``password_change_required``),
+# so this hook does not load the user for them: autosave checks it inside its one statement.
+CHECKS_PASSWORD_CHANGE_ITSELF = frozenset({"exams.save_answer"})
+
 
 @bp.before_app_request
 def require_password_change():
@@ -35,6 +39,8 @@ def require_password_change():
 
     Pages redirect to ``/account/password``; JSON API calls get 403 ``{"error": "password_change_required"}``.
     """
+    if request.endpoint in CHECKS_PASSWORD_CHANGE_ITSELF:
+        return None
     if (not current_user.is_authenticated or not current_user.must_change_password
             or request.endpoint in PASSWORD_CHANGE_ALLOWED):
         return None

@@ -8,6 +8,7 @@ while ``now <= deadline_at + grace_period_seconds`` (grace is 0 unless the exam 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import secrets
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, or_, select, update
+from psycopg.types.json import Json
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
@@ -730,6 +732,109 @@ def save_answer_for(attempt_id: int, user_id: int, position, response, revision)
     if stored == normalised:
         return SaveResult(status="saved", revision=current, saved_at=now, remaining_seconds=remaining)
     raise SaveConflict(current, stored, REGISTRY[qtype].selected(spec, stored))
+
+
+# --- the PostgreSQL fast path of autosave (issue 6, item 12) ---------------------------------------
+#
+# One statement does what the general path does in three (login session, attempt row, item row): it
+# checks the login session, opens the attempt for writing (owner, state, deadline + grace, sequential
+# page) and writes the item where the page's revision still matches. Any outcome other than "stored"
+# writes nothing here and is answered by the general path (save_answer_for), so refusals, conflicts
+# and retries have one implementation.
+
+_ITEM_MAPS: "OrderedDict[int, dict[int, tuple[int, int, str]]]" = OrderedDict()
+_ITEM_MAPS_SIZE = 4096
+
+_PG_SESSION_USER = """SELECT s.user_id FROM user_session s JOIN "user" u ON u.id = s.user_id
+    WHERE s.token_hash = %(token)s AND s.revoked_at IS NULL AND s.expires_at > %(now)s AND u.active
+      AND NOT u.must_change_password"""
+_PG_ATTEMPT_ITEMS = f"""SELECT ai.position, ai.id, ai.question_version_id, qv.content_hash
+    FROM attempt_item ai JOIN attempt a ON a.id = ai.attempt_id
+    JOIN question_version qv ON qv.id = ai.question_version_id
+    WHERE ai.attempt_id = %(attempt)s AND a.user_id = ({_PG_SESSION_USER})"""
+_PG_SAVE = f"""WITH s AS ({_PG_SESSION_USER}),
+opened AS (
+    UPDATE attempt a SET last_saved_at = %(now)s FROM exam e, s
+    WHERE a.id = %(attempt)s AND a.user_id = s.user_id AND e.id = a.exam_id AND a.state = %(open_state)s
+      AND a.deadline_at + make_interval(secs => coalesce(a.grace_period_seconds, 0)) >= %(now)s
+      AND (e.navigation <> %(sequential)s OR e.questions_per_page <= 0
+           OR (a.furthest_position - 1) / e.questions_per_page = (%(position)s - 1) / e.questions_per_page)
+    RETURNING a.id, a.deadline_at),
+written AS (
+    UPDATE attempt_item ai SET response = %(response)s, revision = ai.revision + 1, answered_at = %(now)s
+    FROM opened, question_version qv
+    WHERE ai.id = %(item)s AND ai.attempt_id = opened.id AND ai.position = %(position)s
+      AND ai.revision = %(base)s AND qv.id = ai.question_version_id AND qv.id = %(version)s
+      AND qv.content_hash = %(hash)s
+    RETURNING ai.revision)
+SELECT (SELECT deadline_at FROM opened), (SELECT revision FROM written)"""
+
+
+def _attempt_item_map(conn, attempt_id: int, params: dict) -> dict[int, tuple[int, int, str]] | None:
+    """``{position: (item id, question version id, content hash)}`` of the attempt, from an
+    in-process LRU cache (4,096 attempts) or one SELECT that also checks the login session owns
+    the attempt (None when it does not). An attempt's items never change once it started; the
+    save statement re-checks every cached id, so a stale entry can only make it write nothing."""
+    items = _ITEM_MAPS.get(attempt_id)
+    if items is not None:
+        _ITEM_MAPS.move_to_end(attempt_id)
+        return items
+    rows = conn.exec_driver_sql(_PG_ATTEMPT_ITEMS, params).all()
+    if not rows:
+        return None
+    items = {position: (item_id, version_id, content_hash) for position, item_id, version_id, content_hash in rows}
+    _ITEM_MAPS[attempt_id] = items
+    if len(_ITEM_MAPS) > _ITEM_MAPS_SIZE:
+        _ITEM_MAPS.popitem(last=False)
+    return items
+
+
+def save_answer_fast(session_token: str, attempt_id: int, position, response, revision) -> SaveResult | None:
+    """Autosave in ONE statement on PostgreSQL for the common case; None means "take the general
+    path" (:func:`save_answer_for`, after loading the user), which then answers with the same rules.
+
+    ``session_token`` is the login session's token from the signed cookie (its SHA-256 is looked up
+    in ``user_session``: unrevoked, unexpired, active user, no pending password change). Position
+    and revision are checked as in :func:`save_answer_for` (DomainError 400). The response is
+    validated against the question version named by the cached item map, and the statement writes
+    only if the item still has that version id and content hash; a response that version refuses
+    goes to the general path too, which validates it against the item as stored. The statement
+    (a data-modifying CTE) takes the attempt's row lock with the same conditions as
+    :func:`open_for_write` — owner, in progress, ``deadline_at`` + grace ≥ now (UTC), the question on
+    the reached page under sequential navigation — and writes the item only where its revision is
+    the page's, then commits: three round trips (BEGIN, the statement, COMMIT), like the bare
+    one-upsert app it is measured against. Returns None (nothing written, nothing committed) on
+    SQLite, for an unknown session or attempt, a stale revision, a closed attempt or a refused
+    page, so every refusal, conflict and lost-acknowledgement retry is decided by the general path.
+    """
+    if db.engine.dialect.name != "postgresql" or not session_token:
+        return None
+    position = _whole_number(position, "position", 1, MAX_POSITION)
+    revision = _whole_number(revision, "revision", 0, MAX_REVISION)
+    now = utcnow()
+    params = {"token": hashlib.sha256(session_token.encode()).hexdigest(), "now": now, "attempt": attempt_id}
+    with db.engine.connect() as conn:
+        items = _attempt_item_map(conn, attempt_id, params)
+        entry = items.get(position) if items else None
+        if entry is None:
+            return None
+        item_id, version_id, content_hash = entry
+        qtype, spec = version_spec(version_id, content_hash)
+        try:
+            normalised = REGISTRY[qtype].check_response(spec, response)
+        except ResponseError:
+            _ITEM_MAPS.pop(attempt_id, None)  # the general path decides, against the item as stored
+            return None
+        params.update(position=position, base=revision, item=item_id, version=version_id, hash=content_hash,
+                      response=Json(normalised), open_state=IN_PROGRESS, sequential=SEQUENTIAL)
+        deadline_at, stored_revision = conn.exec_driver_sql(_PG_SAVE, params).one()
+        if stored_revision is None:
+            conn.rollback()
+            _ITEM_MAPS.pop(attempt_id, None)  # if the map was stale, the next save reads it afresh
+            return None
+        conn.commit()
+    remaining = max(0, int((deadline_at - now).total_seconds()))
+    return SaveResult(status="saved", revision=stored_revision, saved_at=now, remaining_seconds=remaining)
 
 
 def set_flag(attempt: Attempt, position, flagged) -> bool:

@@ -1,7 +1,7 @@
 """Exam pages and the autosave API. Load, check, act: an attempt that is not yours is a 404."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from app.core.permissions import examiner_required
 from app.exams import admission, review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.exams.responses import response_from_form
-from app.extensions import db, limiter
+from app.extensions import db, limiter, login_manager
 from app.questions.forms import TYPE_LABELS
 
 bp = Blueprint("exams", __name__)
@@ -156,7 +156,6 @@ def _save_posted_answers(attempt: Attempt) -> int:
 
 
 @bp.route("/api/attempts/<int:attempt_id>/answers", methods=["POST"])
-@login_required
 def save_answer(attempt_id: int):
     """Autosave one answer. JSON in: ``{"position": int, "response": {...}, "revision": int}`` where
     ``revision`` is the item revision the page last saw (0 before any save).
@@ -164,8 +163,13 @@ def save_answer(attempt_id: int):
     200 ``{"status": "saved", "revision", "saved_at", "remaining_seconds"}`` only when stored;
     409 ``{"status": "conflict", "code": "conflict", "revision", "saved_response", "selected"}`` when
     another window changed the answer; 409 code ``time_up`` / ``sequential``; 400 with a message for
-    malformed input. Error bodies: ``{"status": "error", "code", "error", "message"}``.
+    malformed input. Error bodies: ``{"status": "error", "code", "error", "message"}``. Not signed in: 401.
+
+    The login is checked by the save itself on PostgreSQL (:func:`services.save_answer_fast`), so
+    the user is loaded (Flask-Login) only when that path hands over to the general one.
     """
+    if not session.get("_user_id"):
+        return login_manager.unauthorized()
     try:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise DomainError(_("The request is too large."), code="bad_request", status=400)
@@ -175,9 +179,17 @@ def save_answer(attempt_id: int):
         for field in ("position", "revision", "response"):
             if field not in data:
                 raise DomainError(_("Field '%(field)s' is missing.", field=field), code="bad_request", status=400)
-        # the lean path: the attempt is not loaded; the service's statements check the owner
-        result = services.save_answer_for(attempt_id, current_user.id, data["position"], data["response"],
-                                          data["revision"])
+        # PostgreSQL: one statement checks the login session, the attempt and the revision and writes
+        result = services.save_answer_fast(session.get("_user_id"), attempt_id, data["position"],
+                                           data["response"], data["revision"])
+        general = result is None
+        if general:  # anything but a plain store: the general path, after the usual login checks
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.must_change_password:
+                return jsonify(error="password_change_required"), 403
+            result = services.save_answer_for(attempt_id, current_user.id, data["position"], data["response"],
+                                              data["revision"])
     except services.SaveConflict as conflict:
         db.session.rollback()
         return jsonify(status="conflict", code="conflict", error="conflict", message=conflict.message,
@@ -186,7 +198,8 @@ def save_answer(attempt_id: int):
     except DomainError as exc:
         db.session.rollback()
         return jsonify(status="error", code=exc.code, error=exc.code, message=exc.message), exc.status
-    db.session.commit()
+    if general:  # the fast path committed its own connection
+        db.session.commit()
     return jsonify(status=result.status, revision=result.revision, saved_at=result.saved_at.isoformat(),
                    remaining_seconds=result.remaining_seconds)
 
