@@ -10,6 +10,10 @@ Figures per GIFT file:
 * **key-count spread** of multiple-response questions: how many have 1, 2, 3, 4 … right options
   (options with a positive weight). A file where all of them have the same count is warned about:
   candidates learn to pick that many.
+* **all-keys share** of multiple-response questions: the percentage (0–100) whose *every* option is
+  a key. Wrong options weigh −100 % and a score is clamped at 0, so ticking every option earns full
+  marks on exactly these questions and nothing on the others: the share is what a test-wise "tick
+  all" candidate scores on multiple response without knowing anything.
 * **blueprint pools**: for every exam row of every course, the drawable questions of the row's
   item (or area) and difficulty in the whole bank; a row fails below ``POOL_FACTOR`` × its count
   (so three attempts do not show a candidate most of a row's questions). A failing row is charged
@@ -20,7 +24,8 @@ each problem (bad task.yaml, reference not scoring 100, starter at or above the 
 scoring what task.yaml says) is a failure.
 
 Thresholds (issue 9): whole bank longest-key share under ``BANK_MAX_LONGEST_SHARE`` %, no file over
-``FILE_MAX_LONGEST_SHARE`` %, every row at least ``POOL_FACTOR`` × its count. Standard items with
+``FILE_MAX_LONGEST_SHARE`` %, every row at least ``POOL_FACTOR`` × its count; all-keys share of the
+whole bank at most ``BANK_MAX_ALL_KEYS_SHARE`` %, of each file at most ``FILE_MAX_ALL_KEYS_SHARE`` %. Standard items with
 fewer than ``MIN_ITEM_QUESTIONS`` questions are reported as a warning, not a failure.
 """
 from __future__ import annotations
@@ -38,6 +43,12 @@ BANK_MAX_LONGEST_SHARE = 35.0   # percent; the bank fails at or above it
 FILE_MAX_LONGEST_SHARE = 45.0   # percent; a file fails above it
 POOL_FACTOR = 3                 # a row needs pool >= POOL_FACTOR * count
 MIN_ITEM_QUESTIONS = 20         # fewer questions for a standard item: reported
+# All-keys share (percent; fails above). Blind guessing on a four-option single-choice item earns 25 %;
+# "tick all" must earn well under that: at most 1 multiple-response item in 10 over the bank, and 1 in 5
+# in a file (files hold 4–20 such items, so a file needs some slack, but a file of fewer than five has
+# none). Zero is not the aim: with no all-key item at all, "never tick all four" would be a safe rule.
+BANK_MAX_ALL_KEYS_SHARE = 10.0
+FILE_MAX_ALL_KEYS_SHARE = 20.0
 
 #: Question types an exam draws (``app.questions.types.REGISTRY``); others are not counted.
 DRAWABLE = ("single_choice", "multiple_choice", "true_false")
@@ -65,6 +76,7 @@ class FileLint:
     single_choice: int = 0
     longest_key: int = 0
     key_counts: Counter = field(default_factory=Counter)  # right options -> multiple-response questions
+    all_keys: int = 0                                      # multiple-response questions whose every option is a key
     items: set = field(default_factory=set)                # standard item codes with questions here
     failures: list[str] = field(default_factory=list)
 
@@ -72,6 +84,16 @@ class FileLint:
     def longest_share(self) -> float | None:
         """Percent (0–100) of single-choice keys strictly the longest; None without single-choice questions."""
         return 100.0 * self.longest_key / self.single_choice if self.single_choice else None
+
+    @property
+    def multiple_response(self) -> int:
+        """Number of multiple-response questions in the file."""
+        return sum(self.key_counts.values())
+
+    @property
+    def all_keys_share(self) -> float | None:
+        """Percent (0–100) of multiple-response questions whose every option is a key; None without any."""
+        return 100.0 * self.all_keys / self.multiple_response if self.multiple_response else None
 
 
 @dataclass
@@ -116,6 +138,12 @@ class LintReport:
         return 100.0 * sum(f.longest_key for f in self.files) / total if total else None
 
     @property
+    def bank_all_keys_share(self) -> float | None:
+        """Percent (0–100) of multiple-response questions, over every file, whose every option is a key."""
+        total = sum(f.multiple_response for f in self.files)
+        return 100.0 * sum(f.all_keys for f in self.files) / total if total else None
+
+    @property
     def small_items(self) -> list[tuple[str, int]]:
         """``(item code, questions)`` for the standard items with fewer than MIN_ITEM_QUESTIONS."""
         return [(code, n) for code, n in self.item_counts.items() if n < MIN_ITEM_QUESTIONS]
@@ -133,12 +161,18 @@ class LintReport:
             spread = "/".join(str(f.key_counts.get(k, 0)) for k in (2, 3, 4))
             other = sum(n for k, n in f.key_counts.items() if k not in (2, 3, 4))
             state = "FAIL" if f.failures else "ok"
+            every = "" if f.all_keys_share is None else f", all keys {f.all_keys} = {f.all_keys_share:.1f} %"
             out.append(f"{f.path}: longest key {f.longest_key}/{f.single_choice} = {share}; "
-                       f"multiple response {sum(f.key_counts.values())} (keys 2/3/4: {spread}"
-                       f"{f', other: {other}' if other else ''}) [{state}]")
+                       f"multiple response {f.multiple_response} (keys 2/3/4: {spread}"
+                       f"{f', other: {other}' if other else ''}{every}) [{state}]")
         share = self.bank_longest_share
         out.append(f"whole bank: longest key {'n/a' if share is None else f'{share:.1f} %'} "
                    f"(limit: under {BANK_MAX_LONGEST_SHARE:g} %, no file over {FILE_MAX_LONGEST_SHARE:g} %)")
+        every = self.bank_all_keys_share
+        out.append(f"whole bank: multiple response with every option a key "
+                   f"{sum(f.all_keys for f in self.files)}/{sum(f.multiple_response for f in self.files)} = "
+                   f"{'n/a' if every is None else f'{every:.1f} %'} (limit: at most {BANK_MAX_ALL_KEYS_SHARE:g} %, "
+                   f"no file over {FILE_MAX_ALL_KEYS_SHARE:g} %)")
         short = [r for r in self.rows if not r.ok]
         out.append(f"blueprint rows: {len(self.rows) - len(short)} of {len(self.rows)} draw from at least "
                    f"{POOL_FACTOR}× their count")
@@ -205,7 +239,10 @@ def read_bank(bank_dir: Path, root: Path | None = None) -> tuple[list[BankQuesti
                         display_length(keys[0].text) > max(display_length(o.text) for o in others):
                     lint.longest_key += 1
             elif q.qtype == "multiple_choice":
-                lint.key_counts[sum(1 for o in q.options if o.fraction > 0)] += 1
+                keys = sum(1 for o in q.options if o.fraction > 0)
+                lint.key_counts[keys] += 1
+                if keys == len(q.options):
+                    lint.all_keys += 1
         files.append(lint)
     return questions, files, area_of
 
@@ -270,7 +307,14 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
                        f"single-choice questions ({share:.1f} %), over {FILE_MAX_LONGEST_SHARE:g} %")
             f.failures.insert(0, message)
             report.failures.append(message)
-        total_mr = sum(f.key_counts.values())
+        every = f.all_keys_share
+        if every is not None and every > FILE_MAX_ALL_KEYS_SHARE:
+            message = (f"{f.path}: every option is a key in {f.all_keys} of {f.multiple_response} "
+                       f"multiple-response questions ({every:.1f} %), over {FILE_MAX_ALL_KEYS_SHARE:g} %: "
+                       f"replace an option with a plausible wrong one")
+            f.failures.insert(0, message)
+            report.failures.append(message)
+        total_mr = f.multiple_response
         if total_mr >= 3 and len(f.key_counts) == 1:
             keys = next(iter(f.key_counts))
             report.warnings.append(f"{f.path}: all {total_mr} multiple-response questions have {keys} right options")
@@ -278,6 +322,10 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
     if share is not None and share >= BANK_MAX_LONGEST_SHARE:
         report.failures.append(f"whole bank: the key is the longest option in {share:.1f} % of single-choice "
                                f"questions; it must stay under {BANK_MAX_LONGEST_SHARE:g} %")
+    every = report.bank_all_keys_share
+    if every is not None and every > BANK_MAX_ALL_KEYS_SHARE:
+        report.failures.append(f"whole bank: every option is a key in {every:.1f} % of multiple-response "
+                               f"questions; at most {BANK_MAX_ALL_KEYS_SHARE:g} % allowed")
     report.failures += untaught_items(courses_dir, root or bank_dir.parent)
     small = report.small_items
     if small:

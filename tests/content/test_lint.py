@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.content.lint import (BANK_MAX_LONGEST_SHARE, FILE_MAX_LONGEST_SHARE, MIN_ITEM_QUESTIONS, POOL_FACTOR,
-                              display_length, lint_content)
+from app.content.lint import (BANK_MAX_ALL_KEYS_SHARE, BANK_MAX_LONGEST_SHARE, FILE_MAX_ALL_KEYS_SHARE,
+                              FILE_MAX_LONGEST_SHARE, MIN_ITEM_QUESTIONS, POOL_FACTOR, display_length, lint_content)
 from tests.conftest import ROOT
 
 STANDARD = ROOT / "question_bank" / "standards" / "CSDS.yaml"
@@ -155,6 +155,45 @@ def test_multiple_response_key_counts_are_reported_and_a_uniform_file_is_warned(
     assert "keys 2/3/4: 1/2/1" in "\n".join(report.lines())
 
 
+def test_file_where_over_20_percent_of_multiple_response_items_are_all_keys_fails(tmp_path):
+    # tickall.gift: 2 of 4 have every option a key (50 %); edge.gift: 1 of 5 (20 %, at the limit: passes).
+    courses, bank = make_bank(tmp_path, {
+        "tickall.gift": [mr("A1-001", 4), mr("A1-002", 4), mr("A1-003", 2), mr("A1-004", 3)],
+        "edge.gift": [mr("A2-001", 4), mr("A2-002", 2), mr("A2-003", 3), mr("A2-004", 2), mr("A2-005", 3)],
+    }, ["{item: A1, difficulty: medium, count: 1, points: 100}"])
+    report = lint_content(courses, bank)
+    tickall = report.file("question_bank/questions/tickall.gift")
+    edge = report.file("question_bank/questions/edge.gift")
+    assert (tickall.all_keys, tickall.multiple_response, tickall.all_keys_share) == (2, 4, pytest.approx(50.0))
+    assert (edge.all_keys, edge.multiple_response, edge.all_keys_share) == (1, 5, pytest.approx(20.0))
+    assert any("every option is a key in 2 of 4" in f and f"over {FILE_MAX_ALL_KEYS_SHARE:g} %" in f
+               for f in tickall.failures), tickall.failures
+    assert edge.failures == []
+    assert "all keys 2 = 50.0 %" in "\n".join(report.lines())
+    assert not report.passed
+
+
+def test_whole_bank_over_10_percent_all_key_items_fails_although_no_file_is_over_20(tmp_path):
+    def five(item):
+        return [mr(f"{item}-001", 4)] + [mr(f"{item}-00{i}", 2 + i % 2) for i in range(2, 6)]
+
+    # two files, each 1 of 5 all keys (20 %): bank 2 of 10 = 20 %, over 10 %
+    courses, bank = make_bank(tmp_path, {"a.gift": five("A1"), "b.gift": five("A2")},
+                              ["{item: A1, difficulty: medium, count: 1, points: 100}"])
+    report = lint_content(courses, bank)
+    assert all(f.failures == [] for f in report.files)
+    assert report.bank_all_keys_share == pytest.approx(20.0)
+    assert any("whole bank" in f and "every option is a key" in f and f"{BANK_MAX_ALL_KEYS_SHARE:g} %" in f
+               for f in report.failures), report.failures
+
+    # the second file's all-key item given a wrong option: 1 of 10 = 10 %, at the limit: passes
+    courses, bank = make_bank(tmp_path / "b", {"a.gift": five("A1"), "b.gift": [mr("A2-001", 3)] + five("A2")[1:]},
+                              ["{item: A1, difficulty: medium, count: 1, points: 100}"])
+    report = lint_content(courses, bank)
+    assert report.bank_all_keys_share == pytest.approx(10.0)
+    assert report.failures == [] and report.passed
+
+
 # --- blueprint pools ----------------------------------------------------------------------------------------
 
 def test_row_with_pool_below_three_times_its_count_fails_and_passes_at_three_times(tmp_path):
@@ -259,6 +298,13 @@ def test_SHIPPED_BANK_file_passes_lint(shipped, name):
     """Per file: longest-key share at most 45 % and every blueprint row drawing from it ≥ 3× its count."""
     lint = shipped.file(f"question_bank/questions/{name}")
     assert lint.failures == [], "\n".join(lint.failures)
+
+
+def test_SHIPPED_BANK_multiple_response_items_are_not_all_keys(shipped):
+    """"Tick all" must not pay: at most 10 % of the bank's multiple-response items (20 % of a file's) are all keys."""
+    assert shipped.bank_all_keys_share <= BANK_MAX_ALL_KEYS_SHARE
+    for f in shipped.files:
+        assert f.all_keys_share is None or f.all_keys_share <= FILE_MAX_ALL_KEYS_SHARE, (f.path, f.all_keys)
 
 
 def test_SHIPPED_BANK_whole_bank_passes_lint(shipped):
