@@ -257,3 +257,29 @@ def test_refusal_of_another_persons_attempt_over_the_json_api_is_recorded(app, d
     (event,) = _events(db, "access.")
     assert (event.actor_id, event.target, event.detail["endpoint"]) == (other.id, f"attempt:{attempt.id}",
                                                                         "exams.save_answer")
+
+
+def test_viewer_filters_by_text_in_the_target_and_by_ip(app, db, client, login_as):
+    from app.audit.services import parse_ip_filter
+
+    admin = make_user(make_department("滨江市"), is_admin=True)
+    record(None, "access.denied", "path:/admin/people/7", {}, ip="10.12.3.4")
+    record(None, "access.denied", "user:70", {}, ip="10.120.0.9")
+    record(None, "auth.login_failed", "staff:ABC_%1", {}, ip="2001:db8::1")
+    db.session.commit()
+    assert [r[0].target for r in search_events(AuditFilter(target_text="/ADMIN"))[0]] == ["path:/admin/people/7"]
+    assert {r[0].target for r in search_events(AuditFilter(target_text="7"))[0]} == {"path:/admin/people/7", "user:70"}
+    assert [r[0].target for r in search_events(AuditFilter(target_text="c_%"))[0]] == ["staff:ABC_%1"]  # literal
+    assert search_events(AuditFilter(target_text="C%1"))[1] == 0  # % and _ are not wildcards
+    assert [r[0].ip for r in search_events(AuditFilter(ip="10.12.3.4"))[0]] == ["10.12.3.4"]
+    assert [r[0].ip for r in search_events(AuditFilter(ip="10.12."))[0]] == ["10.12.3.4"]  # not 10.120.…
+    assert [r[0].ip for r in search_events(AuditFilter(ip=parse_ip_filter(" 2001:DB8: ")))[0]] == ["2001:db8::1"]
+    login_as(admin)
+    page = client.get("/admin/audit/?contains=admin/people&ip=10.12.&lang=en").get_data(as_text=True)
+    assert "path:/admin/people/7" in page and "user:70" not in page and 'value="10.12."' in page
+    bad = client.get("/admin/audit/?ip=10.1.*&lang=en")
+    assert bad.status_code == 400 and "IP address: type an address" in bad.get_data(as_text=True)
+    rows = client.get("/admin/audit/export.csv?ip=2001:db8::1").get_data(as_text=True).strip().splitlines()
+    assert len(rows) == 2 and "staff:ABC_%1" in rows[1]
+    with pytest.raises(ValueError):
+        parse_ip_filter("x" * 46)
