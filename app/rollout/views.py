@@ -103,10 +103,10 @@ def department(department_id: int):
     plans = services.plans_for(current_user)
     plan = _plan(plans)
     department = db.session.get(Department, department_id)
+    if department is not None and not can_see_department(current_user, department_id):
+        refuse_out_of_scope(Department, department_id, "department")  # (before the plan: a probe is audited)
     if department is None or plan is None:
         abort(404)
-    if not can_see_department(current_user, department_id):
-        refuse_out_of_scope(Department, department_id, "department")
     as_of = _as_of(plan)
     page = _page()
     args = {
@@ -222,10 +222,10 @@ def export_pdf():
 def export_csv(department_id: int):
     """CSV of the drill-down (same filters and sort as the page, every page); 404 outside scope."""
     plan = _plan(services.plans_for(current_user))
+    if db.session.get(Department, department_id) is not None and not can_see_department(current_user, department_id):
+        refuse_out_of_scope(Department, department_id, "department")
     if plan is None or db.session.get(Department, department_id) is None:
         abort(404)
-    if not can_see_department(current_user, department_id):
-        refuse_out_of_scope(Department, department_id, "department")
     as_of = _as_of(plan)
     filters = {
         "status": _choice("status", services.STATUS_FILTERS, "unfinished"),

@@ -232,12 +232,14 @@ def test_scope_refusals_answered_404_are_recorded_without_revealing_existence(ap
     assert refused.get_data() == missing.get_data()  # nothing tells the two apart
     assert client.get(f"/dashboard/people/{colleague.id}").status_code == 200
     assert client.get(f"/people/sign-in-codes?department={theirs.id}").status_code == 404
-    (person, department) = [e for e in _events(db, "access.") if not e.target.startswith("path:")]
+    assert client.get(f"/dashboard/departments/{theirs.id}").status_code == 404  # no plan either: still a probe
+    assert client.get("/dashboard/departments/999999").status_code == 404
+    (person, department, drill_down) = [e for e in _events(db, "access.") if not e.target.startswith("path:")]
     assert (person.action, person.actor_id, person.target, person.ip) == (
         "access.denied", officer.id, f"user:{stranger.id}", "10.1.2.3")
     assert person.detail == {"method": "GET", "endpoint": "rollout.person", "path": f"/dashboard/people/{stranger.id}",
                              "status": 404}
-    assert department.target == f"department:{theirs.id}"
+    assert department.target == drill_down.target == f"department:{theirs.id}"
 
 
 def test_refusal_of_another_persons_attempt_over_the_json_api_is_recorded(app, db, client, login_as):

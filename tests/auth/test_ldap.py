@@ -276,11 +276,3 @@ def test_with_the_local_fallback_codes_stay_and_say_what_they_are_for(app, db, l
     assert "used only while the directory cannot be reached" in page and 'name="code"' in page
     assert redeem_sign_in_code("A0001", code).id == alice.id
 
-
-def test_password_authority_rule():
-    from app.auth.services import DIRECTORY, DIRECTORY_WITH_FALLBACK, LOCAL, codes_allowed, password_authority
-
-    assert password_authority("", False) == password_authority(None, True) == LOCAL
-    assert password_authority("ldap://dir", False) == DIRECTORY
-    assert password_authority("ldaps://dir", True) == DIRECTORY_WITH_FALLBACK
-    assert [codes_allowed(a) for a in (LOCAL, DIRECTORY, DIRECTORY_WITH_FALLBACK)] == [True, False, True]
