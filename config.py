@@ -131,6 +131,7 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS on a plain connection (port 587)
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # TLS from the first byte (port 465)
+    MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE", "")  # PEM of an internal CA for the server's certificate
     MAIL_FROM = os.environ.get("MAIL_FROM", "civicskills@localhost")
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))

@@ -222,7 +222,12 @@ def init_app(app: Flask) -> None:
         user = db.session.execute(select(User).where(User.staff_number == staff_number)).scalar_one_or_none()
         if user is None:
             fail([f"no user with staff number {staff_number!r}"])
-        code = reset_with_sign_in_code(user)
+        from app.auth.services import SignInCodesNotUsed
+
+        try:
+            code = reset_with_sign_in_code(user)
+        except SignInCodesNotUsed as refused:
+            fail([refused.message])
         from app.audit.services import record
 
         record(None, "auth.code_issued", f"user:{user.id}", {"staff_number": user.staff_number, "reset": True,

@@ -119,6 +119,30 @@ ROUTES = {
 }
 
 
+ALL = ("learner", "other_officer", "admin")
+# A 404 that withholds an existing object (another person's attempt, certificate or notice; a person or
+# department outside the officer's scope) is audited as ``access.denied`` on that object: endpoint ->
+# (target, roles whose 404 is such a refusal). Every other 404 in ROUTES must record no denial.
+SCOPE_REFUSALS = {
+    **{endpoint: ("attempt:{attempt}", ALL) for endpoint in (
+        "exams.attempt", "exams.save_answer", "exams.status", "exams.flag", "exams.navigate", "exams.summary",
+        "exams.submit", "exams.practical_starter", "exams.practical_upload")},
+    "exams.result": ("attempt:{finished}", ALL),
+    "exams.review_page": ("attempt:{finished}", ALL),
+    "exams.practical_file": ("attempt:{finished}", ("learner", "other_officer")),  # admin: no file there
+    "exams.attempt_review": ("attempt:{finished}", ("learner", "other_officer")),
+    "exams.person_rules": ("user:{owner}", ("other_officer",)),
+    "certification.pdf": ("certificate:{certificate}", ALL),
+    "notifications.mark_read": ("message:{notice}", ALL),
+    "notifications.remind": ("department:{department}", ("other_officer",)),
+    "rollout.department": ("department:{department}", ("other_officer",)),
+    "rollout.export_csv": ("department:{department}", ("other_officer",)),
+    "rollout.person": ("user:{owner}", ("other_officer",)),
+    "rollout.person_action": ("user:{owner}", ("other_officer",)),
+    "signin_codes.issue_one": ("user:{owner}", ("other_officer",)),
+}
+
+
 def test_every_route_is_in_the_access_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     assert endpoints == set(ROUTES)
@@ -202,6 +226,20 @@ def test_access(app, world, endpoint, role_index):
     else:
         response = client.post(url, data={"csrf_token": token})
     assert response.status_code == expected[role_index], (role, url, response.status_code)
+    from app.audit.models import AuditEvent
+    from app.extensions import db
+
+    with app.app_context():
+        denied = list(db.session.execute(select(AuditEvent).where(AuditEvent.action == "access.denied",
+                                                                  AuditEvent.target.not_like("path:%"))).scalars())
+        target, roles = SCOPE_REFUSALS.get(endpoint, (None, ()))
+        if response.status_code == 404 and role in roles:
+            assert [e.target for e in denied] == [target.format(**values)], (role, url)
+            event = denied[0]
+            assert event.actor_id == users[role].id and event.ip == "127.0.0.1"
+            assert event.detail["status"] == 404 and event.detail["endpoint"] == endpoint and event.detail["path"]
+        else:
+            assert denied == [], (role, url)
     if response.status_code == 302 and role == "anonymous" and endpoint not in ("core.home", "auth.logout"):
         assert "/login" in response.headers["Location"]
 

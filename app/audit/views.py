@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from app.audit.services import PAGE_SIZE, AuditFilter, export_csv, search_events
+from app.audit.services import PAGE_SIZE, AuditFilter, export_csv, parse_ip_filter, search_events
 from app.core.inputs import parse_page, parse_query_date
 from app.core.permissions import admin_required
 from app.core.time import local_date_end_utc, local_date_start_utc, local_zone
@@ -20,21 +20,30 @@ def _text(name: str, limit: int = 80) -> str:
 
 def _filters() -> tuple[AuditFilter, dict]:
     """Filters from the query string: ``from`` / ``to`` local dates (YYYY-MM-DD, inclusive; a bad date
-    is a 400 saying so), ``actor`` staff number, ``action`` prefix, ``target``; and the values to show."""
+    is a 400 saying so), ``actor`` staff number, ``action`` prefix, ``target`` (exact or ``kind:``),
+    ``contains`` (text anywhere in the target), ``ip`` (address or its start; a bad one is a 400 saying
+    what is accepted); and the values to show."""
     start = parse_query_date(request.args.get("from"))
     end = parse_query_date(request.args.get("to"))
+    try:
+        ip = parse_ip_filter(request.args.get("ip", "", type=str).replace("\x00", ""))
+    except ValueError as bad:
+        abort(400, description=str(bad))
     values = {"from": start.isoformat() if start else "", "to": end.isoformat() if end else "",
-              "actor": _text("actor", 40), "action": _text("action"), "target": _text("target", 200)}
+              "actor": _text("actor", 40), "action": _text("action"), "target": _text("target", 200),
+              "contains": _text("contains", 200), "ip": ip}
     filters = AuditFilter(start=local_date_start_utc(start) if start else None,
                           end=local_date_end_utc(end) if end else None,
-                          actor=values["actor"], action=values["action"], target=values["target"])
+                          actor=values["actor"], action=values["action"], target=values["target"],
+                          target_text=values["contains"], ip=ip)
     return filters, values
 
 
 @bp.route("/")
 @admin_required
 def index():
-    """Newest events first, 50 a page, filtered by local date range, actor, action prefix and target."""
+    """Newest events first, 50 a page, filtered by local date range, actor, action prefix, target (exact,
+    prefix or text it contains) and IP address."""
     filters, values = _filters()
     page = parse_page(request.args.get("page"))
     rows, total = search_events(filters, page)

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import case, delete, func, or_, select, update
 
 from app.auth.models import SignInCode, User
+from app.core.errors import DomainError
 from app.core.security import equalise_login_timing, hash_password, password_needs_rehash, verify_password
 from app.core.time import utcnow
 from app.extensions import db
@@ -16,12 +17,76 @@ from app.extensions import db
 
 class LoginRefused(Exception):
     """Login refused. ``reason`` is ``invalid`` for every refusal (unknown user, wrong password, locked
-    account): callers must not be able to tell them apart. The one other reason is ``unavailable``:
-    the LDAP directory could not be reached (says nothing about the account)."""
+    account): callers must not be able to tell them apart. The other reasons say nothing about the
+    account: ``unavailable``, the LDAP directory could not be reached; ``directory``, a sign-in code
+    was offered while the directory is the only password authority (:func:`password_authority`)."""
 
     def __init__(self, reason: str = "invalid"):
         super().__init__(reason)
         self.reason = reason
+
+
+# --- who decides whether a password is right ------------------------------------------------------
+
+LOCAL = "local"
+"""No directory: passwords are the argon2 hashes stored here; sign-in codes lead to choosing one."""
+DIRECTORY = "directory"
+"""LDAP_URL set, LDAP_FALLBACK_LOCAL off: the directory decides for every account."""
+DIRECTORY_WITH_FALLBACK = "directory_fallback"
+"""LDAP_URL set and LDAP_FALLBACK_LOCAL on: the directory decides while it answers; a local password
+is accepted only while it cannot be reached."""
+
+
+def password_authority(ldap_url: str | None, fallback_local: bool) -> str:
+    """Who checks passwords, from the two settings (plain values, e.g. ``config["LDAP_URL"]`` and
+    ``config["LDAP_FALLBACK_LOCAL"]``): :data:`LOCAL`, :data:`DIRECTORY` or :data:`DIRECTORY_WITH_FALLBACK`.
+
+    The rule for sign-in codes follows from it. With LDAP on, :func:`authenticate` asks the directory for
+    *every* account (there are no local-only accounts: an account missing from the directory cannot sign
+    in, so a leaver removed from the directory is out everywhere), so every account is a directory account:
+
+    - ``DIRECTORY``: a local password is never checked, so a sign-in code (whose one purpose is to let the
+      person choose a local password) would be a way in that the directory never approved, and the
+      password chosen with it would never work again. Codes are neither issued (:func:`check_codes_allowed`
+      raises :class:`SignInCodesNotUsed`; a staff import gives new staff none) nor accepted
+      (:func:`redeem_sign_in_code`), and a directory sign-in clears ``must_change_password`` (an imported
+      account's "choose your password" does not apply). Forgotten passwords are reset in the directory.
+    - ``DIRECTORY_WITH_FALLBACK``: the local password is the one used while the directory is down, so codes
+      stay (they set that fallback password) and the pages say that normally the directory password is used.
+    - ``LOCAL``: codes as always.
+    """
+    if not ldap_url:
+        return LOCAL
+    return DIRECTORY_WITH_FALLBACK if fallback_local else DIRECTORY
+
+
+def current_password_authority() -> str:
+    """:func:`password_authority` of the running app's LDAP_URL and LDAP_FALLBACK_LOCAL."""
+    config = current_app.config
+    return password_authority(config.get("LDAP_URL"), bool(config.get("LDAP_FALLBACK_LOCAL")))
+
+
+class SignInCodesNotUsed(DomainError):
+    """Sign-in codes were asked for while the directory is the only password authority (status 409)."""
+
+    def __init__(self):
+        from flask_babel import gettext as _
+
+        super().__init__(_("Sign-in codes are not used here: passwords are checked by the directory (LDAP). "
+                           "Staff sign in with their directory password; a forgotten one is reset where the "
+                           "directory is managed."), code="directory_authority", status=409)
+
+
+def codes_allowed(authority: str) -> bool:
+    """True unless ``authority`` is :data:`DIRECTORY` (see :func:`password_authority`)."""
+    return authority != DIRECTORY
+
+
+def check_codes_allowed(authority: str | None = None) -> None:
+    """Raise :class:`SignInCodesNotUsed` when codes may not be issued under ``authority`` (default: the
+    running app's, :func:`current_password_authority`). Called before anything is changed."""
+    if not codes_allowed(authority or current_password_authority()):
+        raise SignInCodesNotUsed()
 
 
 def _audit_target(user: User | None, staff_number: str) -> str:
@@ -116,7 +181,9 @@ def _authenticate_ldap(user: User | None, staff_number: str, password: str) -> U
     if not ldap.check_password(user.staff_number, password):
         locked = _record_failure(user, now)
         raise _refuse(user, staff_number, "ldap", "locked" if locked else "wrong_password")
-    if not _record_success(user, now):
+    # Only the directory's password is ever used: an imported account's "choose your password" does not apply.
+    extra = {"must_change_password": False} if not ldap.fallback_local() else {}
+    if not _record_success(user, now, **extra):
         raise _refuse(user, staff_number, "ldap", "locked")
     _audit_success(user, "ldap")
     return user
@@ -269,14 +336,17 @@ CODE_BATCH = 1000
 """Rows per DELETE / INSERT statement when codes are issued in bulk."""
 
 
-def issue_sign_in_codes(users, by: User | None = None) -> dict[int, str]:
+def issue_sign_in_codes(users, by: User | None = None, authority: str | None = None) -> dict[int, str]:
     """:func:`issue_sign_in_code` for many users at once (a staff import, a department's slips).
 
     ``users``: user ids or objects with an ``id`` (flushed). Per batch of CODE_BATCH users, one
     DELETE of their unused codes and one executemany INSERT of plain dicts: no ORM object per code,
     so 100,000 codes do not hold 100,000 tracked objects in the session. Returns ``{user_id: code}``
     (the only place the codes exist; only SHA-256 digests are stored); every code expires at
-    :func:`sign_in_code_expiry` of now. Flushes pending ORM changes first."""
+    :func:`sign_in_code_expiry` of now. Flushes pending ORM changes first. Raises
+    :class:`SignInCodesNotUsed` (nothing changed) when ``authority`` (default: the running app's) is
+    :data:`DIRECTORY`."""
+    check_codes_allowed(authority)
     db.session.flush()
     ids = [user if isinstance(user, int) else user.id for user in users]
     now = utcnow()
@@ -297,13 +367,15 @@ def issue_sign_in_codes(users, by: User | None = None) -> dict[int, str]:
     return codes
 
 
-def reset_and_issue_codes(user_ids: list[int], by: User | None = None) -> dict[int, str]:
+def reset_and_issue_codes(user_ids: list[int], by: User | None = None, authority: str | None = None) -> dict[int, str]:
     """Give each of ``user_ids`` a sign-in code to choose a new password with: a person who has a
     password loses it (so the code leads to "choose a password", not "change it"), every open session
     of theirs ends and a lockout is lifted; then :func:`issue_sign_in_codes`. Bulk UPDATEs per batch,
-    no ORM object per person. Returns ``{user_id: code}``. The caller checks scope. Flushes."""
+    no ORM object per person. Returns ``{user_id: code}``. The caller checks scope. Flushes. Raises
+    :class:`SignInCodesNotUsed` before changing anything when ``authority`` is :data:`DIRECTORY`."""
     from app.auth.models import UserSession
 
+    check_codes_allowed(authority)
     now = utcnow()
     for start in range(0, len(user_ids), CODE_BATCH):
         batch = user_ids[start:start + CODE_BATCH]
@@ -312,7 +384,7 @@ def reset_and_issue_codes(user_ids: list[int], by: User | None = None) -> dict[i
             .execution_options(synchronize_session=False))
         db.session.execute(update(UserSession).where(UserSession.user_id.in_(batch), UserSession.revoked_at.is_(None))
                            .values(revoked_at=now).execution_options(synchronize_session=False))
-    codes = issue_sign_in_codes(user_ids, by)
+    codes = issue_sign_in_codes(user_ids, by, authority)
     db.session.expire_all()
     return codes
 
@@ -322,18 +394,19 @@ def sign_in_code_expiry(issued_at: dt.datetime) -> dt.datetime:
     return issued_at + dt.timedelta(hours=float(current_app.config.get("SIGN_IN_CODE_HOURS", 168)))
 
 
-def reset_with_sign_in_code(user: User, by: User | None = None) -> str:
+def reset_with_sign_in_code(user: User, by: User | None = None, authority: str | None = None) -> str:
     """Reset a forgotten password: the old password stops working, every open session ends, a
     lockout is lifted, and the user gets a sign-in code (returned) with which they choose a new
-    password. Flushes."""
+    password. Flushes. Raises :class:`SignInCodesNotUsed` (nothing changed) under :data:`DIRECTORY`."""
+    check_codes_allowed(authority)
     user.password_hash = None
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
     revoke_sessions(user)
-    return issue_sign_in_code(user, by)
+    return issue_sign_in_codes([user], by, authority)[user.id]
 
 
-def redeem_sign_in_code(staff_number: str, code: str) -> User:
+def redeem_sign_in_code(staff_number: str, code: str, authority: str | None = None) -> User:
     """Sign in with a personal code: returns the user, who must then choose a password
     (``must_change_password`` is set).
 
@@ -343,8 +416,16 @@ def redeem_sign_in_code(staff_number: str, code: str) -> User:
 
     Raises:
         LoginRefused: ``invalid`` for an unknown or inactive staff number, a wrong, used or expired
-            code, or a locked account (callers cannot tell which). The caller commits.
+            code, or a locked account (callers cannot tell which); ``directory`` when ``authority``
+            (default: the running app's) is :data:`DIRECTORY`: no code is accepted (nor spent, nor
+            counted as a failure), the person signs in with the directory password. The caller commits.
     """
+    if not codes_allowed(authority or current_password_authority()):
+        from app.audit.services import record
+
+        record(None, "auth.login_failed", f"staff:{staff_number.strip()[:40]}",
+               {"method": "code", "reason": "directory_authority"})
+        raise LoginRefused("directory")
     user = db.session.execute(
         select(User).where(User.staff_number == staff_number.strip())
     ).scalar_one_or_none()

@@ -9,7 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth.forms import ChoosePasswordForm, CodeLoginForm, LoginForm, PasswordForm
 from app.auth.login import open_session, revoke_session
-from app.auth.services import LoginRefused, authenticate, change_password, choose_password, redeem_sign_in_code
+from app.auth.services import (DIRECTORY, LoginRefused, authenticate, change_password, choose_password,
+                               current_password_authority, redeem_sign_in_code)
 from app.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -42,8 +43,8 @@ def require_password_change():
     if request.endpoint in CHECKS_PASSWORD_CHANGE_ITSELF:
         return None
     if (not current_user.is_authenticated or not current_user.must_change_password
-            or request.endpoint in PASSWORD_CHANGE_ALLOWED):
-        return None
+            or request.endpoint in PASSWORD_CHANGE_ALLOWED or current_password_authority() == DIRECTORY):
+        return None  # (with the directory as the only authority no local password is ever used)
     if request.path.startswith("/api/"):
         return jsonify(error="password_change_required"), 403
     return redirect(url_for("auth.password"))
@@ -54,6 +55,13 @@ def rotate_csrf_token() -> None:
     does not work after it; Flask-WTF makes a new one on the next form."""
     session.pop("csrf_token", None)
     g.pop("csrf_token", None)
+
+
+@bp.app_context_processor
+def _password_authority():
+    """``password_authority()`` for templates: ``local``, ``directory`` or ``directory_fallback``
+    (:func:`app.auth.services.password_authority`), deciding what the sign-in code pages offer."""
+    return {"password_authority": current_password_authority}
 
 
 def _login_limit() -> str:
@@ -103,8 +111,10 @@ def code_login():
     if form.validate_on_submit():
         try:
             user = redeem_sign_in_code(form.staff_number.data, form.code.data)
-        except LoginRefused:
+        except LoginRefused as refused:
             db.session.commit()  # keep the failure count
+            if refused.reason == "directory":  # the page says why (it shows no form then)
+                return render_template("auth/code_login.html", form=form), 403
             flash(_("Staff number or sign-in code is not valid. A code works once and expires; ask the "
                     "training office (the system administrator) for a new one."), "error")
             return render_template("auth/code_login.html", form=form), 401
@@ -129,6 +139,9 @@ def logout():
 def password():
     """Change one's own password (or choose one after signing in with a code, when there is no
     current password to confirm); other login sessions of this user are ended."""
+    if current_password_authority() == DIRECTORY:  # the password is the directory's: nothing to set here
+        return render_template("auth/password.html", form=None, forced=False, choosing=False,
+                               directory=True), (409 if request.method == "POST" else 200)
     choosing = not current_user.password_hash
     form = ChoosePasswordForm() if choosing else PasswordForm()
     forced = current_user.must_change_password

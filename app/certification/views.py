@@ -13,7 +13,7 @@ from app.certification.models import EXPIRED, REVOKED, Certificate
 from app.certification.pdf import CertificateDocument, find_cjk_font, render_certificate_pdf
 from app.certification.services import find_by_code, public_base_url, reinstate, revoke
 from app.core.errors import DomainError
-from app.core.permissions import admin_required
+from app.core.permissions import admin_required, refuse_out_of_scope
 from app.core.time import to_local
 from app.extensions import db
 
@@ -43,8 +43,8 @@ def pdf(certificate_id: int):
     not drawn (409 with a page saying why): a PDF cannot change later, so one printed now would
     look valid to whoever is shown it; the verification page states the status instead."""
     certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or certificate.user_id != current_user.id:
-        abort(404)
+    if certificate is None or certificate.user_id != current_user.id:  # another person's: refused, audited
+        refuse_out_of_scope(Certificate, certificate_id, "certificate")
     if certificate.status in (REVOKED, EXPIRED):
         return render_template("certification/no_pdf.html", c=certificate), 409
     user = certificate.user

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app.extensions import db
 
@@ -23,17 +23,38 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
 
 
-def _audit_denial() -> None:
-    """Record an ``access.denied`` event (actor, path, method; never the form or query) in its own
-    small transaction after the request's rollback. A failure to record is logged, not raised."""
+class OutOfScope(NotFound):
+    """A 404 that hides an existing object the viewer may not see (outside an officer's scope, or
+    another person's attempt, certificate or notice). The response is exactly a plain 404's; the
+    error handler also records ``access.denied`` on ``target`` (``"kind:id"``). Raised by
+    :func:`app.core.permissions.refuse_out_of_scope`, never directly by a view."""
+
+    def __init__(self, target: str):
+        super().__init__()
+        self.target = target
+
+
+def audit_denial(target: str | None = None, status: int = 403) -> None:
+    """Record an ``access.denied`` event in its own small transaction, after the request's rollback
+    (call it only once the request's own changes are rolled back). A failure to record is logged,
+    not raised.
+
+    403 (``target`` None): target ``path:<path>``, detail ``{method, endpoint}``. A scope refusal
+    answered with 404: target the object asked for (``user:42``), detail ``{method, endpoint, path,
+    status: 404}``. Never the form or the query string. Actor: the signed-in user's id or None; IP:
+    the request's address (ProxyFix rules)."""
     from flask_login import current_user
 
     from app.audit.services import record
 
     try:
         actor = current_user.id if current_user and current_user.is_authenticated else None
-        record(actor, "access.denied", f"path:{request.path[:190]}",
-               {"method": request.method, "endpoint": request.endpoint})
+        if target is None:
+            record(actor, "access.denied", f"path:{request.path[:190]}",
+                   {"method": request.method, "endpoint": request.endpoint})
+        else:
+            record(actor, "access.denied", target, {"method": request.method, "endpoint": request.endpoint,
+                                                    "path": request.path[:190], "status": status})
         db.session.commit()
     except Exception:  # noqa: BLE001  (an audit failure must not turn a 403 into a 500)
         db.session.rollback()
@@ -62,7 +83,9 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException):
         db.session.rollback()
         if error.code == 403:
-            _audit_denial()
+            audit_denial()
+        elif isinstance(error, OutOfScope):
+            audit_denial(error.target, 404)
         messages = {
             400: _("The request could not be understood: a value in the address or the form is not valid. "
                    "Please go back and try again."),

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.audit.services import record
 from app.core.errors import DomainError
-from app.core.permissions import examiner_required
+from app.core.errors import audit_denial
+from app.core.permissions import examiner_required, refuse_out_of_scope, scope_target
 from app.exams import admission, review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.exams.responses import response_from_form
@@ -27,8 +28,8 @@ def _exam_or_404(code: str) -> Exam:
 
 def _own_attempt_or_404(attempt_id: int) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.user_id != current_user.id:
-        abort(404)
+    if attempt is None or attempt.user_id != current_user.id:  # another person's attempt: refused, audited
+        refuse_out_of_scope(Attempt, attempt_id, "attempt")
     return attempt
 
 
@@ -196,7 +197,10 @@ def save_answer(attempt_id: int):
                        revision=conflict.revision, saved_response=conflict.saved_response,
                        selected=conflict.selected), 409
     except DomainError as exc:
+        target = scope_target(Attempt, attempt_id, "attempt") if exc.code == "not_found" else None
         db.session.rollback()
+        if target is not None:  # another person's attempt: the same 404, audited
+            audit_denial(target, 404)
         return jsonify(status="error", code=exc.code, error=exc.code, message=exc.message), exc.status
     if general:  # the fast path committed its own connection
         db.session.commit()
@@ -416,8 +420,10 @@ def attempt_review(attempt_id: int):
     """One finished attempt with the candidate's answers, for admins, examiners and officers whose scope
     holds the candidate (404 for anyone else, so an attempt's existence does not leak)."""
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.state == IN_PROGRESS or not _results.can_view_attempt(current_user, attempt):
+    if attempt is None or attempt.state == IN_PROGRESS:
         abort(404)
+    if not _results.can_view_attempt(current_user, attempt):
+        refuse_out_of_scope(Attempt, attempt_id, "attempt")
     return render_template("exams/results_attempt.html", attempt=attempt,
                            answers=_results.attempt_answers(attempt))
 
@@ -505,7 +511,9 @@ def person_rules(user_id: int):
     _grant_or_403()
     person = grants.person_for(current_user, user_id)
     if person is None:
-        abort(404)
+        from app.auth.models import User as Person
+
+        refuse_out_of_scope(Person, user_id, "user")
     exams = list(db.session.execute(select(Exam).where(Exam.active.is_(True)).order_by(Exam.code)).scalars())
     status = 200
     if request.method == "POST":
@@ -654,6 +662,10 @@ def practical_upload(attempt_id: int, position: int):
     owned = db.session.execute(select(Attempt.id).where(Attempt.id == attempt_id,
                                                        Attempt.user_id == current_user.id)).first()
     if owned is None:  # someone else's attempt (or none): 404 before the body is even read
+        target = scope_target(Attempt, attempt_id, "attempt")
+        db.session.rollback()
+        if target is not None:
+            audit_denial(target, 404)
         return jsonify(status="error", code="not_found", error="not_found",
                        message=_("The page you asked for does not exist.")), 404
     try:
@@ -697,7 +709,7 @@ def practical_file(attempt_id: int, position: int):
     owner = attempt.user_id == current_user.id
     staff = (current_user.is_admin or current_user.is_examiner) and attempt.state != IN_PROGRESS
     if not (owner or staff):
-        abort(404)
+        refuse_out_of_scope(Attempt, attempt_id, "attempt")
     try:
         item = _practical.practical_item(attempt, position)
     except DomainError:

@@ -9,14 +9,23 @@ is taken with one conditional UPDATE (unsent, unclaimed or claim expired), so tw
 mail one row twice.
 
 SMTP settings (environment, see config.py): MAIL_SERVER (empty: e-mail off), MAIL_PORT,
-MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS (STARTTLS), MAIL_USE_SSL, MAIL_FROM, MAIL_TIMEOUT
-(seconds), MAIL_MAX_ATTEMPTS, MAIL_MAX_AGE_HOURS, MAIL_CLAIM_SECONDS.
+MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS (STARTTLS), MAIL_USE_SSL, MAIL_CA_FILE (PEM file of the
+CA that signed the server's certificate, for an internal CA; default: the system's CAs), MAIL_FROM,
+MAIL_TIMEOUT (seconds), MAIL_MAX_ATTEMPTS, MAIL_MAX_AGE_HOURS, MAIL_CLAIM_SECONDS.
+
+TLS (:func:`smtp_tls_context`) always verifies the server's certificate and host name: smtplib's own
+default context for ``starttls()`` / ``SMTP_SSL`` verifies nothing, so anyone on the path could read
+the mail and the password. MAIL_USE_TLS requires STARTTLS: a server that does not offer it is a
+failure (kept for a retry, ``error`` says why), never a fall back to plain text. A MAIL_USERNAME
+without MAIL_USE_TLS or MAIL_USE_SSL is refused (the password would cross the network in clear), as
+are both at once.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import smtplib
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -202,6 +211,30 @@ class SendReport:
     expired: int = 0
 
 
+class MailSettingsError(ValueError):
+    """The MAIL_* settings contradict each other or would send a password in clear; the message names them."""
+
+
+def smtp_tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """The client TLS context for SMTP: certificate and host name verified (``ssl.create_default_context``,
+    TLS 1.2 at least), trusting ``ca_file`` (a PEM file, e.g. MAIL_CA_FILE for an internal CA) or else the
+    system's CAs. Raises OSError / ssl.SSLError when ``ca_file`` cannot be read."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def check_mail_settings(use_tls: bool, use_ssl: bool, username: str | None) -> None:
+    """Refuse contradictory or unsafe SMTP settings before any connection: MAIL_USE_TLS and MAIL_USE_SSL
+    together, or a MAIL_USERNAME (so a password to send) with neither. Raises MailSettingsError."""
+    if use_tls and use_ssl:
+        raise MailSettingsError("MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (TLS from the first byte) exclude each "
+                                "other: set one")
+    if username and not (use_tls or use_ssl):
+        raise MailSettingsError("MAIL_USERNAME is set but neither MAIL_USE_TLS nor MAIL_USE_SSL: the password "
+                                "would be sent unencrypted")
+
+
 class _Connection:
     """One SMTP connection, opened at the first message and closed at the end of a batch."""
 
@@ -213,14 +246,21 @@ class _Connection:
         if self.smtp is None:
             cfg = self.config
             host, port, timeout = cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), float(cfg.get("MAIL_TIMEOUT", 30))
-            if cfg.get("MAIL_USE_SSL"):
-                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout)
+            use_tls, use_ssl = bool(cfg.get("MAIL_USE_TLS")), bool(cfg.get("MAIL_USE_SSL"))
+            check_mail_settings(use_tls, use_ssl, cfg.get("MAIL_USERNAME"))
+            context = smtp_tls_context(cfg.get("MAIL_CA_FILE")) if use_tls or use_ssl else None
+            if use_ssl:
+                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
             else:
                 smtp = smtplib.SMTP(host, port, timeout=timeout)
-                if cfg.get("MAIL_USE_TLS"):
-                    smtp.starttls()
-            if cfg.get("MAIL_USERNAME"):
-                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+            try:
+                if use_tls:
+                    smtp.starttls(context=context)  # SMTPNotSupportedError if the server does not offer it
+                if cfg.get("MAIL_USERNAME"):
+                    smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+            except BaseException:
+                smtp.close()
+                raise
             self.smtp = smtp
         self.smtp.send_message(message)
 

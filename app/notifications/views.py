@@ -9,10 +9,13 @@ from flask_login import current_user, login_required
 
 from app.audit.services import record
 from app.core.inputs import MAX_ID, parse_id, parse_page
-from app.core.permissions import officer_required
+from app.core.permissions import officer_required, refuse_out_of_scope
 from app.extensions import db
 from app.notifications import services
 from app.notifications.jobs import department_in_scope, remind_people
+from app.notifications.models import Message
+from app.org.models import Department
+from app.rollout.models import RolloutPlan
 from app.rollout.services import plans_for
 
 bp = Blueprint("notifications", __name__)
@@ -49,7 +52,7 @@ def notices():
 def mark_read(message_id: int):
     """Mark one of the user's own notices read (404 for anyone else's)."""
     if not services.owns_notice(current_user.id, message_id):
-        abort(404)
+        refuse_out_of_scope(Message, message_id, "message")
     services.mark_read(current_user.id, message_id)
     db.session.commit()
     return redirect(url_for("notifications.notices"))
@@ -71,11 +74,12 @@ def remind(department_id: int):
     department's subtree within the officer's scope (in the query); others are ignored and counted;
     each person at most once a day; each reminder audited."""
     if department_in_scope(current_user, department_id) is None:
-        abort(404)
+        refuse_out_of_scope(Department, department_id, "department")
     plan_id = parse_id(request.form.get("plan"))
     plan = next((p for p in plans_for(current_user) if p.id == plan_id), None)
-    if plan is None:
-        abort(404)
+    if plan is None:  # an active plan the officer does not see is a refusal; any other id is simply absent
+        other = db.session.get(RolloutPlan, plan_id) if plan_id is not None else None
+        refuse_out_of_scope(RolloutPlan, plan_id if other is not None and other.active else None, "plan")
     raw = request.form.getlist("person")[:MAX_REMIND + 1]
     if len(raw) > MAX_REMIND:
         abort(400, description=_("Choose at most %(n)s people at a time.", n=MAX_REMIND))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.certification.services import public_base_url
 from app.core.inputs import parse_id
-from app.core.permissions import officer_required
+from app.core.permissions import officer_required, refuse_out_of_scope
 from app.extensions import db
 from app.org.codes import MAX_CODES_PER_REQUEST, issuable_people, issue_codes, slips_csv, slips_pdf
 from app.org.models import Department
@@ -52,7 +52,7 @@ def issue_one(user_id: int):
     """Issue (or re-issue) one person's sign-in code; their password, if any, stops working."""
     fmt = _format()
     if db.session.execute(issuable_people(current_user, user_ids=[user_id]).with_only_columns(User.id)).first() is None:
-        abort(404)
+        refuse_out_of_scope(User, user_id, "user")
     slips = issue_codes(current_user, [user_id], source="person")
     db.session.commit()
     return _handout(slips, fmt)
@@ -73,7 +73,7 @@ def bulk():
     department, people, total = None, [], 0
     if department_id is not None:
         if not can_see_department(current_user, department_id):
-            abort(404)
+            refuse_out_of_scope(Department, department_id, "department")
         department = db.session.get(Department, department_id)
         query = issuable_people(current_user, department_id=department_id)
         total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -89,7 +89,7 @@ def bulk_issue():
     fmt = _format()
     department_id = parse_id(request.form.get("department"))
     if department_id is None or not can_see_department(current_user, department_id):
-        abort(404)
+        refuse_out_of_scope(Department, department_id, "department")
     if request.form.get("mode") == "without_password":
         ids = list(db.session.execute(issuable_people(current_user, department_id=department_id)
                                       .where(User.password_hash.is_(None))

@@ -24,7 +24,8 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 
 from app.auth.models import OfficerScope, User, UserSession
-from app.auth.services import MIN_PASSWORD_LENGTH, issue_sign_in_codes, sign_in_code_expiry
+from app.auth.services import (MIN_PASSWORD_LENGTH, codes_allowed, current_password_authority, issue_sign_in_codes,
+                               sign_in_code_expiry)
 from app.content.report import ContentError
 from app.core.security import hash_password
 from app.core.time import utcnow
@@ -91,6 +92,7 @@ class ImportSummary:
     changes: list[str] = field(default_factory=list)
     sign_in_codes: list[tuple[str, str, str]] = field(default_factory=list)
     codes_expire_at: object = None  # aware UTC datetime when sign_in_codes stop working
+    directory_sign_in: int = 0  # new staff without a password given no code: the directory (LDAP) checks passwords
 
     @property
     def changed(self) -> bool:
@@ -128,6 +130,9 @@ class ImportSummary:
         if self.sign_in_codes:
             lines.append(f"{len(self.sign_in_codes)} sign-in code(s) issued to new staff without a password "
                          "(single use; they sign in at /login/code and choose a password)")
+        if self.directory_sign_in:
+            lines.append(f"{self.directory_sign_in} new staff without a password got no sign-in code: they sign in "
+                         "with their directory (LDAP) password")
         return lines
 
 
@@ -796,7 +801,9 @@ def import_staff(path: Path, *, default_password: str | None = None, deactivate_
                            .values(revoked_at=now).execution_options(synchronize_session=False))
     needs_code = [SimpleNamespace(id=new_ids[number], staff_number=number, name=name)
                   for number, name in without_password]
-    if needs_code:
+    if needs_code and not codes_allowed(current_password_authority()):
+        summary.directory_sign_in = len(needs_code)  # the directory is the only authority: no codes
+    elif needs_code:
         codes = issue_sign_in_codes(needs_code)
         summary.sign_in_codes = [(u.staff_number, u.name, codes[u.id]) for u in needs_code]
         summary.codes_expire_at = sign_in_code_expiry(now)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.auth.models import User
 from app.core.errors import DomainError
 from app.core.inputs import parse_id, parse_page, parse_query_date
-from app.core.permissions import admin_required, officer_required
+from app.core.permissions import admin_required, officer_required, refuse_out_of_scope
 from app.core.time import local_today
 from app.exams import overrides as grants
 from app.exams.models import Exam
@@ -54,8 +54,9 @@ def _plan(plans: list[RolloutPlan]) -> RolloutPlan | None:
     if plan_id is None:
         return plans[0] if plans else None
     plan = next((p for p in plans if p.id == plan_id), None)
-    if plan is None:
-        abort(404)
+    if plan is None:  # an active plan outside the viewer's scope is a refusal; any other id is simply absent
+        other = db.session.get(RolloutPlan, plan_id)
+        refuse_out_of_scope(RolloutPlan, plan_id if other is not None and other.active else None, "plan")
     return plan
 
 
@@ -102,7 +103,9 @@ def department(department_id: int):
     plans = services.plans_for(current_user)
     plan = _plan(plans)
     department = db.session.get(Department, department_id)
-    if department is None or plan is None or not can_see_department(current_user, department_id):
+    if department is not None and not can_see_department(current_user, department_id):
+        refuse_out_of_scope(Department, department_id, "department")  # (before the plan: a probe is audited)
+    if department is None or plan is None:
         abort(404)
     as_of = _as_of(plan)
     page = _page()
@@ -143,7 +146,7 @@ def person(user_id: int):
     """One person's training record (404 outside the officer's scope)."""
     record = services.person_record(current_user, user_id)
     if record is None:
-        abort(404)
+        refuse_out_of_scope(User, user_id, "user")
     plans = services.plans_for(current_user)
     plan = _plan(plans) if request.args.get("plan") else None
     as_of = _as_of(plan) if plan else local_today()
@@ -163,8 +166,10 @@ def skills_page():
     department_id = parse_id(request.args.get("department"))  # a 400 for anything but a plain id
     if department_id is not None:
         department = db.session.get(Department, department_id)
-        if department is None or not can_see_department(current_user, department_id):
+        if department is None:
             abort(404)
+        if not can_see_department(current_user, department_id):
+            refuse_out_of_scope(Department, department_id, "department")
         tops = [department]
     else:
         department = None
@@ -217,8 +222,9 @@ def export_pdf():
 def export_csv(department_id: int):
     """CSV of the drill-down (same filters and sort as the page, every page); 404 outside scope."""
     plan = _plan(services.plans_for(current_user))
-    if plan is None or db.session.get(Department, department_id) is None \
-            or not can_see_department(current_user, department_id):
+    if db.session.get(Department, department_id) is not None and not can_see_department(current_user, department_id):
+        refuse_out_of_scope(Department, department_id, "department")
+    if plan is None or db.session.get(Department, department_id) is None:
         abort(404)
     as_of = _as_of(plan)
     filters = {
@@ -260,7 +266,7 @@ def person_action(user_id: int):
 
     record = services.person_record(current_user, user_id)
     if record is None:
-        abort(404)
+        refuse_out_of_scope(User, user_id, "user")
     person = record.user
     action = request.form.get("action", "")
     plans = services.plans_for(current_user)

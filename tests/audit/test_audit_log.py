@@ -214,3 +214,74 @@ def test_person_page_lists_the_latest_events_about_them(app, db, client, login_a
     events = page.split("Latest audit events about this person")[1]
     assert "Deactivated" in events and admin.name in events
     assert f"target=user:{staff.id}" in events.replace("%3A", ":")
+
+
+def test_scope_refusals_answered_404_are_recorded_without_revealing_existence(app, db, client, login_as):
+    """An officer asking for a person or department outside their scope gets the very 404 a missing id
+    gets, and the refusal is an ``access.denied`` event on what was asked for; a missing id records nothing."""
+    city = make_department("滨江市")
+    mine, theirs = make_department("市财政局", city), make_department("市教育局", city)
+    officer = make_user(mine, officer_of=[mine], staff_number="OFF-1")
+    stranger = make_user(theirs, name="外单位人员")
+    colleague = make_user(mine)
+    db.session.commit()
+    login_as(officer)
+    missing = client.get("/dashboard/people/999999?lang=en")
+    refused = client.get(f"/dashboard/people/{stranger.id}?lang=en", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert missing.status_code == refused.status_code == 404
+    assert refused.get_data() == missing.get_data()  # nothing tells the two apart
+    assert client.get(f"/dashboard/people/{colleague.id}").status_code == 200
+    assert client.get(f"/people/sign-in-codes?department={theirs.id}").status_code == 404
+    assert client.get(f"/dashboard/departments/{theirs.id}").status_code == 404  # no plan either: still a probe
+    assert client.get("/dashboard/departments/999999").status_code == 404
+    (person, department, drill_down) = [e for e in _events(db, "access.") if not e.target.startswith("path:")]
+    assert (person.action, person.actor_id, person.target, person.ip) == (
+        "access.denied", officer.id, f"user:{stranger.id}", "10.1.2.3")
+    assert person.detail == {"method": "GET", "endpoint": "rollout.person", "path": f"/dashboard/people/{stranger.id}",
+                             "status": 404}
+    assert department.target == drill_down.target == f"department:{theirs.id}"
+
+
+def test_refusal_of_another_persons_attempt_over_the_json_api_is_recorded(app, db, client, login_as):
+    course, exam = make_exam_world()
+    exam.require_lessons = False
+    owner, other = make_user(make_department()), make_user()
+    attempt = start_attempt(owner, exam)
+    db.session.commit()
+    login_as(other)
+    token = csrf_token(client, "/courses/")
+    response = client.post(f"/api/attempts/{attempt.id}/answers", json={"position": 1, "response": {}, "revision": 0},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+    response = client.post("/api/attempts/999999/answers", json={"position": 1, "response": {}, "revision": 0},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 404
+    (event,) = _events(db, "access.")
+    assert (event.actor_id, event.target, event.detail["endpoint"]) == (other.id, f"attempt:{attempt.id}",
+                                                                        "exams.save_answer")
+
+
+def test_viewer_filters_by_text_in_the_target_and_by_ip(app, db, client, login_as):
+    from app.audit.services import parse_ip_filter
+
+    admin = make_user(make_department("滨江市"), is_admin=True)
+    record(None, "access.denied", "path:/admin/people/7", {}, ip="10.12.3.4")
+    record(None, "access.denied", "user:70", {}, ip="10.120.0.9")
+    record(None, "auth.login_failed", "staff:ABC_%1", {}, ip="2001:db8::1")
+    db.session.commit()
+    assert [r[0].target for r in search_events(AuditFilter(target_text="/ADMIN"))[0]] == ["path:/admin/people/7"]
+    assert {r[0].target for r in search_events(AuditFilter(target_text="7"))[0]} == {"path:/admin/people/7", "user:70"}
+    assert [r[0].target for r in search_events(AuditFilter(target_text="c_%"))[0]] == ["staff:ABC_%1"]  # literal
+    assert search_events(AuditFilter(target_text="C%1"))[1] == 0  # % and _ are not wildcards
+    assert [r[0].ip for r in search_events(AuditFilter(ip="10.12.3.4"))[0]] == ["10.12.3.4"]
+    assert [r[0].ip for r in search_events(AuditFilter(ip="10.12."))[0]] == ["10.12.3.4"]  # not 10.120.…
+    assert [r[0].ip for r in search_events(AuditFilter(ip=parse_ip_filter(" 2001:DB8: ")))[0]] == ["2001:db8::1"]
+    login_as(admin)
+    page = client.get("/admin/audit/?contains=admin/people&ip=10.12.&lang=en").get_data(as_text=True)
+    assert "path:/admin/people/7" in page and "user:70" not in page and 'value="10.12."' in page
+    bad = client.get("/admin/audit/?ip=10.1.*&lang=en")
+    assert bad.status_code == 400 and "IP address: type an address" in bad.get_data(as_text=True)
+    rows = client.get("/admin/audit/export.csv?ip=2001:db8::1").get_data(as_text=True).strip().splitlines()
+    assert len(rows) == 2 and "staff:ABC_%1" in rows[1]
+    with pytest.raises(ValueError):
+        parse_ip_filter("x" * 46)

@@ -162,3 +162,117 @@ def test_directory_down_says_so_audits_and_never_falls_back_unless_allowed(app, 
     assert db.session.get(User, user.id).failed_logins == 0  # the directory's outage is not the user's failure
     monkeypatch.setitem(app.config, "LDAP_FALLBACK_LOCAL", True)
     assert _login(app, "A0001", "correct-horse-42").status_code == 302
+
+
+# --- sign-in codes and local passwords when the directory decides -----------------------------------
+
+def _signed_in(app, number: str, password: str):
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"staff_number": number, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def test_with_the_directory_as_authority_no_code_is_issued_or_offered(app, db, ldap_on):
+    from app.auth.models import SignInCode
+    from app.auth.services import (DIRECTORY, SignInCodesNotUsed, current_password_authority, issue_sign_in_codes,
+                                   reset_and_issue_codes)
+    from tests.factories import make_department
+
+    bureau = make_department("市财政局")
+    officer = make_user(bureau, staff_number="B0002", officer_of=[bureau])
+    alice = make_user(bureau, staff_number="A0001")
+    admin = make_user(bureau, staff_number="ADM01", is_admin=True)
+    db.session.commit()
+    assert current_password_authority() == DIRECTORY
+    hashed = alice.password_hash
+    for issue in (lambda: issue_sign_in_codes([alice.id]), lambda: reset_and_issue_codes([alice.id])):
+        with pytest.raises(SignInCodesNotUsed):
+            issue()
+    db.session.rollback()
+    assert db.session.get(User, alice.id).password_hash == hashed  # nothing was reset
+    client = _signed_in(app, "B0002", "Bob-Ldap-42")  # the officer signs in with the directory
+    page = client.get(f"/dashboard/people/{alice.id}?lang=en").get_data(as_text=True)
+    assert "signs in with their directory password" in page and "sign-in-code" not in page
+    token = csrf_token(client, f"/dashboard/people/{alice.id}")
+    response = client.post(f"/people/{alice.id}/sign-in-code?lang=en", data={"csrf_token": token, "format": "csv"})
+    assert response.status_code == 409 and "Sign-in codes are not used here" in response.get_data(as_text=True)
+    bulk = client.get(f"/people/sign-in-codes?department={bureau.id}&lang=en").get_data(as_text=True)
+    assert "Sign-in codes are not used here" in bulk and "bulk_issue" not in bulk and 'name="mode"' not in bulk
+    db.session.expire_all()
+    assert db.session.get(User, alice.id).password_hash == hashed
+    assert db.session.execute(select(SignInCode)).first() is None
+    # the administrator's person page says the same
+    app.config["LDAP_FALLBACK_LOCAL"] = True  # (the admin has no directory entry: signs in with the fallback)
+    admin_client = app.test_client()
+    token = csrf_token(admin_client, "/login")
+    app.config["LDAP_URL"] = f"ldap://127.0.0.1:{_free_port()}"  # directory down: the local password is used
+    assert admin_client.post("/login", data={"staff_number": "ADM01", "password": "correct-horse-42",
+                                             "csrf_token": token}).status_code == 302
+    fallback_page = admin_client.get(f"/admin/people/{alice.id}?lang=en").get_data(as_text=True)
+    assert "works only while the directory cannot be reached" in fallback_page and "sign-in-code" in fallback_page
+    app.config["LDAP_FALLBACK_LOCAL"] = False
+    page = admin_client.get(f"/admin/people/{alice.id}?lang=en").get_data(as_text=True)
+    assert "signs in with their directory password" in page and "sign-in-code" not in page
+
+
+def test_a_code_is_not_accepted_when_the_directory_decides_and_nothing_is_spent(app, db, ldap_on, monkeypatch):
+    from app.auth.models import SignInCode
+    from app.auth.services import issue_sign_in_code
+
+    alice = make_user(staff_number="A0001")
+    monkeypatch.setitem(app.config, "LDAP_URL", "")  # a code issued before the directory was switched on
+    code = issue_sign_in_code(alice)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "LDAP_URL", ldap_on)
+    client = app.test_client()
+    token = csrf_token(client, "/login/code")
+    response = client.post("/login/code?lang=en", data={"staff_number": "A0001", "code": code, "csrf_token": token})
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "passwords are checked by the directory" in page and 'name="code"' not in page
+    db.session.expire_all()
+    assert db.session.execute(select(SignInCode.used_at)).scalar_one() is None
+    assert db.session.get(User, alice.id).failed_logins == 0
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).scalar_one()
+    assert event.detail == {"method": "code", "reason": "directory_authority"}
+    login_page = client.get("/login?lang=en").get_data(as_text=True)
+    assert "/login/code" not in login_page and "directory (network) password" in login_page
+
+
+def test_a_directory_sign_in_needs_no_local_password_and_imports_give_no_codes(app, db, ldap_on, tmp_path):
+    from app.org.imports import import_staff
+    from tests.factories import make_department
+
+    alice = make_user(staff_number="A0001")
+    alice.must_change_password = True  # imported with a temporary password cell
+    make_department("滨江市", code="CITY")
+    db.session.commit()
+    client = _signed_in(app, "A0001", "Alice-Ldap-42")
+    assert client.get("/courses/").status_code == 200  # not sent to choose a local password
+    db.session.expire_all()
+    assert db.session.get(User, alice.id).must_change_password is False
+    page = client.get("/account/password?lang=en").get_data(as_text=True)
+    assert "directory (LDAP) password" in page and 'name="new"' not in page
+    assert client.post("/account/password", data={"csrf_token": csrf_token(client, "/account/password"),
+                                                   "new": "a new local one 42", "confirm": "a new local one 42"}
+                       ).status_code == 409
+    staff = tmp_path / "staff.csv"
+    staff.write_text("staff_number,name,department_code\n0010001,陈建国,CITY\n", encoding="utf-8")
+    summary = import_staff(staff)
+    assert summary.sign_in_codes == [] and summary.directory_sign_in == 1
+    assert any("directory (LDAP) password" in line for line in summary.lines())
+
+
+def test_with_the_local_fallback_codes_stay_and_say_what_they_are_for(app, db, ldap_on, monkeypatch):
+    from app.auth.services import issue_sign_in_code, redeem_sign_in_code
+
+    monkeypatch.setitem(app.config, "LDAP_FALLBACK_LOCAL", True)
+    alice = make_user(staff_number="A0001")
+    code = issue_sign_in_code(alice)
+    db.session.commit()
+    page = app.test_client().get("/login/code?lang=en").get_data(as_text=True)
+    assert "used only while the directory cannot be reached" in page and 'name="code"' in page
+    assert redeem_sign_in_code("A0001", code).id == alice.id
+

@@ -152,3 +152,12 @@ def test_code_page_answers_alike_for_unknown_staff_and_wrong_code(app, db):
         text = re.sub(r'(csrf[-_]token"[^>]*(?:content|value)=")[^"]+', r"\1", response.get_data(as_text=True))
         pages.append((response.status_code, text.replace(staff_number, "STAFF")))
     assert pages[0] == pages[1] and pages[0][0] == 401
+
+
+def test_password_authority_rule():
+    from app.auth.services import DIRECTORY, DIRECTORY_WITH_FALLBACK, LOCAL, codes_allowed, password_authority
+
+    assert password_authority("", False) == password_authority(None, True) == LOCAL
+    assert password_authority("ldap://dir", False) == DIRECTORY
+    assert password_authority("ldaps://dir", True) == DIRECTORY_WITH_FALLBACK
+    assert [codes_allowed(a) for a in (LOCAL, DIRECTORY, DIRECTORY_WITH_FALLBACK)] == [True, False, True]
