@@ -748,10 +748,12 @@ _ITEM_MAPS_SIZE = 4096
 _PG_SESSION_USER = """SELECT s.user_id FROM user_session s JOIN "user" u ON u.id = s.user_id
     WHERE s.token_hash = %(token)s AND s.revoked_at IS NULL AND s.expires_at > %(now)s AND u.active
       AND NOT u.must_change_password"""
+# The two statements below are composed of constant fragments only; every value is a bound
+# parameter (psycopg %(name)s), so nothing from a request reaches the SQL text.
 _PG_ATTEMPT_ITEMS = f"""SELECT ai.position, ai.id, ai.question_version_id, qv.content_hash
     FROM attempt_item ai JOIN attempt a ON a.id = ai.attempt_id
     JOIN question_version qv ON qv.id = ai.question_version_id
-    WHERE ai.attempt_id = %(attempt)s AND a.user_id = ({_PG_SESSION_USER})"""
+    WHERE ai.attempt_id = %(attempt)s AND a.user_id = ({_PG_SESSION_USER})"""  # nosec B608
 _PG_SAVE = f"""WITH s AS ({_PG_SESSION_USER}),
 opened AS (
     UPDATE attempt a SET last_saved_at = %(now)s FROM exam e, s
@@ -767,7 +769,7 @@ written AS (
       AND ai.revision = %(base)s AND qv.id = ai.question_version_id AND qv.id = %(version)s
       AND qv.content_hash = %(hash)s
     RETURNING ai.revision)
-SELECT (SELECT deadline_at FROM opened), (SELECT revision FROM written)"""
+SELECT (SELECT deadline_at FROM opened), (SELECT revision FROM written)"""  # nosec B608
 
 
 def _attempt_item_map(conn, attempt_id: int, params: dict) -> dict[int, tuple[int, int, str]] | None:
