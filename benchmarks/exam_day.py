@@ -6,8 +6,9 @@
    exists), migrates it, syncs the content and bulk-inserts N candidates with one precomputed argon2id
    hash (``prepare``);
 2. starts gunicorn as the README documents (sync workers, ``-w`` default 2 × cores) on a free port;
-3. drives it with a closed-loop client (one thread per candidate, plain ``http.client``): phase 1
-   logs in and starts all N candidates, ``--concurrency`` at a time; phase 2 answers
+3. drives it with a closed-loop client (one thread per candidate, plain ``http.client``): phase 1a
+   signs in all N candidates (login, exam page), phase 1b starts them all (start, attempt page) as
+   when a sitting opens, ``--concurrency`` at a time (``--together``: both per candidate in one go); phase 2 answers
    ``--answers`` times per candidate (every question once, then changes), each after a pause drawn
    uniformly from ``--pause`` seconds (human pace 20–60 s) times ``--pace-scale``; phase 3 submits;
 4. prints starts/s, saves/s, p50/p95/p99 per request kind (milliseconds), errors, the gunicorn
@@ -247,6 +248,7 @@ class Candidate:
         self.stats = stats
         self.rng = random.Random(number)
         self.ok = False
+        self.signed_in = False
         self.attempt_id = 0
         self.token = ""
         self.questions: list[tuple[int, bool, list[str]]] = []
@@ -254,9 +256,15 @@ class Candidate:
         self.saves = 0
 
     def begin(self, stop_at: float = float("inf")) -> None:
-        """Log in, start, load the attempt page; not even tried past ``stop_at`` (time.time())."""
+        """Sign in and start (:meth:`sign_in` then :meth:`start`); not even tried past ``stop_at``."""
+        self.sign_in(stop_at)
+        self.start(stop_at)
+
+    def sign_in(self, stop_at: float = float("inf")) -> None:
+        """Log in and open the exam page (its CSRF token), as a candidate does before the sitting opens;
+        not even tried past ``stop_at`` (time.time())."""
         if time.time() > stop_at:
-            self.stats.error(f"candidate {self.number} begin: not tried (time bound)")
+            self.stats.error(f"candidate {self.number} sign-in: not tried (time bound)")
             return
         try:
             client = self.client
@@ -268,9 +276,22 @@ class Candidate:
             # the login replaced the CSRF secret: the exam page (rules, start button) carries the new token
             status, _loc, page = client.request("exam page", "GET", f"/exams/{EXAM}")
             assert status == 200, f"exam page {status}"
-            token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            self.signed_in = True
+        except Exception as exc:  # counted, reported at the end
+            self.stats.error(f"candidate {self.number} sign-in: {exc!r}")
+
+    def start(self, stop_at: float = float("inf")) -> None:
+        """Press start and load the attempt page (the questions); only after a successful sign-in."""
+        if not self.signed_in:
+            return
+        if time.time() > stop_at:
+            self.stats.error(f"candidate {self.number} start: not tried (time bound)")
+            return
+        try:
+            client = self.client
             status, location, _ = client.request("start", "POST", f"/exams/{EXAM}/start",
-                                                 urllib.parse.urlencode({"csrf_token": token}), FORM)
+                                                 urllib.parse.urlencode({"csrf_token": self.token}), FORM)
             assert status == 302, f"start {status}"
             path = urllib.parse.urlparse(location).path
             self.attempt_id = int(path.rstrip("/").split("/")[-1])
@@ -284,7 +305,7 @@ class Candidate:
             assert self.questions, "no questions on the attempt page"
             self.ok = True
         except Exception as exc:  # counted, reported at the end
-            self.stats.error(f"candidate {self.number} begin: {exc!r}")
+            self.stats.error(f"candidate {self.number} start: {exc!r}")
 
     def save_next(self) -> bool:
         """Answer the next question (cycling), recording the acknowledgement. False on an error."""
@@ -382,17 +403,35 @@ def check_stored(database_url: str, stats: Stats) -> tuple[int, int]:
 
 
 def run_sitting(port: int, master: int, candidates: int, concurrency: int, answers: int, pause: tuple[float, float],
-                stop_at: float, submit_seconds: float = 300) -> Stats:
-    """Phases 1–3 against a running server; prints the figures; returns the stats."""
+                stop_at: float, submit_seconds: float = 300, together: bool = False) -> Stats:
+    """Phases 1–3 against a running server; prints the figures; returns the stats.
+
+    Phase 1 signs everyone in (1a), then starts everyone (1b: the sitting opening); ``together``
+    does both per candidate in one phase instead (the figures before 2026-12-05)."""
     stats = Stats()
     people = [Candidate(port, n, stats) for n in range(1, candidates + 1)]
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(lambda person: person.begin(stop_at), people))
-    t_started = time.perf_counter() - t0
-    started = [c for c in people if c.ok]
-    print(f"phase 1: {len(started)} of {candidates} logged in and started in {t_started:.1f} s "
-          f"= {len(started) / t_started:.1f} starts/s (concurrency {concurrency})", flush=True)
+    if together:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(lambda person: person.begin(stop_at), people))
+        t_started = time.perf_counter() - t0
+        started = [c for c in people if c.ok]
+        print(f"phase 1: {len(started)} of {candidates} logged in and started in {t_started:.1f} s "
+              f"= {len(started) / t_started:.1f} starts/s (concurrency {concurrency})", flush=True)
+    else:  # as on the day: people sign in while the room fills, then the sitting opens and all press start
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(lambda person: person.sign_in(stop_at), people))
+        t_signed = time.perf_counter() - t0
+        signed = sum(c.signed_in for c in people)
+        print(f"phase 1a: {signed} of {candidates} signed in and on the exam page in {t_signed:.1f} s "
+              f"= {signed / t_signed:.1f} sign-ins/s (concurrency {concurrency})", flush=True)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(lambda person: person.start(stop_at), people))
+        t_started = time.perf_counter() - t0
+        started = [c for c in people if c.ok]
+        print(f"phase 1b: {len(started)} of {signed} started (start + attempt page) in {t_started:.1f} s "
+              f"= {len(started) / t_started:.1f} starts/s (concurrency {concurrency})", flush=True)
     workers = worker_pids(master)
     cpu0 = cpu_seconds(workers)
     t1 = time.perf_counter()
@@ -498,7 +537,7 @@ def all_in_one(args) -> int:
         try:
             pause = (args.pause[0] * args.pace_scale, args.pause[1] * args.pace_scale)
             stats = run_sitting(port, server.pid, args.candidates, args.concurrency, args.answers, pause,
-                                bench_deadline, args.submit_seconds)
+                                bench_deadline, args.submit_seconds, args.together)
             rss = [rss_mb(pid) for pid in worker_pids(server.pid)]
             print_timings(stats)
             acked, missing = check_stored(url, stats)
@@ -573,6 +612,8 @@ def main() -> None:
     a.add_argument("--saturate", type=float, default=0, help="seconds of each saturated run (0: none)")
     a.add_argument("--clients", type=int, default=100, help="clients of the saturated runs")
     a.add_argument("--rounds", type=int, default=2, help="interleaved saturated rounds (app, bare, app, bare…)")
+    a.add_argument("--together", action="store_true",
+                   help="each candidate signs in and starts in one go (default: all sign in, then all start)")
     a.add_argument("--keep", action="store_true", help="keep the database")
     r = sub.add_parser("run", help="drive a server already running on 127.0.0.1:PORT")
     r.add_argument("--port", type=int, default=8100)
