@@ -109,6 +109,7 @@ ROUTES = {
     "exam_editor.new": ("GET", "/admin/exams/new", [302, 403, 403, 200]),
     "exam_editor.edit": ("GET", "/admin/exams/{exam}/edit", [302, 403, 403, 200]),
     "exam_editor.pool": ("GET", "/admin/exams/pool?item=X1&difficulty=easy&count=1", [302, 403, 403, 200]),
+    "exam_editor.forms": ("GET", "/admin/exams/forms?item=X1&difficulty=easy&count=1", [302, 403, 403, 200]),
     "notifications.notices": ("GET", "/notices", [302, 200, 200, 200]),
     # the notice is the owner's: nobody else may mark it read
     "notifications.mark_read": ("POST", "/notices/{notice}/read", [302, 404, 404, 404]),

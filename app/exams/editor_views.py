@@ -126,6 +126,23 @@ def _pool_notes(form: ExamEditForm) -> list[str | None]:
     return notes
 
 
+def _form_count(form: ExamEditForm, exam: Exam | None, readonly: bool) -> editor.FormCount | None:
+    """How many distinct forms the rows allow: a course.yaml exam's stored blueprint, or the rows on the
+    page when every one names a known item and a whole count (else None: nothing shown yet)."""
+    if readonly:
+        rows = [(r.standard_item_id, r.standard_area_id, r.difficulty, r.count) for r in exam.blueprint]
+        return editor.count_forms(rows) if rows else None
+    rows = []
+    for entry in form.rows:
+        item = editor.item_by_code(str(entry.item.data or "")[:40])
+        count = editor._whole(entry.count.data, 1, 500)
+        if item is None or count is None:
+            return None
+        difficulty = entry.difficulty.data if entry.difficulty.data in ("easy", "medium", "hard") else None
+        rows.append((item.id, None, difficulty, count))
+    return editor.count_forms(rows) if rows else None
+
+
 def _render(form: ExamEditForm, exam: Exam | None, status: int = 200):
     for entry in form.rows:
         entry.item.choices = _item_choices()
@@ -142,7 +159,7 @@ def _render(form: ExamEditForm, exam: Exam | None, status: int = 200):
     except Exception:  # noqa: BLE001  (a row not filled in yet: no total shown)
         total = None
     return render_template("exams/editor.html", form=form, exam=exam, readonly=readonly, seats=seats,
-                           notes=_pool_notes(form), total=total,
+                           notes=_pool_notes(form), total=total, forms=_form_count(form, exam, readonly),
                            in_progress=editor.in_progress_count(exam.id) if exam else 0), status
 
 
@@ -229,3 +246,17 @@ def pool():
     if check is None:
         return jsonify(error="bad_request", message=problem), 400
     return jsonify(ok=check.ok, pool=check.pool, count=check.count, needed=check.needed, message=check.message())
+
+
+@bp.route("/admin/exams/forms")
+@examiner_required
+def forms():
+    """Live count of distinct forms for the rows on the page: repeated ``item``, ``difficulty`` and
+    ``count`` parameters, one of each per row → 200 ``{"forms", "readable", "overlap", "few", "message"}``
+    (``forms`` as a string: it may exceed a JavaScript number); 400 ``{"error": "bad_request", "message"}``."""
+    count, problem = editor.check_forms(request.args.getlist("item"), request.args.getlist("difficulty"),
+                                        request.args.getlist("count"))
+    if count is None:
+        return jsonify(error="bad_request", message=problem), 400
+    return jsonify(forms=str(count.forms), readable=count.readable(), overlap=count.overlap, few=count.few,
+                   message=count.message())
