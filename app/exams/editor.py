@@ -662,28 +662,6 @@ def save_admission(exam: Exam, spec: AdmissionSpec) -> list[str]:
     return sorted(set(changed))
 
 
-# --- which grade is kept -------------------------------------------------------------------------
-
-def kept_grade(exam: Exam, user_id: int) -> Decimal | None:
-    """The candidate's grade (percent 0–100, 2 places) by the exam's ``grade_method`` over finished,
-    graded attempts (Moodle's quiz grading methods): ``highest``, ``last`` / ``first`` (by attempt
-    number) or ``average`` (mean, half up). None without a graded attempt."""
-    scores = [Decimal(s) for s in db.session.execute(
-        select(Attempt.score).where(Attempt.exam_id == exam.id, Attempt.user_id == user_id,
-                                    Attempt.state == FINISHED, Attempt.score.is_not(None))
-        .order_by(Attempt.number)).scalars()]
-    if not scores:
-        return None
-    method = exam.grade_method or "highest"
-    if method == "last":
-        return scores[-1]
-    if method == "first":
-        return scores[0]
-    if method == "average":
-        return (sum(scores, Decimal(0)) / len(scores)).quantize(TWO, rounding=ROUND_HALF_UP)
-    return max(scores)
-
-
 def editor_exams() -> list[Exam]:
     """Every exam (active or not) by code, for the editor's list."""
     return list(db.session.execute(select(Exam).order_by(Exam.code)).scalars())

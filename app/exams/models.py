@@ -29,7 +29,7 @@ REVIEW_AFTER_CLOSE = "after_close"
 REVIEW_NEVER = "never"
 REVIEW_WHEN = (REVIEW_IMMEDIATELY, REVIEW_AFTER_CLOSE, REVIEW_NEVER)
 REVIEW_SHOW = ("marks", "correctness", "response", "correct_answer", "feedback")
-# Which grade of several attempts is kept (Moodle's quiz "grading method"); see app.exams.editor.kept_grade.
+# Which grade of several attempts is kept (Moodle's quiz "grading method"); see app.exams.kept.
 GRADE_HIGHEST = "highest"
 GRADE_METHODS = (GRADE_HIGHEST, "last", "first", "average")
 # Who owns an exam's definition: a course.yaml (``content sync``) or the browser editor (/admin/exams/).

@@ -390,24 +390,6 @@ def test_unshuffled_forms_keep_the_blueprint_order(db):
         assert [i.points for i in attempt.items] == [Decimal("40.00"), Decimal("60.00")]
 
 
-# --- the grade kept ------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("method, expected", [("highest", "90.00"), ("last", "40.00"), ("first", "70.00"),
-                                              ("average", "66.67")])
-def test_kept_grade_by_method(db, method, expected):
-    _course, exam = make_exam_world(attempts_allowed=5)
-    exam.grade_method = method
-    user = make_user()
-    for number, score in enumerate(("70", "90", "40"), start=1):
-        _db.session.add(Attempt(exam_id=exam.id, user_id=user.id, number=number, state="finished", seed=1,
-                                started_at=utcnow(), deadline_at=utcnow(), score=Decimal(score)))
-    _db.session.add(Attempt(exam_id=exam.id, user_id=user.id, number=4, state="in_progress", seed=1,
-                            started_at=utcnow(), deadline_at=utcnow() + dt.timedelta(hours=1)))
-    _db.session.flush()
-    assert editor.kept_grade(exam, user.id) == Decimal(expected)
-    assert editor.kept_grade(exam, make_user().id) is None
-
-
 def test_a_course_without_another_exam_can_be_chosen(db):
     _course, file_exam = make_exam_world()
     file_exam.active = False
