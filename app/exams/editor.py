@@ -552,12 +552,14 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
 
 @dataclass
 class SittingSpec:
-    """One sitting as typed: its id (None: new), start and end (aware UTC) and seats."""
+    """One sitting as typed: its id (None: new), start and end (aware UTC), seats and its room or
+    place as candidates read it ('' if none)."""
 
     id: int | None
     starts_at: dt.datetime
     ends_at: dt.datetime
     capacity: int
+    name: str = ""
 
 
 @dataclass
@@ -574,7 +576,7 @@ class AdmissionSpec:
 def validate_admission(data: dict, exam: Exam | None) -> tuple[AdmissionSpec | None, Errors]:
     """Check the admission fields: ``allowed_networks`` (text, one CIDR a line), ``access_code``
     (4–200 characters; blank keeps the current one), ``clear_access_code``, and ``sittings``: a list of
-    ``{"sitting_id": existing id or '', "starts_at", "ends_at" (local), "capacity"}``. A sitting with seats
+    ``{"sitting_id": existing id or '', "starts_at", "ends_at" (local), "capacity", "place"}``. A sitting with seats
     taken cannot be removed nor get fewer seats than are taken. Returns ``(spec or None, errors)``."""
     from app.exams.admission import MAX_ACCESS_CODE, parse_networks
 
@@ -610,12 +612,15 @@ def validate_admission(data: dict, exam: Exam | None) -> tuple[AdmissionSpec | N
         if capacity is None:
             errors.add(prefix + "capacity", _("A whole number from %(low)s to %(high)s.", low=low, high=high))
         elif sitting_id is not None and capacity < existing[sitting_id].seats_taken:
-            errors.add(prefix + "capacity", _("%(n)s seats are taken already: the capacity cannot be lower.",
-                                              n=existing[sitting_id].seats_taken))
+            errors.add(prefix + "capacity", _("%(n)s seats are taken already (assigned candidates and starts): "
+                                              "the capacity cannot be lower.", n=existing[sitting_id].seats_taken))
+        name = str(raw.get("place") or "").strip()
+        if len(name) > 200:
+            errors.add(prefix + "place", _("At most %(n)s characters.", n=200))
         if sitting_id is not None:
             kept_ids.add(sitting_id)
         if starts_at and ends_at and capacity is not None:
-            sittings.append(SittingSpec(sitting_id, starts_at, ends_at, capacity))
+            sittings.append(SittingSpec(sitting_id, starts_at, ends_at, capacity, name[:200]))
     for sitting_id, sitting in existing.items():
         if sitting_id not in kept_ids and sitting.seats_taken:
             errors.add("sittings", _("A sitting with seats taken cannot be removed (%(start)s, %(n)s taken).",
@@ -651,12 +656,14 @@ def save_admission(exam: Exam, spec: AdmissionSpec) -> list[str]:
     for wanted in spec.sittings:
         if wanted.id is None:
             exam.sittings.append(ExamSitting(starts_at=wanted.starts_at, ends_at=wanted.ends_at,
-                                             capacity=wanted.capacity, seats_taken=0))
+                                             capacity=wanted.capacity, seats_taken=0, name=wanted.name))
             changed.append("sittings")
             continue
         sitting = existing[wanted.id]
-        if (sitting.starts_at, sitting.ends_at, sitting.capacity) != (wanted.starts_at, wanted.ends_at, wanted.capacity):
+        now = (sitting.starts_at, sitting.ends_at, sitting.capacity, sitting.name or "")
+        if now != (wanted.starts_at, wanted.ends_at, wanted.capacity, wanted.name):
             sitting.starts_at, sitting.ends_at, sitting.capacity = wanted.starts_at, wanted.ends_at, wanted.capacity
+            sitting.name = wanted.name
             changed.append("sittings")
     db.session.flush()
     return sorted(set(changed))

@@ -481,7 +481,8 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
     course's lessons and some are not done (``lessons``): see :func:`app.exams.review.check_may_start`;
     or if admission fails (network, access code, sitting: :func:`app.exams.admission.admit`, with
     ``admission`` an :class:`app.exams.admission.Admission`). A sitting's seat is taken in the same
-    savepoint as the attempt row and its end cuts the deadline.
+    savepoint as the attempt row (not for a candidate assigned to the sitting: theirs was taken when
+    assigned) and its end cuts the deadline.
     """
     current = in_progress_attempt(exam.id, user.id)
     if current is not None:
@@ -500,7 +501,7 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
     check_may_start(user, exam)
     from app.exams import admission as admission_rules
 
-    sitting = admission_rules.admit(exam, admission, now)
+    sitting, needs_seat = admission_rules.admit(exam, admission, now, user.id)
     if sitting is not None:
         settings = replace(settings, closes_at=min(sitting.ends_at, settings.closes_at or sitting.ends_at))
     seed = secrets.randbelow(2**31 - 1)
@@ -516,7 +517,7 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
                       items=[AttemptItem(**item) for item in items], sitting_id=sitting.id if sitting else None)
     savepoint = db.session.begin_nested()
     try:
-        if sitting is not None and not admission_rules.take_seat(sitting.id, exam.id, now):
+        if sitting is not None and needs_seat and not admission_rules.take_seat(sitting.id, exam.id, now):
             savepoint.rollback()
             raise admission_rules.sitting_full()
         db.session.add(attempt)

@@ -56,6 +56,7 @@ def exam(code: str):
     return render_template("exams/exam.html", exam=exam, settings=settings, current=current, used=used,
                            questions=questions, refusal=refusal.message if refusal else None,
                            sittings=admission.sittings_of(exam.id), now=utcnow(),
+                           my_sitting=admission.assigned_sitting(exam.id, current_user.id),
                            kept=percent_text(kept),
                            grade_label=GRADE_LABELS.get(exam.grade_method, exam.grade_method))
 
@@ -92,7 +93,7 @@ def start(code: str):
     return redirect(url_for("exams.attempt", attempt_id=attempt_id))
 
 
-ADMISSION_CODES = ("network", "access_code", "sitting_required", "sitting_closed", "sitting_full")
+ADMISSION_CODES = ("network", "access_code", "sitting_required", "sitting_closed", "sitting_full", "sitting_assigned")
 
 
 MAX_BODY_BYTES = 16 * 1024  # an answer is a few hundred bytes; anything larger is refused
