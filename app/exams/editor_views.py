@@ -135,7 +135,9 @@ def _pool_notes(form: ExamEditForm) -> list[str | None]:
 def _form_count(form: ExamEditForm, exam: Exam | None, readonly: bool) -> editor.FormCount | None:
     """How many distinct forms the rows allow: a course.yaml exam's stored blueprint, or the rows on the
     page when every one names a known item and a whole count (else None: nothing shown yet)."""
-    if readonly:
+    if readonly:  # rows naming a question type (practical tasks) are not counted: no count shown
+        if any(r.qtype for r in exam.blueprint):
+            return None
         rows = [(r.standard_item_id, r.standard_area_id, r.difficulty, r.count) for r in exam.blueprint]
         return editor.count_forms(rows) if rows else None
     rows = []
