@@ -109,6 +109,9 @@ ROUTES = {
     "exam_editor.new": ("GET", "/admin/exams/new", [302, 403, 403, 200]),
     "exam_editor.edit": ("GET", "/admin/exams/{exam}/edit", [302, 403, 403, 200]),
     "exam_editor.pool": ("GET", "/admin/exams/pool?item=X1&difficulty=easy&count=1", [302, 403, 403, 200]),
+    "exam_editor.sitting_candidates_page": ("GET", "/admin/exams/{exam}/sittings/{sitting}", [302, 403, 403, 200]),
+    "exam_editor.sitting_candidates_update": ("POST", "/admin/exams/{exam}/sittings/{sitting}", [302, 403, 403, 400]),
+    "exam_editor.forms": ("GET", "/admin/exams/forms?item=X1&difficulty=easy&count=1", [302, 403, 403, 200]),
     "notifications.notices": ("GET", "/notices", [302, 200, 200, 200]),
     # the notice is the owner's: nobody else may mark it read
     "notifications.mark_read": ("POST", "/notices/{notice}/read", [302, 404, 404, 404]),
@@ -171,6 +174,11 @@ def world(db):
                               issued_at=utcnow())
     db.session.add(certificate)
     open_attempt = start_attempt(owner, exam)
+    from app.exams.models import ExamSitting
+
+    sitting = ExamSitting(exam_id=exam.id, starts_at=utcnow() + dt.timedelta(days=1),
+                          ends_at=utcnow() + dt.timedelta(days=1, hours=2), capacity=10, name="301")
+    db.session.add(sitting)
     plan = RolloutPlan(name_zh="计划", name_en="Plan", certification_id=certificate.certification_id,
                        starts_on=local_today() - dt.timedelta(days=5), ends_on=local_today() + dt.timedelta(days=30),
                        audience=[city], milestones=[Milestone(due_on=local_today() + dt.timedelta(days=30), target_percent=100)])
@@ -200,7 +208,7 @@ def world(db):
               "attempt": open_attempt.id, "finished": finished.id, "certificate": certificate.id,
               "code": certificate.verification_code, "department": owner_bureau.id, "owner": owner.id,
               "item": finished.items[0].id, "notice": notice.id, "plan": plan.id, "wave": plan.waves[0].id,
-              "exempted": exempted.id,
+              "exempted": exempted.id, "sitting": sitting.id,
               "question": db.session.execute(select(Question.id).order_by(Question.id)).scalars().first()}
     return users, values
 
@@ -303,7 +311,7 @@ def _path_values(rule, values) -> dict[str, str]:
                "user_id": values["owner"], "fmt": "xlsx",
                "override_id": values["override"], "item_id": values["item"],
                "question_id": values["question"], "message_id": values["notice"], "plan_id": values["plan"],
-               "wave_id": values["wave"], "position": 1}
+               "wave_id": values["wave"], "position": 1, "sitting_id": values["sitting"]}
     if rule.endpoint in ("exams.result", "exams.review_page", "exams.attempt_review", "exams.practical_file"):
         by_name["attempt_id"] = values["finished"]
     by_name["code"] = values["code"] if rule.endpoint.startswith("certification.") else values["exam"]

@@ -17,6 +17,12 @@ progress is not re-checked). The rules are set in the browser editor (/admin/exa
   ``starts_at <= now < ends_at``, taking a seat with ONE conditional
   ``UPDATE exam_sitting SET seats_taken = seats_taken + 1 WHERE … seats_taken < capacity`` (rowcount 1
   or refused), so concurrent starts never exceed the capacity. The sitting's end also cuts the deadline.
+* **Assigned candidates** (考生编排): an examiner assigns people to a sitting (:func:`assign_candidates`,
+  by staff numbers and/or a department subtree). Their seats are taken at assignment (one conditional
+  ``UPDATE … SET seats_taken = seats_taken + n WHERE seats_taken + n <= capacity``: beyond the capacity
+  nothing is assigned), so walk-ins can never take them. An assigned person may start only in their own
+  sitting, during its time, without taking another seat; people not assigned choose any running
+  sitting with a free seat (first come, first seated). A person is in at most one sitting per exam.
 """
 from __future__ import annotations
 
@@ -25,15 +31,24 @@ import ipaddress
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from app.audit.services import record
+from app.auth.models import User
 from app.core.errors import DomainError
 from app.core.security import verify_password
-from app.exams.models import Exam, ExamSitting
+from app.core.time import to_local, utcnow
+from app.exams.models import Attempt, Exam, ExamSitting, ExamSittingCandidate
 from app.extensions import db
+from app.org.models import Department
+from app.org.services import subtree_ids
 
 MAX_NETWORKS = 100
 MAX_ACCESS_CODE = 200
+MAX_STAFF_NUMBERS = 5000  # pasted in one go
+SHOWN = 10  # staff numbers named in one refusal
+CHUNK = 500  # ids per IN (...) and rows per bulk INSERT
 
 
 @dataclass(frozen=True)
@@ -152,13 +167,18 @@ def check_access_code(exam: Exam, code: str | None) -> None:
                           code="access_code", status=403)
 
 
-def admit(exam: Exam, admission: Admission | None, now: dt.datetime) -> ExamSitting | None:
-    """Check network, access code and sitting for a new attempt; return the sitting to take a seat in
-    (None when the exam has no sittings). Nothing is written. An absent ``admission`` counts as
-    no address, no code, no sitting: an exam with rules refuses it.
+def admit(exam: Exam, admission: Admission | None, now: dt.datetime,
+          user_id: int | None = None) -> tuple[ExamSitting | None, bool]:
+    """Check network, access code and sitting for a new attempt by ``user_id``; return ``(sitting,
+    take_seat)``: the sitting the attempt starts in (None when the exam has no sittings) and whether a
+    seat must still be taken (False for a candidate assigned to it: their seat was taken when they were
+    assigned). Nothing is written. An absent ``admission`` counts as no address, no code, no sitting:
+    an exam with rules refuses it.
 
     Raises DomainError: 403 ``network``, 403 ``access_code``, 409 ``sitting_required`` (sittings exist,
-    none chosen), 409 ``sitting_closed`` (not running now or not this exam's), 409 ``sitting_full``.
+    none chosen), 409 ``sitting_closed`` (not running now or not this exam's; for an assigned candidate:
+    their sitting is not running), 409 ``sitting_assigned`` (assigned to another sitting than the one
+    chosen), 409 ``sitting_full``.
     """
     admission = admission or Admission()
     refusal = network_refusal(exam, admission.remote_addr)
@@ -167,7 +187,16 @@ def admit(exam: Exam, admission: Admission | None, now: dt.datetime) -> ExamSitt
     check_access_code(exam, admission.access_code)
     sittings = sittings_of(exam.id)
     if not sittings:
-        return None
+        return None, False
+    mine = assigned_sitting(exam.id, user_id) if user_id is not None else None
+    if mine is not None:
+        if admission.sitting_id is not None and admission.sitting_id != mine.id:
+            raise DomainError(_("You are assigned to the sitting %(sitting)s: start the exam there.",
+                                sitting=sitting_label(mine)), code="sitting_assigned", status=409)
+        if not is_running(mine, now):
+            raise DomainError(_("Your sitting is %(sitting)s: the exam can only be started during it.",
+                                sitting=sitting_label(mine)), code="sitting_closed", status=409)
+        return mine, False
     if admission.sitting_id is None:
         raise DomainError(_("Choose the sitting you are in."), code="sitting_required", status=409)
     sitting = next((s for s in sittings if s.id == admission.sitting_id), None)
@@ -176,10 +205,209 @@ def admit(exam: Exam, admission: Admission | None, now: dt.datetime) -> ExamSitt
                           code="sitting_closed", status=409)
     if sitting.seats_taken >= sitting.capacity:
         raise sitting_full()
-    return sitting
+    return sitting, True
 
 
 def sitting_full() -> DomainError:
     """The refusal for a sitting without a free seat (409 ``sitting_full``)."""
     return DomainError(_("This sitting is full: every seat is taken. Choose another sitting or ask the invigilator."),
                        code="sitting_full", status=409)
+
+
+# --- assigned candidates ------------------------------------------------------------------------
+
+def sitting_label(sitting: ExamSitting) -> str:
+    """``2026-12-01 09:00 – 11:00 · 第一考场`` in the configured zone (the end's date when it differs)."""
+    start, end = to_local(sitting.starts_at), to_local(sitting.ends_at)
+    text = f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}" if start.date() == end.date() else \
+        f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+    return f"{text} · {sitting.name}" if sitting.name else text
+
+
+def assigned_sitting(exam_id: int, user_id: int) -> ExamSitting | None:
+    """The sitting of ``exam_id`` that ``user_id`` is assigned to (None: not assigned)."""
+    return db.session.execute(
+        select(ExamSitting).join(ExamSittingCandidate, ExamSittingCandidate.sitting_id == ExamSitting.id)
+        .where(ExamSittingCandidate.exam_id == exam_id, ExamSittingCandidate.user_id == user_id)
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def parse_staff_numbers(text: str) -> list[str]:
+    """Staff numbers from pasted text: one a line (commas, semicolons, spaces and tabs also separate),
+    duplicates dropped, order kept. Raises DomainError 400 ``too_many`` beyond MAX_STAFF_NUMBERS."""
+    for mark in (",", "，", ";", "；", "、", "\t"):
+        text = (text or "").replace(mark, " ")
+    numbers = list(dict.fromkeys(token[:40] for token in text.split() if token))
+    if len(numbers) > MAX_STAFF_NUMBERS:
+        raise DomainError(_("At most %(n)s staff numbers at a time.", n=MAX_STAFF_NUMBERS), code="too_many", status=400)
+    return numbers
+
+
+def _chunks(values: list, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _named(numbers: list[str]) -> str:
+    """The first SHOWN staff numbers, with "…" when there are more."""
+    return "、".join(numbers[:SHOWN]) + ("…" if len(numbers) > SHOWN else "")
+
+
+@dataclass
+class AssignResult:
+    """What :func:`assign_candidates` did: staff numbers newly assigned, and how many of the people
+    named were in this sitting already (left as they were)."""
+
+    added: list[str]
+    already: int
+
+
+def assign_candidates(sitting: ExamSitting, staff_numbers: list[str], department_id: int | None,
+                      actor_id: int | None, ip: str | None = None) -> AssignResult:
+    """Assign people to ``sitting``: the active users with these staff numbers plus the active users of
+    ``department_id``'s subtree (either may be empty/None). Flushes; the caller commits.
+
+    All or nothing: raises DomainError, nothing written, for 400 ``nothing_to_assign`` (no numbers, no
+    department), 400 ``unknown_staff`` (numbers of no active person, named), 404 ``unknown_department``,
+    409 ``assigned_elsewhere`` (someone is in another sitting of this exam: remove them there first),
+    409 ``sitting_full`` (the new people's seats do not fit: ONE conditional UPDATE
+    ``seats_taken = seats_taken + n WHERE seats_taken + n <= capacity``), 409 ``conflict`` (someone
+    was assigned by another request meanwhile). People already in this sitting are counted, not
+    added again. Records ``exam.sitting_assign`` on ``exam:<id>`` when anyone is added.
+    """
+    if not staff_numbers and department_id is None:
+        raise DomainError(_("Paste staff numbers or choose a department."), code="nothing_to_assign", status=400)
+    people: dict[int, str] = {}
+    if staff_numbers:
+        found = {}
+        for chunk in _chunks(staff_numbers):
+            found.update({number: uid for uid, number in db.session.execute(
+                select(User.id, User.staff_number).where(User.staff_number.in_(chunk), User.active.is_(True)))})
+        unknown = [n for n in staff_numbers if n not in found]
+        if unknown:
+            raise DomainError(_("No active person has these staff numbers: %(numbers)s. Nothing was assigned.",
+                                numbers=_named(unknown)), code="unknown_staff", status=400)
+        people.update({found[n]: n for n in staff_numbers})
+    if department_id is not None:
+        if db.session.get(Department, department_id) is None:
+            raise DomainError(_("Unknown department."), code="unknown_department", status=404)
+        for uid, number in db.session.execute(
+                select(User.id, User.staff_number).where(User.department_id.in_(subtree_ids([department_id])),
+                                                         User.active.is_(True)).order_by(User.staff_number)):
+            people.setdefault(uid, number)
+    placed: dict[int, int] = {}
+    ids = list(people)
+    for chunk in _chunks(ids):
+        placed.update(dict(db.session.execute(
+            select(ExamSittingCandidate.user_id, ExamSittingCandidate.sitting_id)
+            .where(ExamSittingCandidate.exam_id == sitting.exam_id, ExamSittingCandidate.user_id.in_(chunk))).all()))
+    elsewhere = [people[uid] for uid in ids if uid in placed and placed[uid] != sitting.id]
+    if elsewhere:
+        raise DomainError(_("Already assigned to another sitting of this exam: %(numbers)s. Remove them there "
+                            "first. Nothing was assigned.", numbers=_named(elsewhere)),
+                          code="assigned_elsewhere", status=409)
+    new = [uid for uid in ids if uid not in placed]
+    result = AssignResult(added=[people[uid] for uid in new], already=len(ids) - len(new))
+    if not new:
+        return result
+    savepoint = db.session.begin_nested()
+    try:
+        seated = db.session.execute(
+            update(ExamSitting)
+            .where(ExamSitting.id == sitting.id, ExamSitting.seats_taken + len(new) <= ExamSitting.capacity)
+            .values(seats_taken=ExamSitting.seats_taken + len(new))
+            .execution_options(synchronize_session=False)).rowcount
+        if seated != 1:
+            savepoint.rollback()
+            fresh = db.session.execute(select(ExamSitting.seats_taken, ExamSitting.capacity)
+                                       .where(ExamSitting.id == sitting.id)).one()
+            raise DomainError(_("This sitting has %(free)s free seats of %(capacity)s, and %(n)s people were to be "
+                                "assigned. Nothing was assigned: add seats or assign fewer people.",
+                                free=max(0, fresh.capacity - fresh.seats_taken), capacity=fresh.capacity, n=len(new)),
+                              code="sitting_full", status=409)
+        for chunk in _chunks(new):
+            db.session.execute(insert(ExamSittingCandidate), [
+                {"sitting_id": sitting.id, "exam_id": sitting.exam_id, "user_id": uid, "assigned_by_id": actor_id,
+                 "assigned_at": utcnow()} for uid in chunk])
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        raise DomainError(_("Someone else changed this sitting's candidates at the same moment. Nothing was "
+                            "assigned: please try again."), code="conflict", status=409) from None
+    record(actor_id, "exam.sitting_assign", f"exam:{sitting.exam_id}",
+           {"sitting_id": sitting.id, "added": len(new), "staff_numbers": result.added[:100],
+            "department_id": department_id}, ip=ip)
+    db.session.expire(sitting)
+    return result
+
+
+def remove_candidates(sitting: ExamSitting, user_ids: list[int], actor_id: int | None,
+                      ip: str | None = None) -> int:
+    """Remove these people from ``sitting`` and free their seats (one conditional UPDATE). Flushes.
+    Returns how many were removed.
+
+    All or nothing: raises DomainError 400 ``not_assigned`` (an id is not a candidate of this sitting)
+    or 409 ``started`` (someone has started an attempt in it: their seat was used, so they stay).
+    Records ``exam.sitting_unassign`` on ``exam:<id>``.
+    """
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        raise DomainError(_("Choose the people to remove."), code="not_assigned", status=400)
+    rows = {}
+    for chunk in _chunks(wanted):
+        rows.update(dict(db.session.execute(
+            select(ExamSittingCandidate.user_id, User.staff_number).join(User, User.id == ExamSittingCandidate.user_id)
+            .where(ExamSittingCandidate.sitting_id == sitting.id, ExamSittingCandidate.user_id.in_(chunk))).all()))
+    if len(rows) != len(wanted):
+        raise DomainError(_("Some of the people chosen are not candidates of this sitting. Nothing was removed."),
+                          code="not_assigned", status=400)
+    started = []
+    for chunk in _chunks(wanted):
+        started += [rows[uid] for uid in db.session.execute(select(Attempt.user_id.distinct()).where(
+            Attempt.sitting_id == sitting.id, Attempt.user_id.in_(chunk))).scalars()]
+    if started:
+        raise DomainError(_("Started an attempt in this sitting, so they stay: %(numbers)s. Nothing was removed.",
+                            numbers=_named(sorted(started))), code="started", status=409)
+    for chunk in _chunks(wanted):
+        db.session.execute(delete(ExamSittingCandidate).where(ExamSittingCandidate.sitting_id == sitting.id,
+                                                              ExamSittingCandidate.user_id.in_(chunk))
+                           .execution_options(synchronize_session=False))
+    freed = db.session.execute(
+        update(ExamSitting).where(ExamSitting.id == sitting.id, ExamSitting.seats_taken >= len(wanted))
+        .values(seats_taken=ExamSitting.seats_taken - len(wanted)).execution_options(synchronize_session=False)).rowcount
+    if freed != 1:  # cannot happen while assignments hold their seats; refuse rather than go negative
+        raise DomainError(_("Please try again."), code="conflict", status=409)
+    record(actor_id, "exam.sitting_unassign", f"exam:{sitting.exam_id}",
+           {"sitting_id": sitting.id, "removed": len(wanted), "staff_numbers": sorted(rows.values())[:100]}, ip=ip)
+    db.session.expire(sitting)
+    return len(wanted)
+
+
+@dataclass
+class SittingCandidate:
+    """One assigned person as the sitting's page lists them."""
+
+    user_id: int
+    staff_number: str
+    name: str
+    department: str
+    started: bool
+
+
+def sitting_candidates(sitting_id: int) -> list[SittingCandidate]:
+    """The sitting's assigned people by staff number, with their department's name and whether they
+    have started an attempt in it (one query)."""
+    started = exists().where(Attempt.sitting_id == sitting_id, Attempt.user_id == ExamSittingCandidate.user_id)
+    rows = db.session.execute(
+        select(User.id, User.staff_number, User.name, Department.name, started)
+        .join(ExamSittingCandidate, ExamSittingCandidate.user_id == User.id)
+        .outerjoin(Department, Department.id == User.department_id)
+        .where(ExamSittingCandidate.sitting_id == sitting_id).order_by(User.staff_number))
+    return [SittingCandidate(uid, number, name, dept or "", bool(s)) for uid, number, name, dept, s in rows]
+
+
+def assigned_counts(exam_id: int) -> dict[int, int]:
+    """sitting id → number of assigned people, for the exam's sittings (one grouped query)."""
+    return dict(db.session.execute(
+        select(ExamSittingCandidate.sitting_id, func.count(ExamSittingCandidate.id))
+        .where(ExamSittingCandidate.exam_id == exam_id).group_by(ExamSittingCandidate.sitting_id)).all())

@@ -18,6 +18,7 @@ change while attempts are in progress (a field error says so).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -222,6 +223,112 @@ def check_pool(item_code: str, difficulty: str, count) -> tuple[PoolCheck | None
         return None, _("A whole number from %(low)s to %(high)s.", low=low, high=high)
     size = pool_sizes([(item.id, None, None if difficulty in ("any", "") else difficulty)])[0]
     return PoolCheck(size, number), None
+
+
+# --- how many distinct forms ------------------------------------------------------------------
+
+#: Below this many distinct forms the editor warns: candidates with several attempts, or neighbours in
+#: one room, would often be given the same paper.
+MIN_FORMS = 20
+#: Counts below this are shown exactly; larger ones as "more than 10^k".
+EXACT_BELOW = 1_000_000
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass
+class FormCount:
+    """How many distinct forms (sets of questions) a blueprint can draw.
+
+    ``forms`` = ∏ over rows of C(pool_i, count_i) (binomial coefficient, ``math.comb``; 0 when a
+    row's pool is smaller than its count): each row picks ``count_i`` of its ``pool_i`` drawable
+    questions, and two forms differ when any row's set differs. The order of questions and options
+    (shuffled per attempt) is not counted. ``overlap`` is True when two rows can draw the same
+    question (same item with difficulties that meet, e.g. ``any`` and ``easy``; an area row and an
+    item of that area; two rows of one area): the draw never repeats a question in a form, so the
+    product then over-counts and is an UPPER bound ("at most"). Without overlap it is exact.
+    """
+
+    forms: int
+    overlap: bool = False
+
+    @property
+    def few(self) -> bool:
+        """True when fewer than MIN_FORMS distinct forms exist (the editor warns)."""
+        return self.forms < MIN_FORMS
+
+    def readable(self) -> str:
+        """The count for people: exact with thousands separators below EXACT_BELOW (``"12,650"``),
+        otherwise ``"more than 10¹²"`` / ``"超过 10¹² 种"`` with k the largest power of ten below it."""
+        if self.forms < EXACT_BELOW:
+            return f"{self.forms:,}"
+        k = len(str(self.forms - 1)) - 1  # 10^k < forms
+        return _("more than 10%(k)s", k=str(k).translate(SUPERSCRIPT))
+
+    def message(self) -> str:
+        """A translated sentence: the count, "at most" when rows overlap, and the warning when few."""
+        if self.forms == 0:
+            return _("No form can be drawn: a row asks for more questions than the bank holds.")
+        if self.overlap:
+            text = _("Distinct forms this blueprint can draw: at most %(n)s (some rows draw from the same "
+                     "questions, so the true number is lower).", n=self.readable())
+        else:
+            text = _("Distinct forms this blueprint can draw: %(n)s.", n=self.readable())
+        if self.few:
+            text += " " + _("Fewer than %(min)s: candidates would often see the same paper again. Add questions "
+                            "to the bank or draw fewer per row.", min=MIN_FORMS)
+        return text
+
+
+def rows_overlap(keys: list[tuple[int | None, int | None, str | None]]) -> bool:
+    """True if two of the rows ``(item_id, area_id, difficulty)`` can draw the same question: their
+    difficulties meet (equal, or either is None = any) and they name the same item, the same area, or
+    an area and an item of it (one query for the items' areas)."""
+    item_ids = {i for i, _a, _d in keys if i}
+    areas = dict(db.session.execute(select(StandardItem.id, StandardItem.area_id)
+                                    .where(StandardItem.id.in_(item_ids))).all()) if item_ids else {}
+
+    def scope(item_id, area_id):
+        return ("item", item_id, areas.get(item_id)) if item_id else ("area", area_id, area_id)
+
+    for index, (item_a, area_a, diff_a) in enumerate(keys):
+        for item_b, area_b, diff_b in keys[index + 1:]:
+            if diff_a is not None and diff_b is not None and diff_a != diff_b:
+                continue
+            kind_a, id_a, in_a = scope(item_a, area_a)
+            kind_b, id_b, in_b = scope(item_b, area_b)
+            if (kind_a, id_a) == (kind_b, id_b) or ("area" in (kind_a, kind_b) and in_a == in_b):
+                return True
+    return False
+
+
+def count_forms(rows: list[tuple[int | None, int | None, str | None, int]]) -> FormCount:
+    """:class:`FormCount` for rows ``(item_id, area_id, difficulty or None, count)``: pools from
+    :func:`pool_sizes` (one grouped query), overlap from :func:`rows_overlap`."""
+    keys = [(i, a, d) for i, a, d, _c in rows]
+    return FormCount(distinct_forms(list(zip(pool_sizes(keys), [c for *_k, c in rows]))), rows_overlap(keys))
+
+
+def distinct_forms(pools_and_counts: list[tuple[int, int]]) -> int:
+    """∏ C(pool, count) over ``(pool, count)`` pairs (``math.comb``: 0 when count > pool; 1 for no rows)."""
+    return math.prod(math.comb(pool, count) for pool, count in pools_and_counts)
+
+
+def check_forms(items: list[str], difficulties: list[str], counts: list[str]) -> tuple[FormCount | None, str | None]:
+    """The live check behind ``GET /admin/exams/forms``: the rows as the page has them (parallel lists
+    of item codes, ``any|easy|medium|hard`` and counts). ``(count, None)``, or ``(None, problem)`` when
+    a row is not filled in right (unknown item or difficulty, count not 1–500, lists of unequal length,
+    more than MAX_ROWS rows)."""
+    if not items or len(items) != len(difficulties) or len(items) != len(counts) or len(items) > MAX_ROWS:
+        return None, _("Fill in every row to see how many forms the blueprint allows.")
+    rows = []
+    low, high = LIMITS["count"]
+    for code, difficulty, count in zip(items, difficulties, counts):
+        item = item_by_code((code or "")[:40])
+        number = _whole(count, low, high)
+        if item is None or number is None or (difficulty not in ("any", "") and difficulty not in DIFFICULTIES):
+            return None, _("Fill in every row to see how many forms the blueprint allows.")
+        rows.append((item.id, None, None if difficulty in ("any", "") else difficulty, number))
+    return count_forms(rows), None
 
 
 # --- validating the editor's form ---------------------------------------------------------------
@@ -445,12 +552,14 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
 
 @dataclass
 class SittingSpec:
-    """One sitting as typed: its id (None: new), start and end (aware UTC) and seats."""
+    """One sitting as typed: its id (None: new), start and end (aware UTC), seats and its room or
+    place as candidates read it ('' if none)."""
 
     id: int | None
     starts_at: dt.datetime
     ends_at: dt.datetime
     capacity: int
+    name: str = ""
 
 
 @dataclass
@@ -467,7 +576,7 @@ class AdmissionSpec:
 def validate_admission(data: dict, exam: Exam | None) -> tuple[AdmissionSpec | None, Errors]:
     """Check the admission fields: ``allowed_networks`` (text, one CIDR a line), ``access_code``
     (4–200 characters; blank keeps the current one), ``clear_access_code``, and ``sittings``: a list of
-    ``{"sitting_id": existing id or '', "starts_at", "ends_at" (local), "capacity"}``. A sitting with seats
+    ``{"sitting_id": existing id or '', "starts_at", "ends_at" (local), "capacity", "place"}``. A sitting with seats
     taken cannot be removed nor get fewer seats than are taken. Returns ``(spec or None, errors)``."""
     from app.exams.admission import MAX_ACCESS_CODE, parse_networks
 
@@ -503,12 +612,15 @@ def validate_admission(data: dict, exam: Exam | None) -> tuple[AdmissionSpec | N
         if capacity is None:
             errors.add(prefix + "capacity", _("A whole number from %(low)s to %(high)s.", low=low, high=high))
         elif sitting_id is not None and capacity < existing[sitting_id].seats_taken:
-            errors.add(prefix + "capacity", _("%(n)s seats are taken already: the capacity cannot be lower.",
-                                              n=existing[sitting_id].seats_taken))
+            errors.add(prefix + "capacity", _("%(n)s seats are taken already (assigned candidates and starts): "
+                                              "the capacity cannot be lower.", n=existing[sitting_id].seats_taken))
+        name = str(raw.get("place") or "").strip()
+        if len(name) > 200:
+            errors.add(prefix + "place", _("At most %(n)s characters.", n=200))
         if sitting_id is not None:
             kept_ids.add(sitting_id)
         if starts_at and ends_at and capacity is not None:
-            sittings.append(SittingSpec(sitting_id, starts_at, ends_at, capacity))
+            sittings.append(SittingSpec(sitting_id, starts_at, ends_at, capacity, name[:200]))
     for sitting_id, sitting in existing.items():
         if sitting_id not in kept_ids and sitting.seats_taken:
             errors.add("sittings", _("A sitting with seats taken cannot be removed (%(start)s, %(n)s taken).",
@@ -544,37 +656,17 @@ def save_admission(exam: Exam, spec: AdmissionSpec) -> list[str]:
     for wanted in spec.sittings:
         if wanted.id is None:
             exam.sittings.append(ExamSitting(starts_at=wanted.starts_at, ends_at=wanted.ends_at,
-                                             capacity=wanted.capacity, seats_taken=0))
+                                             capacity=wanted.capacity, seats_taken=0, name=wanted.name))
             changed.append("sittings")
             continue
         sitting = existing[wanted.id]
-        if (sitting.starts_at, sitting.ends_at, sitting.capacity) != (wanted.starts_at, wanted.ends_at, wanted.capacity):
+        now = (sitting.starts_at, sitting.ends_at, sitting.capacity, sitting.name or "")
+        if now != (wanted.starts_at, wanted.ends_at, wanted.capacity, wanted.name):
             sitting.starts_at, sitting.ends_at, sitting.capacity = wanted.starts_at, wanted.ends_at, wanted.capacity
+            sitting.name = wanted.name
             changed.append("sittings")
     db.session.flush()
     return sorted(set(changed))
-
-
-# --- which grade is kept -------------------------------------------------------------------------
-
-def kept_grade(exam: Exam, user_id: int) -> Decimal | None:
-    """The candidate's grade (percent 0–100, 2 places) by the exam's ``grade_method`` over finished,
-    graded attempts (Moodle's quiz grading methods): ``highest``, ``last`` / ``first`` (by attempt
-    number) or ``average`` (mean, half up). None without a graded attempt."""
-    scores = [Decimal(s) for s in db.session.execute(
-        select(Attempt.score).where(Attempt.exam_id == exam.id, Attempt.user_id == user_id,
-                                    Attempt.state == FINISHED, Attempt.score.is_not(None))
-        .order_by(Attempt.number)).scalars()]
-    if not scores:
-        return None
-    method = exam.grade_method or "highest"
-    if method == "last":
-        return scores[-1]
-    if method == "first":
-        return scores[0]
-    if method == "average":
-        return (sum(scores, Decimal(0)) / len(scores)).quantize(TWO, rounding=ROUND_HALF_UP)
-    return max(scores)
 
 
 def editor_exams() -> list[Exam]:

@@ -13,12 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
+from app.core.errors import DomainError
+from app.core.inputs import parse_id
 from app.core.permissions import examiner_required
 from app.exams import editor
-from app.exams.admission import sittings_of
+from app.exams.admission import (
+    assign_candidates, assigned_counts, parse_staff_numbers, remove_candidates, sitting_candidates, sitting_label,
+    sittings_of,
+)
 from app.exams.forms import ExamEditForm
-from app.exams.models import MANAGED_BY_FILE, Exam
+from app.exams.models import MANAGED_BY_FILE, Exam, ExamSitting
 from app.extensions import db
+from app.org.services import department_tree
 
 bp = Blueprint("exam_editor", __name__)
 ADMISSION_FIELDS = ("allowed_networks", "access_code", "clear_access_code", "sittings")
@@ -71,7 +77,7 @@ def _initial_data(exam: Exam | None) -> dict:
         "allow_retake_after_pass": exam.allow_retake_after_pass, "require_lessons": exam.require_lessons,
         "rows": rows, "allowed_networks": "\n".join(exam.allowed_networks or []),
         "sittings": [{"sitting_id": str(s.id), "starts_at": editor.local_input(s.starts_at),
-                      "ends_at": editor.local_input(s.ends_at), "capacity": str(s.capacity)}
+                      "ends_at": editor.local_input(s.ends_at), "capacity": str(s.capacity), "place": s.name or ""}
                      for s in sittings_of(exam.id)],
     }
 
@@ -99,7 +105,7 @@ def _rows_action(data: dict, action: str, readonly: bool) -> bool:
                 del data["rows"][int(index)]
         return True
     if action == "add_sitting":
-        data["sittings"].append({"sitting_id": "", "starts_at": "", "ends_at": "", "capacity": ""})
+        data["sittings"].append({"sitting_id": "", "starts_at": "", "ends_at": "", "capacity": "", "place": ""})
         return True
     if action.startswith("remove_sitting-"):
         index = action[len("remove_sitting-"):]
@@ -126,6 +132,25 @@ def _pool_notes(form: ExamEditForm) -> list[str | None]:
     return notes
 
 
+def _form_count(form: ExamEditForm, exam: Exam | None, readonly: bool) -> editor.FormCount | None:
+    """How many distinct forms the rows allow: a course.yaml exam's stored blueprint, or the rows on the
+    page when every one names a known item and a whole count (else None: nothing shown yet)."""
+    if readonly:  # rows naming a question type (practical tasks) are not counted: no count shown
+        if any(r.qtype for r in exam.blueprint):
+            return None
+        rows = [(r.standard_item_id, r.standard_area_id, r.difficulty, r.count) for r in exam.blueprint]
+        return editor.count_forms(rows) if rows else None
+    rows = []
+    for entry in form.rows:
+        item = editor.item_by_code(str(entry.item.data or "")[:40])
+        count = editor._whole(entry.count.data, 1, 500)
+        if item is None or count is None:
+            return None
+        difficulty = entry.difficulty.data if entry.difficulty.data in ("easy", "medium", "hard") else None
+        rows.append((item.id, None, difficulty, count))
+    return editor.count_forms(rows) if rows else None
+
+
 def _render(form: ExamEditForm, exam: Exam | None, status: int = 200):
     for entry in form.rows:
         entry.item.choices = _item_choices()
@@ -141,8 +166,9 @@ def _render(form: ExamEditForm, exam: Exam | None, status: int = 200):
         total = sum((Decimal(str(e.count.data)) * Decimal(str(e.points.data)) for e in form.rows), Decimal(0))
     except Exception:  # noqa: BLE001  (a row not filled in yet: no total shown)
         total = None
-    return render_template("exams/editor.html", form=form, exam=exam, readonly=readonly, seats=seats,
-                           notes=_pool_notes(form), total=total,
+    assigned = assigned_counts(exam.id) if exam is not None else {}
+    return render_template("exams/editor.html", form=form, exam=exam, readonly=readonly, seats=seats, assigned=assigned,
+                           notes=_pool_notes(form), total=total, forms=_form_count(form, exam, readonly),
                            in_progress=editor.in_progress_count(exam.id) if exam else 0), status
 
 
@@ -229,3 +255,94 @@ def pool():
     if check is None:
         return jsonify(error="bad_request", message=problem), 400
     return jsonify(ok=check.ok, pool=check.pool, count=check.count, needed=check.needed, message=check.message())
+
+
+@bp.route("/admin/exams/forms")
+@examiner_required
+def forms():
+    """Live count of distinct forms for the rows on the page: repeated ``item``, ``difficulty`` and
+    ``count`` parameters, one of each per row → 200 ``{"forms", "readable", "overlap", "few", "message"}``
+    (``forms`` as a string: it may exceed a JavaScript number); 400 ``{"error": "bad_request", "message"}``."""
+    count, problem = editor.check_forms(request.args.getlist("item"), request.args.getlist("difficulty"),
+                                        request.args.getlist("count"))
+    if count is None:
+        return jsonify(error="bad_request", message=problem), 400
+    return jsonify(forms=str(count.forms), readable=count.readable(), overlap=count.overlap, few=count.few,
+                   message=count.message())
+
+
+# --- assigned candidates of a sitting ---------------------------------------------------------------
+
+def _sitting_or_404(code: str, sitting_id: int) -> tuple[Exam, ExamSitting]:
+    exam = db.session.execute(select(Exam).where(Exam.code == code[:80])).scalar_one_or_none()
+    sitting = db.session.get(ExamSitting, sitting_id) if exam is not None else None
+    if sitting is None or sitting.exam_id != exam.id:
+        abort(404)
+    return exam, sitting
+
+
+def _department_options() -> list[tuple[int, str]]:
+    """Every department as ``(id, label)`` in tree order, the label indented by depth with its staff count."""
+    out = []
+
+    def walk(nodes, depth):
+        for department, staff, children in nodes:
+            out.append((department.id, "\u3000" * depth + department.name + f" ({staff})"))
+            walk(children, depth + 1)
+
+    walk(department_tree(), 0)
+    return out
+
+
+def _render_sitting(exam: Exam, sitting: ExamSitting, status: int = 200, staff_numbers: str = "",
+                    department_id: int | None = None, error: str | None = None):
+    candidates = sitting_candidates(sitting.id)
+    db.session.refresh(sitting)
+    return render_template("exams/sitting_candidates.html", exam=exam, sitting=sitting, candidates=candidates,
+                           label=sitting_label(sitting), departments=_department_options(),
+                           staff_numbers=staff_numbers, department_id=department_id, error=error,
+                           walk_ins=max(0, sitting.seats_taken - len(candidates))), status
+
+
+@bp.route("/admin/exams/<code>/sittings/<int:sitting_id>")
+@examiner_required
+def sitting_candidates_page(code: str, sitting_id: int):
+    """A sitting's assigned candidates: the list with counts, a form to assign more (staff numbers and/or
+    a department subtree) and checkboxes to remove people."""
+    exam, sitting = _sitting_or_404(code, sitting_id)
+    return _render_sitting(exam, sitting)
+
+
+@bp.route("/admin/exams/<code>/sittings/<int:sitting_id>", methods=["POST"])
+@examiner_required
+def sitting_candidates_update(code: str, sitting_id: int):
+    """``action=assign`` (``staff_numbers`` text, ``department`` id or '') or ``action=remove``
+    (``user_id`` repeated): through :func:`app.exams.admission.assign_candidates` /
+    :func:`~app.exams.admission.remove_candidates` (all or nothing, audited); one commit. A refusal
+    shows the page again with the reason (status of the refusal) and the typed values."""
+    exam, sitting = _sitting_or_404(code, sitting_id)
+    action = request.form.get("action", "")
+    text = request.form.get("staff_numbers", "")[:200_000]
+    department_id = parse_id(request.form.get("department") or None)
+    try:
+        if action == "assign":
+            result = assign_candidates(sitting, parse_staff_numbers(text), department_id, current_user.id,
+                                       ip=request.remote_addr)
+            message = _("%(n)s people assigned.", n=len(result.added))
+            if result.already:
+                message += " " + _("%(n)s were in this sitting already.", n=result.already)
+        elif action == "remove":
+            ids = [parse_id(v) for v in request.form.getlist("user_id")]
+            if any(i is None for i in ids):
+                abort(400)
+            message = _("%(n)s people removed from this sitting.",
+                        n=remove_candidates(sitting, ids, current_user.id, ip=request.remote_addr))
+        else:
+            abort(400)
+    except DomainError as refused:
+        db.session.rollback()
+        return _render_sitting(exam, sitting, refused.status, staff_numbers=text, department_id=department_id,
+                               error=refused.message)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("exam_editor.sitting_candidates_page", code=exam.code, sitting_id=sitting.id))

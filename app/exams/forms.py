@@ -32,12 +32,13 @@ class RowForm(Form):
 
 
 class SittingForm(Form):
-    """One sitting: start, end (local date-times) and seats; ``sitting_id`` of an existing sitting."""
+    """One sitting: start, end (local date-times), seats and room or place; ``sitting_id`` of an existing sitting."""
 
     sitting_id = HiddenField()
     starts_at = StringField(_l("Starts"), render_kw=DATETIME_KW)
     ends_at = StringField(_l("Ends"), render_kw=DATETIME_KW)
     capacity = StringField(_l("Seats"), render_kw={"inputmode": "numeric", "size": "5"})
+    place = StringField(_l("Room or place"), render_kw={"maxlength": "200", "size": "16"})
 
 
 class ExamEditForm(FlaskForm):

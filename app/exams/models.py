@@ -29,7 +29,7 @@ REVIEW_AFTER_CLOSE = "after_close"
 REVIEW_NEVER = "never"
 REVIEW_WHEN = (REVIEW_IMMEDIATELY, REVIEW_AFTER_CLOSE, REVIEW_NEVER)
 REVIEW_SHOW = ("marks", "correctness", "response", "correct_answer", "feedback")
-# Which grade of several attempts is kept (Moodle's quiz "grading method"); see app.exams.editor.kept_grade.
+# Which grade of several attempts is kept (Moodle's quiz "grading method"); see app.exams.kept.
 GRADE_HIGHEST = "highest"
 GRADE_METHODS = (GRADE_HIGHEST, "last", "first", "average")
 # Who owns an exam's definition: a course.yaml (``content sync``) or the browser editor (/admin/exams/).
@@ -142,9 +142,12 @@ class BlueprintRow(db.Model):
 
 class ExamSitting(db.Model):
     """A date/time slot of an exam with a number of seats: an attempt may start in it while
-    ``starts_at <= now < ends_at`` (UTC) and a seat is free. ``seats_taken`` only grows by one
-    conditional UPDATE per start (:func:`app.exams.admission.take_seat`), so it never passes
-    ``capacity`` (also a CHECK constraint). The sitting's end also cuts the attempt's deadline.
+    ``starts_at <= now < ends_at`` (UTC) and a seat is free. ``seats_taken`` counts the seats of
+    assigned candidates (:class:`ExamSittingCandidate`, taken when assigned) plus one per start of an
+    unassigned candidate; it only changes by conditional UPDATEs (:func:`app.exams.admission.take_seat`,
+    :func:`app.exams.admission.assign_candidates`), so it never passes ``capacity`` (also a CHECK
+    constraint). The sitting's end also cuts the attempt's deadline. ``name``: the room or place as the
+    candidate reads it ('' if none).
     """
 
     __tablename__ = "exam_sitting"
@@ -158,6 +161,7 @@ class ExamSitting(db.Model):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     capacity: Mapped[int] = mapped_column(Integer)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     exam: Mapped[Exam] = relationship(back_populates="sittings")
 
@@ -165,6 +169,22 @@ class ExamSitting(db.Model):
     def seats_left(self) -> int:
         """Free seats (never below 0)."""
         return max(0, self.capacity - (self.seats_taken or 0))
+
+
+class ExamSittingCandidate(db.Model):
+    """A person assigned to one sitting of an exam (at most one sitting per exam: the unique
+    ``(exam_id, user_id)``). Their seat is taken when assigned; they may start only during this
+    sitting (:func:`app.exams.admission.admit`). ``assigned_by_id``: the examiner or admin."""
+
+    __tablename__ = "exam_sitting_candidate"
+    __table_args__ = (UniqueConstraint("exam_id", "user_id"),)  # one sitting per person per exam
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("exam_sitting.id", ondelete="CASCADE"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ExamOverride(db.Model):

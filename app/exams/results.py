@@ -11,11 +11,13 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.exams.models import FINISHED, Attempt, AttemptItem
+from app.exams.kept import kept_grade, method_of, reached_pass_mark
+from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
 from app.extensions import db
 from app.org.services import visible_department_ids
 from app.questions.types import REGISTRY
@@ -69,12 +71,19 @@ class CandidateResult:
     last_attempt_id: int
     passed: bool
     finished_at: object
+    kept: float | None = None
 
 
 def candidate_results(exam_id: int, viewer: User) -> list[CandidateResult]:
     """Candidates with finished attempts, in the viewer's scope, by department path then staff number:
-    attempt count, best and last score (percent), passed (any attempt passed), the department path.
-    One query."""
+    attempt count, best and last score (percent), ``kept``: the grade kept by the exam's grade method
+    (:func:`app.exams.kept.kept_grade`, percent), ``passed``: the kept grade reached the pass mark
+    (:func:`app.exams.kept.reached_pass_mark`, the certification rule), the department path.
+    One query (plus the exam)."""
+    exam = db.session.get(Exam, exam_id)
+    method = method_of(exam) if exam is not None else "highest"
+    pass_mark = exam.pass_mark if exam is not None else 0
+    attempts: dict[int, list[SimpleNamespace]] = defaultdict(list)
     paths = department_paths().alias("paths")
     query = (
         select(Attempt.id, Attempt.user_id, Attempt.number, Attempt.score, Attempt.passed, Attempt.finished_at,
@@ -98,7 +107,11 @@ def candidate_results(exam_id: int, viewer: User) -> list[CandidateResult]:
         result.last, result.last_attempt_id, result.finished_at = value, attempt_id, finished_at
         if value is not None and (result.best is None or value > result.best):
             result.best = value
-        result.passed = result.passed or bool(passed)
+        attempts[user_id].append(SimpleNamespace(number=_number, state=FINISHED, score=score))
+    for user_id, result in by_user.items():
+        kept = kept_grade(attempts[user_id], method)
+        result.kept = None if kept is None else float(kept)
+        result.passed = reached_pass_mark(attempts[user_id], method, pass_mark)
     return sorted(by_user.values(), key=lambda r: (r.path, r.staff_number))
 
 
@@ -390,9 +403,11 @@ def results_export(exam, candidates, departments, items, fmt: str) -> bytes:
     Definitions). Scores in percent 0–100. Raises ValueError for another ``fmt``."""
     from flask_babel import gettext
 
+    from app.exams.forms import GRADE_LABELS
+
     c_headers = [gettext("Staff number"), gettext("Name"), gettext("Department"), gettext("Attempts"),
-                 gettext("Best score"), gettext("Last score"), gettext("Passed")]
-    c_rows = [[c.staff_number, c.name, c.path, c.attempts, _r(c.best), _r(c.last),
+                 gettext("Best score"), gettext("Last score"), gettext("Grade kept"), gettext("Passed")]
+    c_rows = [[c.staff_number, c.name, c.path, c.attempts, _r(c.best), _r(c.last), _r(c.kept),
                gettext("Yes") if c.passed else gettext("No")] for c in candidates]
     if fmt == "csv":
         return to_csv(c_headers, c_rows)
@@ -409,7 +424,10 @@ def results_export(exam, candidates, departments, items, fmt: str) -> bytes:
         (gettext("Definitions"), [gettext("Term"), gettext("Definition")], [
             [gettext("Best score"), gettext("Highest score of the candidate's finished attempts, percent 0–100.")],
             [gettext("Last score"), gettext("Score of the candidate's latest finished attempt, percent 0–100.")],
-            [gettext("Passed"), gettext("Yes if any attempt reached the pass mark (%(mark)s).", mark=exam.pass_mark)],
+            [gettext("Grade kept"), gettext("The grade this exam keeps of the candidate's finished attempts (%(method)s), "
+                                            "percent 0–100.", method=GRADE_LABELS.get(exam.grade_method, exam.grade_method))],
+            [gettext("Passed"), gettext("Yes if, after some attempt, the grade kept reached the pass mark (%(mark)s); "
+                                        "a later, worse attempt does not undo it.", mark=exam.pass_mark)],
             [gettext("Standard items"), gettext("Mean score on each standard item over each candidate's last attempt.")],
         ]),
     ])

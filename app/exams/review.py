@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from app.core.errors import DomainError
 from app.core.markup import render_text
@@ -24,6 +24,7 @@ from app.core.time import utcnow
 from app.exams.models import (
     FINISHED, REVIEW_AFTER_CLOSE, REVIEW_IMMEDIATELY, Attempt, Exam,
 )
+from app.exams.kept import user_reached_pass_mark
 from app.exams.services import attempts_used, breakdown_by_item, candidate_settings
 from app.extensions import db
 from app.questions.types import REGISTRY
@@ -31,11 +32,10 @@ from app.questions.types import REGISTRY
 
 # --- may the candidate start? -----------------------------------------------------------------
 
-def has_passed(exam_id: int, user_id: int) -> bool:
-    """True if the user has a finished, passed attempt at the exam."""
-    return db.session.execute(select(exists().where(
-        Attempt.exam_id == exam_id, Attempt.user_id == user_id, Attempt.state == FINISHED,
-        Attempt.passed.is_(True)))).scalar_one()
+def has_passed(exam: Exam, user_id: int) -> bool:
+    """True if the user's kept grade at the exam reached its pass mark (the certification rule,
+    :func:`app.exams.kept.reached_pass_mark`; with ``highest`` or ``last``: some attempt passed)."""
+    return user_reached_pass_mark(exam, user_id)
 
 
 def start_refusal(user, exam: Exam) -> DomainError | None:
@@ -44,7 +44,7 @@ def start_refusal(user, exam: Exam) -> DomainError | None:
     ``passed`` (409): the exam was passed and ``allow_retake_after_pass`` is off.
     ``lessons`` (409): ``require_lessons`` is on and some active lesson of the course is not done.
     """
-    if not exam.allow_retake_after_pass and has_passed(exam.id, user.id):
+    if not exam.allow_retake_after_pass and has_passed(exam, user.id):
         return DomainError(_("You have passed this exam. It cannot be taken again to improve the grade."),
                            code="passed", status=409)
     if exam.require_lessons and exam.course_id is not None:

@@ -29,6 +29,7 @@ from app.exams.models import FINISHED, IN_PROGRESS, NAVIGATIONS, SEQUENTIAL, Att
 from app.exams.models import REVIEW_IMMEDIATELY, REVIEW_SHOW, REVIEW_WHEN
 from app.exams.models import GRADE_HIGHEST, GRADE_METHODS, MANAGED_BY_BROWSER, MANAGED_BY_FILE
 from app.exams.editor import ExamSpec, RowSpec, save_exam
+from app.exams.kept import attempts_of, method_of, reached_pass_mark, user_reached_pass_mark
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question, QuestionVersion
 from app.questions.types import REGISTRY, ResponseError
@@ -482,7 +483,8 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
     course's lessons and some are not done (``lessons``): see :func:`app.exams.review.check_may_start`;
     or if admission fails (network, access code, sitting: :func:`app.exams.admission.admit`, with
     ``admission`` an :class:`app.exams.admission.Admission`). A sitting's seat is taken in the same
-    savepoint as the attempt row and its end cuts the deadline.
+    savepoint as the attempt row (not for a candidate assigned to the sitting: theirs was taken when
+    assigned) and its end cuts the deadline.
     """
     current = in_progress_attempt(exam.id, user.id)
     if current is not None:
@@ -501,7 +503,7 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
     check_may_start(user, exam)
     from app.exams import admission as admission_rules
 
-    sitting = admission_rules.admit(exam, admission, now)
+    sitting, needs_seat = admission_rules.admit(exam, admission, now, user.id)
     if sitting is not None:
         settings = replace(settings, closes_at=min(sitting.ends_at, settings.closes_at or sitting.ends_at))
     seed = secrets.randbelow(2**31 - 1)
@@ -517,7 +519,7 @@ def start_attempt(user, exam: Exam, admission=None) -> Attempt:
                       items=[AttemptItem(**item) for item in items], sitting_id=sitting.id if sitting else None)
     savepoint = db.session.begin_nested()
     try:
-        if sitting is not None and not admission_rules.take_seat(sitting.id, exam.id, now):
+        if sitting is not None and needs_seat and not admission_rules.take_seat(sitting.id, exam.id, now):
             savepoint.rollback()
             raise admission_rules.sitting_full()
         db.session.add(attempt)
@@ -972,7 +974,9 @@ def grade_attempt(attempt: Attempt) -> None:
     attempt.score = score_percent(total, maximum)
     attempt.passed = attempt.score >= Decimal(attempt.exam.pass_mark)
     db.session.flush()
-    if attempt.passed and attempt.exam.course is not None:
+    # completion (and so certification) counts the exam's kept grade, not this attempt alone:
+    # with 'average' a failed attempt may lift the mean over the pass mark; with 'first' a pass may not count
+    if attempt.exam.course is not None and (attempt.passed or user_reached_pass_mark(attempt.exam, attempt.user_id)):
         from app.learning.services import check_course_completion
 
         check_course_completion(attempt.user, attempt.exam.course, attempt=attempt)
@@ -1002,15 +1006,15 @@ def finalise_overdue_attempts(limit: int = 500) -> int:
 
 
 def has_passed_course_exam(user_id: int, course_id: int) -> bool:
-    """True if the course has no active exam, or the user has a passed attempt at one of its exams."""
-    exam_ids = list(db.session.execute(
-        select(Exam.id).where(Exam.course_id == course_id, Exam.active.is_(True))).scalars())
-    if not exam_ids:
+    """True if the course has no active exam, or the user's kept grade at one of its exams reached the
+    pass mark (:func:`app.exams.kept.reached_pass_mark`: after some finished attempt, the grade kept by
+    the exam's ``grade_method`` over the attempts so far was ≥ the pass mark). Two queries."""
+    exams = list(db.session.execute(
+        select(Exam).where(Exam.course_id == course_id, Exam.active.is_(True))).scalars())
+    if not exams:
         return True
-    return db.session.execute(
-        select(exists().where(Attempt.user_id == user_id, Attempt.exam_id.in_(exam_ids),
-                              Attempt.state == FINISHED, Attempt.passed.is_(True)))
-    ).scalar_one()
+    rows = attempts_of([e.id for e in exams], user_id)
+    return any(reached_pass_mark([r for r in rows if r.exam_id == e.id], method_of(e), e.pass_mark) for e in exams)
 
 
 # --- views of an attempt ---------------------------------------------------------------------

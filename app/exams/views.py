@@ -12,6 +12,8 @@ from app.core.errors import audit_denial
 from app.core.permissions import examiner_required, refuse_out_of_scope, scope_target
 from app.exams import admission, review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
+from app.exams.forms import GRADE_LABELS
+from app.exams.kept import percent_text, user_kept_grade, user_reached_pass_mark
 from app.exams.responses import response_from_form
 from app.extensions import db, limiter, login_manager
 from app.questions.forms import TYPE_LABELS
@@ -51,14 +53,12 @@ def exam(code: str):
     questions = sum(row.count for row in exam.blueprint)
     refusal = review.start_refusal(current_user, exam) or admission.network_refusal(exam, request.remote_addr)
     from app.core.time import utcnow
-    from app.exams.editor import kept_grade
-    from app.exams.forms import GRADE_LABELS
-
-    kept = kept_grade(exam, current_user.id)
+    kept = user_kept_grade(exam, current_user.id)
     return render_template("exams/exam.html", exam=exam, settings=settings, current=current, used=used,
                            questions=questions, refusal=refusal.message if refusal else None,
                            sittings=admission.sittings_of(exam.id), now=utcnow(),
-                           kept=None if kept is None else (f"{kept:f}".rstrip("0").rstrip(".") if "." in f"{kept:f}" else f"{kept:f}"),
+                           my_sitting=admission.assigned_sitting(exam.id, current_user.id),
+                           kept=percent_text(kept),
                            grade_label=GRADE_LABELS.get(exam.grade_method, exam.grade_method))
 
 
@@ -94,7 +94,7 @@ def start(code: str):
     return redirect(url_for("exams.attempt", attempt_id=attempt_id))
 
 
-ADMISSION_CODES = ("network", "access_code", "sitting_required", "sitting_closed", "sitting_full")
+ADMISSION_CODES = ("network", "access_code", "sitting_required", "sitting_closed", "sitting_full", "sitting_assigned")
 
 
 MAX_BODY_BYTES = 16 * 1024  # an answer is a few hundred bytes; anything larger is refused
@@ -315,9 +315,13 @@ def result(attempt_id: int):
     overview = course_overview(current_user, attempt.exam.course) if attempt.exam.course is not None else None
     from app.exams.practical import checking_count
 
+    exam = attempt.exam
     return render_template("exams/result.html", attempt=attempt, breakdown=services.breakdown_by_item(attempt),
                            band=services.grade_band(attempt.score, attempt.passed), certificates=certificates,
-                           steps=steps, overview=overview, checking_files=checking_count(attempt.id))
+                           steps=steps, overview=overview, checking_files=checking_count(attempt.id),
+                           kept=percent_text(user_kept_grade(exam, current_user.id)),
+                           kept_passed=user_reached_pass_mark(exam, current_user.id),
+                           grade_label=GRADE_LABELS.get(exam.grade_method, exam.grade_method))
 
 
 @bp.route("/attempts/<int:attempt_id>/review")

@@ -21,6 +21,7 @@ from app.auth.models import User
 from app.certification.models import Certificate
 from app.core.time import utcnow
 from app.exams.models import FINISHED, Attempt, Exam
+from app.exams.kept import kept_grade, method_of, reached_pass_mark
 from app.exams.services import attempts_used, candidate_settings, in_progress_attempt
 from app.extensions import db
 from app.learning.models import Course, Enrolment, Lesson, LessonProgress
@@ -80,7 +81,8 @@ def exam_state(user, course: Course) -> dict | None:
 
     ``{"exam", "settings" (CandidateSettings), "current" (Attempt in progress or None),
     "seconds_left" (int seconds or None), "finished" [Attempt], "used", "left" (attempts left),
-    "passed": bool, "best" (Decimal score 0–100 or None)}``. An attempt whose time ran out is
+    "passed": bool (the kept grade reached the pass mark, :mod:`app.exams.kept`), "best" (Decimal score
+    0–100 or None), "kept" (the grade kept by "grade_method", Decimal or None)}``. An attempt whose time ran out is
     finalised here first (the caller commits).
     """
     exam = db.session.execute(select(Exam).where(Exam.course_id == course.id, Exam.active.is_(True))
@@ -97,10 +99,12 @@ def exam_state(user, course: Course) -> dict | None:
     if current is not None:
         seconds_left = max(0, int((current.deadline_at - utcnow()).total_seconds()))
     scores = [a.score for a in finished if a.score is not None]
+    method = method_of(exam)
     return {
         "exam": exam, "settings": settings, "current": current, "finished": finished, "used": used,
         "left": max(0, settings.attempts_allowed - used), "seconds_left": seconds_left,
-        "passed": any(a.passed for a in finished), "best": max(scores) if scores else None,
+        "passed": reached_pass_mark(finished, method, exam.pass_mark), "best": max(scores) if scores else None,
+        "kept": kept_grade(finished, method), "grade_method": method,
     }
 
 

@@ -30,6 +30,7 @@ from app.auth.models import User
 from app.certification.models import Certificate, certification_course
 from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
 from app.exams.models import FINISHED, Attempt, Exam, ExamOverride
+from app.exams.kept import kept_grade, method_of, reached_pass_mark
 from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
@@ -667,6 +668,7 @@ class PersonRecord:
     certificates: list[Certificate]
     hours_this_year: Decimal
     quota: Decimal
+    exam_grades: list[dict] = field(default_factory=list)
 
 
 def person_record(viewer: User, user_id: int) -> PersonRecord | None:
@@ -698,7 +700,24 @@ def person_record(viewer: User, user_id: int) -> PersonRecord | None:
     today_end = local_date_end_utc(to_local(utcnow()).date())
     hours = db.session.execute(select(credit_hours_in_year(today_end)).where(User.id == user.id)).scalar_one()
     return PersonRecord(user=user, path=path, enrolments=enrolments, attempts=attempts, certificates=certificates,
-                        hours_this_year=Decimal(hours or 0), quota=annual_quota())
+                        hours_this_year=Decimal(hours or 0), quota=annual_quota(), exam_grades=exam_grades(attempts))
+
+
+def exam_grades(attempts: list[Attempt]) -> list[dict]:
+    """One person's grade per exam from their attempts (any exams, any order):
+    ``[{"exam", "method", "kept" (Decimal percent or None), "passed" (bool: the kept grade reached the
+    pass mark, :func:`app.exams.kept.reached_pass_mark`), "finished" (int)}]`` by exam code."""
+    by_exam: dict[int, list[Attempt]] = {}
+    for attempt in attempts:
+        by_exam.setdefault(attempt.exam_id, []).append(attempt)
+    out = []
+    for group in by_exam.values():
+        exam = group[0].exam
+        method = method_of(exam)
+        out.append({"exam": exam, "method": method, "kept": kept_grade(group, method),
+                    "passed": reached_pass_mark(group, method, exam.pass_mark),
+                    "finished": sum(1 for a in group if a.state == FINISHED)})
+    return sorted(out, key=lambda g: g["exam"].code)
 
 
 def uncovered_scope(plan: RolloutPlan, viewer: User) -> list[Department]:

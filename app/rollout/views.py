@@ -14,6 +14,7 @@ from app.core.inputs import parse_id, parse_page, parse_query_date
 from app.core.permissions import admin_required, officer_required, refuse_out_of_scope
 from app.core.time import local_today
 from app.exams import overrides as grants
+from app.exams.forms import GRADE_LABELS
 from app.exams.models import Exam
 from app.extensions import db
 from app.org.models import Department
@@ -249,7 +250,7 @@ def _render_person(record: services.PersonRecord, plan: RolloutPlan | None, as_o
     skills_plan = plan or (plans[0] if plans else None)
     person_skills = (skills.person_skills(skills_plan, current_user, record.user.id, as_of) if skills_plan else None)
     return render_template("rollout/person.html", record=record, plan=plan, as_of=as_of, actions=actions,
-                           skills_plan=skills_plan, person_skills=person_skills)
+                           skills_plan=skills_plan, person_skills=person_skills, grade_labels=GRADE_LABELS)
 
 
 # --- officer actions on one person (issue 7 item 5) ---------------------------------------------

@@ -45,15 +45,41 @@
     }
   }
 
+  var formsTimer = null;
+  function forms() {
+    var out = document.getElementById("form-count");
+    if (!out || !out.getAttribute("data-forms-url")) { return; }
+    var parts = [], complete = true;
+    table.querySelectorAll("tr.bp-row").forEach(function (row) {
+      var item = cell(row, "bp-item"), difficulty = cell(row, "bp-difficulty"), count = cell(row, "bp-count");
+      if (!item || !difficulty || !count || item.disabled || !item.value || !/^\d+$/.test(count.value.trim())) {
+        complete = false; return;
+      }
+      parts.push("item=" + encodeURIComponent(item.value) + "&difficulty=" + encodeURIComponent(difficulty.value) +
+        "&count=" + encodeURIComponent(count.value.trim()));
+    });
+    if (!complete || !parts.length) { return; }
+    fetch(out.getAttribute("data-forms-url") + "?" + parts.join("&"),
+          { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.json().then(function (body) { return { ok: response.ok, body: body }; }); })
+      .then(function (result) {
+        out.className = result.ok && !result.body.few ? "ok" : "bad";
+        out.textContent = result.body.message || "";
+      })
+      .catch(function () { /* keep the server's sentence */ });
+  }
+  function formsLater() { clearTimeout(formsTimer); formsTimer = setTimeout(forms, 300); }
+
   table.addEventListener("input", function (event) {
     var row = event.target.closest("tr.bp-row");
     if (!row) { return; }
     later(row);
     total();
+    formsLater();
   });
   table.addEventListener("change", function (event) {
     var row = event.target.closest("tr.bp-row");
-    if (row) { check(row); total(); }
+    if (row) { check(row); total(); formsLater(); }
   });
   table.querySelectorAll("tr.bp-row").forEach(check);
 })();

@@ -58,6 +58,9 @@ def test_examiner_creates_an_exam_with_two_rows_and_a_learner_sees_it(browser, l
     assert _pool_text(page, 0).locator(".bad").count() == 1
     page.fill("#rows-0-count", "1")
     playwright_api.expect(_pool_text(page, 0)).to_contain_text("3 questions in the bank for 1 drawn")
+    # distinct forms, live: C(3,1) = 3, fewer than 20: a warning
+    playwright_api.expect(page.locator("#form-count")).to_contain_text("Distinct forms this blueprint can draw: 3.")
+    playwright_api.expect(page.locator("#form-count")).to_contain_text("Fewer than 20")
     page.fill("#rows-0-points", "40")
     page.click("button[value=add_row]")  # the server adds the row; nothing is lost
     page.wait_for_load_state()
@@ -68,6 +71,7 @@ def test_examiner_creates_an_exam_with_two_rows_and_a_learner_sees_it(browser, l
     page.fill("#rows-1-points", "60")
     playwright_api.expect(_pool_text(page, 1)).to_contain_text("3 questions in the bank for 1 drawn")
     playwright_api.expect(page.locator("#points-total")).to_have_text("Points in all: 100 of 100")
+    playwright_api.expect(page.locator("#form-count")).to_contain_text("at most 9")  # 3 × 3, the rows share X1 easy
     page.fill("#opens_at", "2026-12-01T09:00")
     page.check("#review_show-feedback")
     assert not _overflow(page), _overflow(page)
@@ -98,7 +102,9 @@ def test_editor_and_exam_pages_fit_a_phone(browser, live_server, world, lang):
     page = context.new_page()
     page.goto(f"{live_server}/login?lang={LANGS[lang]}")
     _login(page, live_server, examiner)
-    for url in ("/admin/exams/", "/admin/exams/new", f"/admin/exams/{exam.code}/edit"):
+    sitting_id = exam.sittings[0].id
+    for url in ("/admin/exams/", "/admin/exams/new", f"/admin/exams/{exam.code}/edit",
+                f"/admin/exams/{exam.code}/sittings/{sitting_id}"):
         page.goto(live_server + url)
         assert not _overflow(page), (url, _overflow(page))
     page.goto(f"{live_server}/admin/exams/new")

@@ -390,24 +390,6 @@ def test_unshuffled_forms_keep_the_blueprint_order(db):
         assert [i.points for i in attempt.items] == [Decimal("40.00"), Decimal("60.00")]
 
 
-# --- the grade kept ------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("method, expected", [("highest", "90.00"), ("last", "40.00"), ("first", "70.00"),
-                                              ("average", "66.67")])
-def test_kept_grade_by_method(db, method, expected):
-    _course, exam = make_exam_world(attempts_allowed=5)
-    exam.grade_method = method
-    user = make_user()
-    for number, score in enumerate(("70", "90", "40"), start=1):
-        _db.session.add(Attempt(exam_id=exam.id, user_id=user.id, number=number, state="finished", seed=1,
-                                started_at=utcnow(), deadline_at=utcnow(), score=Decimal(score)))
-    _db.session.add(Attempt(exam_id=exam.id, user_id=user.id, number=4, state="in_progress", seed=1,
-                            started_at=utcnow(), deadline_at=utcnow() + dt.timedelta(hours=1)))
-    _db.session.flush()
-    assert editor.kept_grade(exam, user.id) == Decimal(expected)
-    assert editor.kept_grade(exam, make_user().id) is None
-
-
 def test_a_course_without_another_exam_can_be_chosen(db):
     _course, file_exam = make_exam_world()
     file_exam.active = False
@@ -417,3 +399,45 @@ def test_a_course_without_another_exam_can_be_chosen(db):
     from app.learning.queries import exam_state
 
     assert exam_state(make_user(), exam.course)["exam"].code == "browser-exam"  # the course page's exam
+
+
+# --- how many distinct forms ----------------------------------------------------------------------
+
+def test_distinct_forms_is_the_product_of_binomials_and_reads_well(app):
+    # by hand: C(10,3) = 120, C(6,2) = 15 -> 1,800; C(25,5) = 53,130, C(12,2) = 66 -> 3,506,580
+    assert editor.distinct_forms([(10, 3), (6, 2)]) == 1800
+    assert editor.distinct_forms([(25, 5), (12, 2)]) == 3_506_580
+    assert editor.distinct_forms([(2, 3)]) == 0 and editor.distinct_forms([]) == 1
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        assert editor.FormCount(1800).readable() == "1,800"
+        assert editor.FormCount(999_999).readable() == "999,999"
+        assert editor.FormCount(3_506_580).readable() == "more than 10⁶"
+        assert editor.FormCount(1_000_000).readable() == "more than 10⁵"  # 10^k strictly below the count
+        assert editor.FormCount(10 ** 40 + 1).readable() == "more than 10⁴⁰"
+        assert not editor.FormCount(1800).few and editor.FormCount(19).few and not editor.FormCount(20).few
+        assert "Fewer than 20" in editor.FormCount(19).message()
+        assert "at most" in editor.FormCount(1800, overlap=True).message()
+        assert "No form" in editor.FormCount(0).message()
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert editor.FormCount(3_506_580).readable() == "超过 10⁶ 种"
+
+
+def test_count_forms_from_the_bank_and_overlapping_rows(db):
+    make_exam_world()  # item X1 of area X: three easy questions
+    from app.standards.models import StandardArea, StandardItem
+
+    item = _db.session.execute(select(StandardItem)).scalar_one()
+    area = _db.session.execute(select(StandardArea)).scalar_one()
+    one = editor.count_forms([(item.id, None, "easy", 2)])
+    assert (one.forms, one.overlap, one.few) == (3, False, True)  # C(3,2)
+    both = editor.count_forms([(item.id, None, "easy", 1), (item.id, None, None, 1)])
+    assert (both.forms, both.overlap) == (9, True)  # 3 × 3, an upper bound: the true number is C(3,2) = 3
+    assert editor.count_forms([(item.id, None, "easy", 1), (item.id, None, "hard", 1)]).overlap is False
+    assert editor.rows_overlap([(item.id, None, "easy"), (None, area.id, None)])
+    assert not editor.rows_overlap([(item.id, None, "easy"), (None, area.id, "hard")])
+    count, problem = editor.check_forms(["X1", "X1"], ["easy", "hard"], ["1", "1"])
+    assert problem is None and count.forms == 0
+    assert editor.check_forms(["X1"], ["easy"], [])[0] is None
+    assert editor.check_forms(["NOPE"], ["easy"], ["1"])[0] is None

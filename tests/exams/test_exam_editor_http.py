@@ -123,16 +123,29 @@ def test_pool_endpoint(app, world, client, login_as):
     assert client.get("/admin/exams/pool?item=X1&count=x").status_code == 400
 
 
+def test_forms_endpoint_and_the_count_on_the_page(app, world, client, login_as):
+    exam, examiner, _learner = world
+    login_as(examiner)
+    body = client.get("/admin/exams/forms?item=X1&difficulty=easy&count=2").get_json()
+    assert (body["forms"], body["few"], body["overlap"]) == ("3", True, False)  # C(3,2)
+    body = client.get("/admin/exams/forms?item=X1&difficulty=easy&count=1&item=X1&difficulty=any&count=1").get_json()
+    assert (body["forms"], body["overlap"]) == ("9", True)
+    assert client.get("/admin/exams/forms?item=X1&difficulty=easy").status_code == 400
+    # the course.yaml exam draws X1 easy 2 + X1 easy 1: 3 × 3 = 9 at most (the same questions)
+    page = client.get(f"/admin/exams/{exam.code}/edit").get_data(as_text=True)
+    assert 'id="form-count"' in page and "至多 9 种" in page
+
+
 def test_examiner_reaches_every_editor_route_and_a_learner_none(app, world, client, login_as):
     exam, examiner, learner = world
     urls = ["/admin/exams/", "/admin/exams/new", f"/admin/exams/{exam.code}/edit",
-            "/admin/exams/pool?item=X1&difficulty=easy&count=1"]
+            "/admin/exams/pool?item=X1&difficulty=easy&count=1", "/admin/exams/forms?item=X1&difficulty=easy&count=1"]
     login_as(examiner)
-    assert [client.get(u).status_code for u in urls] == [200, 200, 200, 200]
+    assert [client.get(u).status_code for u in urls] == [200, 200, 200, 200, 200]
     assert client.get("/admin/exams/nope/edit").status_code == 404
     client.post("/logout", data={"csrf_token": csrf_token(client, "/courses/")})
     login_as(learner)
-    assert [client.get(u).status_code for u in urls] == [403, 403, 403, 403]
+    assert [client.get(u).status_code for u in urls] == [403, 403, 403, 403, 403]
     token = csrf_token(client, "/courses/")
     assert client.post("/admin/exams/new", data=new_exam_form(token)).status_code == 403
 

@@ -91,8 +91,8 @@ def test_results_xlsx_has_sheets_frozen_header_and_text_names(client, login_as, 
     rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows[hacker.staff_number][1] == hacker.name          # stored as text, not a formula
     assert sheet.cell(row=2, column=2).data_type == "s"
-    assert rows[hacker.staff_number][4] == 100 and rows[hacker.staff_number][6] == "Yes"
-    assert rows[teacher.staff_number][4] == 0 and rows[teacher.staff_number][6] == "No"
+    assert rows[hacker.staff_number][4] == 100 and rows[hacker.staff_number][6] == 100 and rows[hacker.staff_number][7] == "Yes"  # best, kept, passed
+    assert rows[teacher.staff_number][4] == 0 and rows[teacher.staff_number][6] == 0 and rows[teacher.staff_number][7] == "No"
     departments = {row[0]: row for row in book["Departments"].iter_rows(min_row=2, values_only=True)}
     assert departments["市财政局"][1:3] == (1, 1)
 
