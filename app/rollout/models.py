@@ -84,6 +84,16 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
         back_populates="plan", order_by="Milestone.due_on", cascade="all, delete-orphan"
     )
 
+    @property
+    def requirement(self) -> list:
+        """What each person must meet, for display: the certification (if any), then the courses
+        (objects with ``tr("title")``)."""
+        return ([self.certification] if self.certification is not None else []) + list(self.courses)
+
+    def requirement_text(self, separator: str = "、") -> str:
+        """:attr:`requirement` as one line of titles in the current language."""
+        return separator.join(item.tr("title") for item in self.requirement)
+
 
 class Milestone(db.Model):
     """By ``due_on`` (local date, inclusive) ``target_percent`` (0–100) of eligible staff are certified."""

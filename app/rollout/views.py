@@ -19,7 +19,7 @@ from app.extensions import db
 from app.org.models import Department
 from app.org.services import can_see_department, department_path, scope_roots
 from app.rollout import chart, editing, exports, services, skills, trend
-from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, plan_input_from, wave_input_from
+from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, kept_milestone_rows, plan_input_from, wave_input_from
 from app.rollout.models import RolloutPlan
 
 bp = Blueprint("rollout", __name__, url_prefix="/dashboard")
@@ -317,7 +317,7 @@ def _plan_or_404(plan_id: int) -> RolloutPlan:
 
 def _plan_page(form, plan, rows, errors, status=200):
 
-    form.certification_id.choices = [(0, "—")] + [
+    form.certification_id.choices = [(0, _("— none: the courses below only"))] + [
         (c.id, f"{c.code} · {c.tr('title')}" + ("" if c.active else f" ({_('retired')})"))
         for c in editing.certifications()]
     return render_template("rollout/plan_edit.html", form=form, plan=plan, rows=rows + [{"due_on": "", "target": "", "remove": False}] * 2,
@@ -410,8 +410,7 @@ def waves(plan_id: int):
     status = 200
     if request.method == "POST":
         if form.validate():
-            current = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
-                       for w in plan.waves]
+            current = editing.wave_inputs_of(plan)
             data = editing.plan_input_of(plan)
             data.waves = current + [wave_input_from(form, request.form)]
             try:
@@ -427,7 +426,9 @@ def waves(plan_id: int):
         errors = {**{name: list(f.errors) for name, f in form._fields.items() if f.errors}, **errors}
         status = 400
         flash(_("The wave was not added: see the messages by the fields."), "error")
-    return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors,
+    rows = kept_milestone_rows(request.form, "wm") if request.method == "POST" else []
+    rows = rows + [{"due_on": "", "target": "", "remove": False}] * max(1, 3 - len(rows))
+    return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors, rows=rows,
                            forest=editing.department_forest(), chosen=set(_posted_ids("wave_department"))), status
 
 
@@ -440,8 +441,7 @@ def delete_wave(plan_id: int, wave_id: int):
     if not any(w.id == wave_id for w in plan.waves):
         abort(404)
     data = editing.plan_input_of(plan)
-    data.waves = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
-                  for w in plan.waves if w.id != wave_id]
+    data.waves = editing.wave_inputs_of(plan, without=wave_id)
     try:
         editing.save_plan(current_user, data, plan, ip=request.remote_addr)
     except editing.PlanInvalid as invalid:  # the plan itself no longer passes (e.g. its certification was retired)
