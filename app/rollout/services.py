@@ -33,7 +33,7 @@ from app.certification.models import Certificate, certification_course
 from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
 from app.exams.models import FINISHED, Attempt, Exam, ExamOverride, ExamOverrideChange
 from app.extensions import db
-from app.learning.models import Enrolment, Lesson, LessonProgress
+from app.learning.models import Enrolment, EnrolmentDueChange, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
 from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, PlanWave, RolloutPlan, plan_audience,
@@ -471,7 +471,7 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
 
     Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
     started, not certified); ``position`` exact; ``overdue`` = not certified and a required course
-    due before ``as_of`` not completed by then; ``exhausted`` = at some required exam every allowed
+    due before ``as_of`` (the due date in force then, :func:`due_on_at`) not completed by then; ``exhausted`` = at some required exam every allowed
     attempt used without a pass, where the attempts allowed are the person's override, else the most
     generous override of a department above them, else the exam's ``attempts_allowed`` (the rule of
     :func:`app.exams.services.candidate_settings`), each override as it stood at the end of ``as_of``
@@ -500,11 +500,12 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     best = (select(func.max(Attempt.score)).where(Attempt.user_id == User.id, Attempt.exam_id.in_(exams),
                                                  Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
             .scalar_subquery())
-    due = (select(func.min(Enrolment.due_on)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses),
-                                                    Enrolment.created_at < as_of_end).scalar_subquery())
+    due_then = due_on_at(as_of_end)  # the due date in force then (a later renewal may have moved it)
+    due = (select(func.min(due_then)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses),
+                                            Enrolment.created_at < as_of_end).scalar_subquery())
     overdue_c = and_(~c.certified, exists().where(
         Enrolment.user_id == User.id, Enrolment.course_id.in_(courses), Enrolment.created_at < as_of_end,
-        Enrolment.due_on < as_of, or_(Enrolment.completed_at.is_(None), Enrolment.completed_at >= as_of_end)))
+        due_then < as_of, or_(Enrolment.completed_at.is_(None), Enrolment.completed_at >= as_of_end)))
     exam = Exam.__table__.alias("req_exam")
     # Two levels down from User: correlate explicitly (auto-correlation stops at the nearest SELECT).
     used = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
@@ -555,6 +556,19 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
         for u, path, s, cert, ld, a, b, due_on, od, ex in db.session.execute(query).all()
     ]
     return DrillDown(rows=rows, total=total, counts=counts, page=page, per_page=per_page, positions=positions)
+
+
+def due_on_at(as_of_end: dt.datetime) -> ColumnElement:
+    """SQL expression on ``Enrolment``: its due date (local date) as it stood at the UTC instant
+    ``as_of_end``: the ``due_before`` of its earliest :class:`EnrolmentDueChange` at or after the
+    instant, else ``Enrolment.due_on`` (the pattern of :func:`department_at`). Due dates are set when the
+    enrolment is created (from the plan's rule and the join/transfer dates known then) and only a
+    renewal assignment moves one later, so this is the date the person was held to on that day."""
+    later = (EnrolmentDueChange.enrolment_id == Enrolment.id, EnrolmentDueChange.changed_at >= as_of_end)
+    before = (select(EnrolmentDueChange.due_before).where(*later)
+              .order_by(EnrolmentDueChange.changed_at, EnrolmentDueChange.id).limit(1)
+              .correlate_except(EnrolmentDueChange).scalar_subquery())
+    return case((exists().where(*later).correlate_except(EnrolmentDueChange), before), else_=Enrolment.due_on)
 
 
 def _override_attempts_at(exam, as_of_end: dt.datetime, owner) -> ColumnElement:

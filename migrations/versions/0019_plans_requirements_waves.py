@@ -6,6 +6,8 @@ Create Date: 2026-12-05 03:40:00
 
 - rollout_plan.certification_id becomes nullable (a plan may require only courses).
 - plan_wave_milestone: a wave's own milestones (date, target percent).
+- enrolment_due_change: the due date an enrolment had before a later change (the renewal
+  assignment), so "overdue" at a past date uses the due date in force then.
 - exam_override_change: each change of an override's attempts_allowed, with the value before it,
   so "attempts exhausted" at a past date uses the allowance in force then. Existing overrides that
   set attempts get one row (changed at their granted_at, value before NULL); overrides without a
@@ -59,6 +61,18 @@ def upgrade():
     with op.batch_alter_table('exam_override_change', schema=None) as batch_op:
         batch_op.create_index('ix_exam_override_change_lookup', ['exam_id', 'user_id', 'department_id', 'changed_at'],
                               unique=False)
+    op.create_table(
+        'enrolment_due_change',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('enrolment_id', sa.Integer(), nullable=False),
+        sa.Column('changed_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('due_before', sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'],
+                                name=op.f('fk_enrolment_due_change_enrolment_id_enrolment'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolment_due_change')),
+    )
+    with op.batch_alter_table('enrolment_due_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enrolment_due_change_enrolment_id'), ['enrolment_id'], unique=False)
     op.execute(
         "INSERT INTO exam_override_change (exam_id, user_id, department_id, changed_at, attempts_before, attempts_after) "
         "SELECT exam_id, user_id, department_id, granted_at, NULL, attempts_allowed FROM exam_override "
@@ -66,6 +80,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('enrolment_due_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_enrolment_due_change_enrolment_id'))
+    op.drop_table('enrolment_due_change')
     with op.batch_alter_table('exam_override_change', schema=None) as batch_op:
         batch_op.drop_index('ix_exam_override_change_lookup')
     op.drop_table('exam_override_change')
