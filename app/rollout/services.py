@@ -14,7 +14,8 @@ Definitions (shown in the UI next to each figure):
     participation started ÷ eligible × 100; pass rate passed ÷ sat × 100
     credit-hour rate hours met ÷ eligible × 100 (学时达标率)
 Every figure is as of the end of the chosen local day: events after it are ignored.
-    target     percent due today: linear between plan start (0 %) and each milestone, then held
+    target     percent due today: linear between plan start (0 %) and each milestone, then held; a
+               department inside a wave with its own milestones: the wave's (from its start)
     gap        completion − target (percentage points; negative = behind)
 A department's figures include its whole subtree (closure table join).
 """
