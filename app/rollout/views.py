@@ -316,6 +316,16 @@ def _plan_or_404(plan_id: int) -> RolloutPlan:
 
 
 def _plan_page(form, plan, rows, errors, status=200):
+    posted = request.method == "POST"
+    audience = set(_posted_ids("audience") if posted else [d.id for d in plan.audience] if plan else [])
+    excluded = set(_posted_ids("exclude") if posted else [d.id for d in plan.exclusions] if plan else [])
+    positions = set(request.form.getlist("position") if posted else (plan.positions or []) if plan else [])
+    grades = set(request.form.getlist("grade") if posted else (plan.grades or []) if plan else [])
+    other = lambda text: [t.strip() for t in (text or "").splitlines() if t.strip()]  # noqa: E731
+    summary = editing.audience_summary(
+        sorted(audience), sorted(excluded),
+        sorted(positions) + (other(form.positions_other.data) if posted else []),
+        sorted(grades) + (other(form.grades_other.data) if posted else []))
 
     form.certification_id.choices = [(0, _("— none: the courses below only"))] + [
         (c.id, f"{c.code} · {c.tr('title')}" + ("" if c.active else f" ({_('retired')})"))
@@ -325,14 +335,8 @@ def _plan_page(form, plan, rows, errors, status=200):
                            known_grades=editing.known_grades(), courses=editing.courses(),
                            chosen_courses=set(_posted_ids("course") if request.method == "POST" else
                                               [c.id for c in plan.courses] if plan else []),
-                           audience=set(_posted_ids("audience") if request.method == "POST" else
-                                        [d.id for d in plan.audience] if plan else []),
-                           excluded=set(_posted_ids("exclude") if request.method == "POST" else
-                                        [d.id for d in plan.exclusions] if plan else []),
-                           chosen_positions=set(request.form.getlist("position") if request.method == "POST" else
-                                                (plan.positions or []) if plan else []),
-                           chosen_grades=set(request.form.getlist("grade") if request.method == "POST" else
-                                             (plan.grades or []) if plan else [])), status
+                           audience=audience, excluded=excluded, chosen_positions=positions, chosen_grades=grades,
+                           summary=summary), status
 
 
 def _posted_ids(name: str) -> list[int]:
@@ -378,8 +382,10 @@ def _edit(plan: RolloutPlan | None):
     form.certification_id.choices = [(0, "—")]
     valid = form.validate()  # CSRF and field types (dates, days)
     data, rows = plan_input_from(form, request.form)
-    if request.form.get("more"):  # "add a milestone row" without JavaScript: show the form again, save nothing
-        return _plan_page(form, plan, rows + [{"due_on": "", "target": "", "remove": False}], {})
+    if request.form.get("more") or request.form.get("preview"):
+        # "add a milestone row" / "update the summary" without JavaScript: show the form again, save nothing
+        more = [{"due_on": "", "target": "", "remove": False}] if request.form.get("more") else []
+        return _plan_page(form, plan, rows + more, {})
     errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
     for name, messages in editing.validate(data, plan).items():
         errors.setdefault(name, messages)  # a field's type error (not a date) says enough on its own
