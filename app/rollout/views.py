@@ -123,9 +123,11 @@ def department(department_id: int):
     figures = None
     if result is not None and result.counts["eligible"]:
         counts = result.counts  # the subtree's completion from the drill-down's own counts (no second aggregate)
+        plan_target, wave_targets = services.department_targets(plan, as_of)  # a wave's department: its own
+        target = wave_targets.get(department.id, plan_target)
         figures = services.DepartmentFigures(department=department, level=0, eligible=counts["eligible"],
                                              started=counts["eligible"] - counts["not_started"],
-                                             certified=counts["certified"], target=services.target_percent(plan, as_of))
+                                             certified=counts["certified"], target=target)
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)]
     trend_data = (_trend(plan, as_of, [department.id], (figures.eligible, figures.certified), department.name, [])
                   if figures else None)

@@ -247,3 +247,12 @@ def test_yaml_waves_with_milestones(db, content, tmp_path):
     with pytest.raises(ContentError) as raised:
         load_plan_file(path)
     assert "waves[0].milestones[1].target_percent" in str(raised.value) or "waves" in str(raised.value)
+
+
+def test_the_department_page_shows_the_wave_target(db, tree, client, login_as):
+    _wave(db, tree)
+    login_as(tree["admin"])
+    b = client.get(f"/dashboard/departments/{tree['b'].id}?plan={tree['plan'].id}&as_of=2026-10-31&lang=en")
+    assert "target 100.0" in b.get_data(as_text=True).replace("\xa0", " ").replace("100.0 %", "100.0")
+    a = client.get(f"/dashboard/departments/{tree['a'].id}?plan={tree['plan'].id}&as_of=2026-10-31&lang=en")
+    assert "target 49.6" in a.get_data(as_text=True).replace("\xa0", " ").replace("49.6 %", "49.6")
