@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from app.audit.services import record
@@ -15,8 +15,9 @@ from app.certification.models import Certificate, Certification, certification_c
 from app.content.report import ContentError, SyncReport, load_yaml
 from app.core.errors import DomainError
 from app.core.time import local_zone, to_local, utcnow
+from app.core.types import UTCDateTime
 from app.extensions import db
-from app.learning.models import Course, Enrolment
+from app.learning.models import Course, Enrolment, EnrolmentDueChange
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 
@@ -284,6 +285,12 @@ def assign_due_renewals(now: dt.datetime | None = None) -> int:
                 .where(certification_course.c.certification_id == certification_id)).scalars())
         due = to_local(expires_at).date()
         for course_id in courses[certification_id]:
+            # Keep the due date being replaced, for figures at earlier dates (EnrolmentDueChange).
+            db.session.execute(insert(EnrolmentDueChange).from_select(
+                ["enrolment_id", "changed_at", "due_before"],
+                select(Enrolment.id, literal(now, UTCDateTime()), Enrolment.due_on).where(
+                    Enrolment.user_id == user_id, Enrolment.course_id == course_id,
+                    or_(Enrolment.due_on.is_(None), Enrolment.due_on != due))))
             updated = db.session.execute(
                 update(Enrolment).where(Enrolment.user_id == user_id, Enrolment.course_id == course_id)
                 .values(due_on=due, source="renewal", updated_at=now).execution_options(synchronize_session=False))

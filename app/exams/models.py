@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKey, Integer, JSON, LargeBinary, Numeric, String, Text, UniqueConstraint, and_, or_,
+    Boolean, CheckConstraint, ForeignKey, Index, Integer, JSON, LargeBinary, Numeric, String, Text, UniqueConstraint, and_, or_,
     false as sa_false, true as sa_true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -215,6 +215,29 @@ class ExamOverride(db.Model):
     exam = relationship("Exam")
     user = relationship("User", foreign_keys=[user_id])
     department = relationship("Department")
+
+
+class ExamOverrideChange(db.Model):
+    """One change of an override's ``attempts_allowed`` (created, raised, replaced, removed), so that
+    "attempts exhausted" at a past date uses the allowance in force then.
+
+    ``attempts_before`` is the value the override (of ``exam_id`` for ``user_id`` or ``department_id``)
+    had just before ``changed_at`` (UTC); None when it did not exist or did not set attempts. The value
+    at an instant T is the ``attempts_before`` of the earliest change at or after T, else the
+    override's current value (the pattern of :func:`app.rollout.services.department_at`). Written by
+    every function of :mod:`app.exams.overrides` that changes attempts; never updated.
+    """
+
+    __tablename__ = "exam_override_change"
+    __table_args__ = (Index("ix_exam_override_change_lookup", "exam_id", "user_id", "department_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts_before: Mapped[int | None] = mapped_column(Integer)
+    attempts_after: Mapped[int | None] = mapped_column(Integer)
 
 
 class Accommodation(db.Model):

@@ -18,7 +18,7 @@ from app.audit.services import record
 from app.auth.models import User
 from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
-from app.exams.models import Accommodation, Exam, ExamOverride
+from app.exams.models import Accommodation, Exam, ExamOverride, ExamOverrideChange
 from app.exams.services import candidate_settings
 from app.extensions import db
 from app.org.models import Department
@@ -107,6 +107,14 @@ def _target(override: ExamOverride) -> str:
     return f"user:{override.user_id}" if override.user_id else f"department:{override.department_id}"
 
 
+def _attempts_changed(exam_id: int, user_id: int | None, department_id: int | None, before: int | None,
+                      after: int | None, at: dt.datetime) -> None:
+    """Record a change of an override's attempts allowance (:class:`ExamOverrideChange`) if it changed."""
+    if before != after:
+        db.session.add(ExamOverrideChange(exam_id=exam_id, user_id=user_id, department_id=department_id,
+                                          changed_at=at, attempts_before=before, attempts_after=after))
+
+
 def set_override(actor: User, exam: Exam, *, person: User | None = None, department: Department | None = None,
                  time_limit_seconds: int | None = None, closes_at: dt.datetime | None = None,
                  attempts_allowed: int | None = None, reason: str, ip: str | None = None) -> ExamOverride:
@@ -127,8 +135,10 @@ def set_override(actor: User, exam: Exam, *, person: User | None = None, departm
         override = ExamOverride(exam_id=exam.id, user_id=person.id if person else None,
                                 department_id=department.id if department else None)
         db.session.add(override)
+    now = utcnow()
+    _attempts_changed(exam.id, override.user_id, override.department_id, override.attempts_allowed, attempts_allowed, now)
     override.time_limit_seconds, override.closes_at, override.attempts_allowed = time_limit_seconds, closes_at, attempts_allowed
-    override.reason, override.granted_by_id, override.granted_at = reason, actor.id, utcnow()
+    override.reason, override.granted_by_id, override.granted_at = reason, actor.id, now
     db.session.flush()
     record(actor.id, "exam_override.set", _target(override),
            {"exam": exam.code, "time_limit_seconds": time_limit_seconds, "closes_at": closes_at,
@@ -142,6 +152,8 @@ def remove_override(actor: User, override: ExamOverride, ip: str | None = None) 
               "closes_at": override.closes_at, "attempts_allowed": override.attempts_allowed,
               "reason": override.reason}
     target = _target(override)
+    _attempts_changed(override.exam_id, override.user_id, override.department_id, override.attempts_allowed, None,
+                      utcnow())
     db.session.delete(override)
     db.session.flush()
     record(actor.id, "exam_override.remove", target, detail, ip)
@@ -166,6 +178,7 @@ def grant_extra_attempt(actor: User, exam: Exam, person: User, reason: str, ip: 
     """
     effective = candidate_settings(exam, person.id).attempts_allowed
     override = _person_override(exam, person)
+    before = override.attempts_allowed
     now = utcnow()
     db.session.execute(
         update(ExamOverride).where(ExamOverride.id == override.id)
@@ -174,6 +187,9 @@ def grant_extra_attempt(actor: User, exam: Exam, person: User, reason: str, ip: 
         .execution_options(synchronize_session=False))
     db.session.expire(override)
     total = override.attempts_allowed
+    # The UPDATE locks the row until commit, so total − 1 is the value just before this grant (None if
+    # the override did not set attempts: the person then had the department's or the exam's allowance).
+    _attempts_changed(exam.id, person.id, None, None if before is None else total - 1, total, now)
     record(actor.id, "exam_override.extra_attempt", f"user:{person.id}",
            {"exam": exam.code, "attempts_allowed": total, "reason": reason}, ip)
     return total

@@ -101,6 +101,20 @@ class Enrolment(TimestampMixin, db.Model):
     course: Mapped[Course] = relationship()
 
 
+class EnrolmentDueChange(db.Model):
+    """One change of an enrolment's ``due_on`` after it was created (today only the renewal
+    assignment moves one), keeping the date before it, so figures at a past date use the due date
+    in force then: the ``due_before`` of the earliest change at or after the instant, else the
+    enrolment's current ``due_on`` (:func:`app.rollout.services.due_on_at`). Never updated."""
+
+    __tablename__ = "enrolment_due_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_before: Mapped[dt.date | None] = mapped_column(Date)
+
+
 class LessonProgress(db.Model):
     """When a learner opened and finished a lesson."""
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 
 from app.auth.models import OfficerScope, User
 from app.certification.models import certification_course
@@ -23,17 +23,21 @@ from app.learning.models import Course, Enrolment
 from app.org.models import Department, DepartmentClosure
 from app.notifications.services import public_url, queue, queue_many, queued_keys, send_pending
 from app.org.services import visible_department_ids
-from app.rollout.models import Exemption, RolloutPlan
-from app.rollout.services import department_figures, department_paths, flatten
+from app.rollout.models import Exemption, RolloutPlan, plan_course
+from app.rollout.services import department_figures, department_paths, flatten, required_course_ids
 
 
 def _exempted():
     """Correlated EXISTS: the enrolment's person is exempted from an active plan that requires its course
-    (they are on leave, seconded, …: nobody should chase them for it)."""
+    (through the plan's certification or as one of the plan's own courses, so courses-only plans too:
+    they are on leave, seconded, …: nobody should chase them for it)."""
+    # Two levels below Enrolment: correlate explicitly (auto-correlation stops at the nearest SELECT).
     return exists().where(
         Exemption.user_id == Enrolment.user_id, Exemption.plan_id == RolloutPlan.id, RolloutPlan.active.is_(True),
-        certification_course.c.certification_id == RolloutPlan.certification_id,
-        certification_course.c.course_id == Enrolment.course_id)
+        or_(exists().where(certification_course.c.certification_id == RolloutPlan.certification_id,
+                           certification_course.c.course_id == Enrolment.course_id).correlate_except(certification_course),
+            exists().where(plan_course.c.plan_id == RolloutPlan.id,
+                           plan_course.c.course_id == Enrolment.course_id).correlate_except(plan_course)))
 
 
 def _open_enrolments(*conditions):
@@ -195,7 +199,7 @@ def remind_people(officer: User, plan: RolloutPlan, department_id: int, user_ids
     Only people who are active, in the subtree of ``department_id`` and within ``officer``'s scope
     (both in the query) are reminded; other ids are returned as ``ignored``. Each person is
     reminded at most once per local day (key: the date), whoever sends it. The message lists the
-    person's unfinished courses of the plan's certification with their due dates.
+    person's unfinished courses the plan requires (its certification's and its own) with their due dates.
     Returns ``{"sent": [User], "already": [User], "ignored": [int]}``. Flushes; the caller audits and commits.
     """
     today = today or local_today()
@@ -209,8 +213,7 @@ def remind_people(officer: User, plan: RolloutPlan, department_id: int, user_ids
     found = {u.id for u in people}
     courses: dict[int, list[dict]] = defaultdict(list)
     if people:
-        required = select(certification_course.c.course_id).where(
-            certification_course.c.certification_id == plan.certification_id)
+        required = required_course_ids(plan)
         for user_id, due_on, course in db.session.execute(
                 select(Enrolment.user_id, Enrolment.due_on, Course).join(Course, Course.id == Enrolment.course_id)
                 .where(Enrolment.user_id.in_(found), Enrolment.completed_at.is_(None),

@@ -103,7 +103,7 @@ def init_app(app: Flask) -> None:
             eligible, certified = int(eligible), int(certified)
             completion = f"{certified * 100 / eligible:.1f} %" if eligible else "–"
             state = "active" if plan.active else "inactive"
-            click.echo(f"{plan.key or f'(no key, id {plan.id})'}  {plan.name_zh}  {plan.certification.code}  "
+            click.echo(f"{plan.key or f'(no key, id {plan.id})'}  {plan.name_zh}  {plan.certification.code if plan.certification else '(courses only)'}  "
                        f"{plan.starts_on} → {plan.ends_on}  {state}")
             milestones = ", ".join(f"{m.due_on} {_percent(m.target_percent)} %" for m in plan.milestones) or "none"
             click.echo(f"    milestones: {milestones}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.services import record
 from app.auth.models import User
@@ -33,7 +33,8 @@ from app.core.time import utcnow
 from app.extensions import db
 from app.learning.models import Course
 from app.org.models import Department, DepartmentClosure
-from app.rollout.models import DUE_FIXED, DUE_RULES, Exemption, Milestone, PlanWave, RolloutPlan
+from app.org.services import subtree_ids
+from app.rollout.models import DUE_FIXED, DUE_RULES, Exemption, Milestone, PlanWave, RolloutPlan, WaveMilestone
 from app.rollout.services import AssignResult, assign, due_date_for, due_dates, eligible_conditions
 
 NAME_MAX = 200
@@ -56,12 +57,15 @@ class PlanInvalid(Exception):
 
 @dataclass
 class WaveInput:
-    """One wave: ``name``, local dates, the departments (ids) whose subtrees it covers."""
+    """One wave: ``name``, local dates, the departments (ids) whose subtrees it covers and, optionally,
+    its own milestones (its departments are then measured against them instead of the plan's)."""
 
     name: str
     starts_on: dt.date | None
     ends_on: dt.date | None
     department_ids: list[int] = field(default_factory=list)
+    # The wave's own milestones ``(due_on, target)`` like the plan's; empty: the wave follows the plan's.
+    milestones: list[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +134,35 @@ def _inside(department_ids: list[int], roots: list[int]) -> set[int]:
         DepartmentClosure.descendant_id.in_(department_ids), DepartmentClosure.ancestor_id.in_(roots))).scalars())
 
 
+def _check_milestones(rows: list[tuple], starts_on: dt.date | None, ends_on: dt.date | None, prefix: str,
+                      errors: dict[str, list[str]], outside: str) -> list[tuple[dt.date, Decimal]]:
+    """Check milestone rows ``(due_on, target)`` (a plan's or a wave's): dates present, distinct and
+    within ``starts_on``..``ends_on`` (when both given; else ``outside`` is not reported), targets
+    0–100 with at most two decimals, never decreasing over time. Messages go to ``errors`` under
+    ``<prefix>``, ``<prefix>-<i>-due_on`` and ``<prefix>-<i>-target``. Returns the valid rows sorted
+    by date, targets as Decimal."""
+    milestones: dict[dt.date, Decimal] = {}
+    for index, (due_on, target) in enumerate(rows):
+        percent = _percent(target)
+        if due_on is None:
+            errors[f"{prefix}-{index}-due_on"].append(_("Enter a date like 2026-06-30."))
+        elif due_on in milestones:
+            errors[f"{prefix}-{index}-due_on"].append(_("Another milestone is due on this date."))
+        elif starts_on is not None and ends_on is not None and not starts_on <= due_on <= ends_on:
+            errors[f"{prefix}-{index}-due_on"].append(outside)
+        if percent is None:
+            errors[f"{prefix}-{index}-target"].append(_("Enter a percentage from 0 to 100 (at most two decimals)."))
+        if due_on is not None and percent is not None and due_on not in milestones:
+            milestones[due_on] = percent
+    previous = None
+    for due_on in sorted(milestones):
+        if previous is not None and milestones[due_on] < previous:
+            errors[prefix].append(_("Targets may not decrease over time."))
+            break
+        previous = milestones[due_on]
+    return sorted(milestones.items())
+
+
 def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list[str]]:
     """Every problem with ``data`` as ``{field: [message, …]}`` (empty when it can be saved).
 
@@ -153,13 +186,16 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
         if len(getattr(data, name)) > NAME_MAX:
             errors[name].append(_("At most %(max)s characters.", max=NAME_MAX))
 
+    data.certification_id = data.certification_id or None
     certification = db.session.get(Certification, data.certification_id) if data.certification_id else None
-    if certification is None:
-        errors["certification"].append(_("Choose a certification."))
-    elif not certification.active and data.active:
+    if data.certification_id and certification is None:
+        errors["certification"].append(_("Unknown certification."))
+    elif certification is not None and not certification.active and data.active:
         errors["certification"].append(_("This certification is retired; an active plan needs an active one."))
-
     data.course_ids = list(dict.fromkeys(data.course_ids))
+    if data.certification_id is None and not data.course_ids:
+        errors["certification"].append(_("Require a certification, at least one course, or both."))
+
     found_courses = set(db.session.execute(select(Course.id).where(Course.id.in_(data.course_ids))).scalars()) \
         if data.course_ids else set()
     for course_id in data.course_ids:
@@ -218,28 +254,11 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
     elif data.due_days is None or isinstance(data.due_days, bool) or not 1 <= data.due_days <= MAX_DUE_DAYS:
         errors["due_days"].append(_("Enter a number of days from 1 to %(max)s.", max=MAX_DUE_DAYS))
 
-    milestones: dict[dt.date, Decimal] = {}
     if not data.milestones:
         errors["milestones"].append(_("Add at least one milestone."))
-    for index, (due_on, target) in enumerate(data.milestones):
-        percent = _percent(target)
-        if due_on is None:
-            errors[f"milestones-{index}-due_on"].append(_("Enter a date like 2026-06-30."))
-        elif due_on in milestones:
-            errors[f"milestones-{index}-due_on"].append(_("Another milestone is due on this date."))
-        elif dates_ok and not data.starts_on <= due_on <= data.ends_on:
-            errors[f"milestones-{index}-due_on"].append(_("Must lie between the plan's start and end."))
-        if percent is None:
-            errors[f"milestones-{index}-target"].append(_("Enter a percentage from 0 to 100 (at most two decimals)."))
-        if due_on is not None and percent is not None and due_on not in milestones:
-            milestones[due_on] = percent
-    previous = None
-    for due_on in sorted(milestones):
-        if previous is not None and milestones[due_on] < previous:
-            errors["milestones"].append(_("Targets may not decrease over time."))
-            break
-        previous = milestones[due_on]
-    data.milestones = sorted(milestones.items())
+    data.milestones = _check_milestones(data.milestones, data.starts_on if dates_ok else None,
+                                        data.ends_on if dates_ok else None, "milestones", errors,
+                                        _("Must lie between the plan's start and end."))
 
     for index, wave in enumerate(data.waves or []):
         wave.name = (wave.name or "").strip()
@@ -261,6 +280,10 @@ def validate(data: PlanInput, plan: RolloutPlan | None = None) -> dict[str, list
             if dept_id not in inside:
                 name = known[dept_id].name if dept_id in known else str(dept_id)
                 errors[f"waves-{index}-departments"].append(_("%(name)s is not inside the audience.", name=name))
+        wave_dates_ok = wave.starts_on is not None and wave.ends_on is not None and wave.starts_on <= wave.ends_on
+        wave.milestones = _check_milestones(wave.milestones, wave.starts_on if wave_dates_ok else None,
+                                            wave.ends_on if wave_dates_ok else None, f"waves-{index}-milestones",
+                                            errors, _("Must lie between the wave's start and end."))
 
     for user_id, reason in (data.exemptions or {}).items():
         reason = (reason or "").strip()
@@ -356,15 +379,19 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
         changes.append("milestones")
 
     if data.waves is not None:
-        current = [(w.name, w.starts_on, w.ends_on, sorted(d.id for d in w.departments)) for w in plan.waves]
-        new = [(w.name, w.starts_on, w.ends_on, sorted(w.department_ids)) for w in data.waves]
+        current = [(w.name, w.starts_on, w.ends_on, sorted(d.id for d in w.departments),
+                    [(m.due_on, Decimal(m.target_percent).quantize(Decimal("0.01"))) for m in w.milestones])
+                   for w in plan.waves]
+        new = [(w.name, w.starts_on, w.ends_on, sorted(w.department_ids), list(w.milestones)) for w in data.waves]
         if sorted(current, key=repr) != sorted(new, key=repr):
             plan.waves.clear()
             db.session.flush()
             for w in data.waves:
                 plan.waves.append(PlanWave(name=w.name, starts_on=w.starts_on, ends_on=w.ends_on,
                                            departments=list(db.session.execute(select(Department).where(
-                                               Department.id.in_(w.department_ids))).scalars())))
+                                               Department.id.in_(w.department_ids))).scalars()),
+                                           milestones=[WaveMilestone(due_on=d, target_percent=t)
+                                                       for d, t in w.milestones]))
             if action != "created":
                 changes.append("waves")
 
@@ -497,6 +524,12 @@ def plan_input_of(plan: RolloutPlan) -> PlanInput:
                      key=plan.key)
 
 
+def wave_inputs_of(plan: RolloutPlan, *, without: int | None = None) -> list[WaveInput]:
+    """The plan's waves as :class:`WaveInput` (with their milestones), leaving out wave id ``without``."""
+    return [WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments],
+                      [(m.due_on, m.target_percent) for m in w.milestones]) for w in plan.waves if w.id != without]
+
+
 __all__ = ["AssignResult", "PlanInput", "PlanInvalid", "SaveResult", "WaveInput", "assign", "due_date_for", "due_dates",
            "exempt", "lift_exemption", "save_plan", "validate"]
 
@@ -521,6 +554,43 @@ def department_forest() -> list[TreeNode]:
         parent = nodes.get(d.parent_id)
         (parent.children if parent else roots).append(nodes[d.id])
     return roots
+
+
+@dataclass
+class AudienceSummary:
+    """What an audience selection covers today: ``departments`` (active departments in the included
+    subtrees and not in an excluded one), ``people`` (active staff in those departments with one of
+    the positions and grades when any are given; exemptions are not subtracted, so "about"),
+    ``excluded`` (active departments inside the included subtrees that the exclusions cut out)."""
+
+    departments: int
+    people: int
+    excluded: int
+
+
+def audience_summary(audience_ids: list[int], exclusion_ids: list[int], positions: list[str] | None = None,
+                     grades: list[str] | None = None) -> AudienceSummary:
+    """The summary shown under the plan editor's department tree (:class:`AudienceSummary`), from
+    the ticked ids as posted (unknown ids count for nothing). Three COUNT queries over the closure table."""
+    if not audience_ids:
+        return AudienceSummary(0, 0, 0)
+    inside = subtree_ids(list(audience_ids))
+    out = subtree_ids(list(exclusion_ids)) if exclusion_ids else None
+    keep = [Department.id.not_in(out)] if out is not None else []
+    departments = db.session.execute(select(func.count(Department.id)).where(
+        Department.active.is_(True), Department.id.in_(inside), *keep)).scalar_one()
+    excluded = db.session.execute(select(func.count(Department.id)).where(
+        Department.active.is_(True), Department.id.in_(inside), Department.id.in_(out))).scalar_one() \
+        if out is not None else 0
+    people = [User.active.is_(True), User.department_id.in_(inside)]
+    if out is not None:
+        people.append(User.department_id.not_in(out))
+    if positions:
+        people.append(User.position.in_(list(positions)))
+    if grades:
+        people.append(User.grade.in_(list(grades)))
+    count = db.session.execute(select(func.count(User.id)).where(*people)).scalar_one()
+    return AudienceSummary(departments=int(departments), people=int(count), excluded=int(excluded))
 
 
 def known_positions(limit: int = 60) -> list[str]:

@@ -52,10 +52,12 @@ def status_label(status: str) -> str:
     return {services.ON_TRACK: _("On track"), services.BEHIND: _("Behind"), services.AT_RISK: _("At risk")}[status]
 
 
-def definitions(quota: Decimal) -> list[list[str]]:
-    """``[term, definition]`` rows: the dashboard's definitions, the skills map's and the forecast's."""
+def definitions(quota: Decimal, plan: RolloutPlan | None = None) -> list[list[str]]:
+    """``[term, definition]`` rows: the dashboard's definitions, the skills map's and the forecast's
+    (for a plan without a certification, "Certified" means every required course completed and the
+    pass rate is explained as absent)."""
     tolerance = int(current_app.config.get("ROLLOUT_BEHIND_TOLERANCE", 10))
-    return [
+    rows = [
         [_("Eligible"), _("Active staff in the plan's departments (including all units below them) who had joined by the date shown, minus exemptions recorded by then.")],
         [_("Started"), _("Eligible staff who opened a lesson of a required course or started its exam. Participation = started ÷ eligible.")],
         [_("Certified"), _("Eligible staff holding a valid certificate of the plan's certification on the date shown. Completion = certified ÷ eligible.")],
@@ -68,6 +70,10 @@ def definitions(quota: Decimal) -> list[list[str]]:
         [_("Forecast"), forecast_definition()],
         [_("As of"), _("Every figure counts only what had happened by the end of the chosen day. Departments and the active flag are today's: transfers and leaving dates are not kept.")],
     ]
+    if plan is not None and plan.certification_id is None:
+        rows[2] = [_("Certified"), _("Eligible staff who had completed every required course by the date shown. Completion = completed ÷ eligible.")]
+        rows[3] = [_("Pass rate"), _("This plan requires no certification, so it has no pass rate (—).")]
+    return rows
 
 
 def skills_definition() -> str:
@@ -122,7 +128,7 @@ def workbook(plan: RolloutPlan, viewer: User, as_of: dt.date) -> bytes:
                                      _("Points earned"), _("Points possible"), _("Share (%%)"), _("Note")], skill_rows))
     about = [[_("Plan"), plan.tr("name")], [_("As of"), as_of.isoformat()],
              [_("Exported by"), f"{viewer.name} ({viewer.staff_number})"]]
-    sheets.append((_("Definitions"), [_("Term"), _("Definition")], about + definitions(services.annual_quota())))
+    sheets.append((_("Definitions"), [_("Term"), _("Definition")], about + definitions(services.annual_quota(), plan)))
     return to_xlsx(sheets)
 
 
@@ -271,7 +277,7 @@ def summary_pdf(plan: RolloutPlan, viewer: User, as_of: dt.date, *, scope: str, 
 
     line(_("Rollout summary") + " · " + plan.tr("name"), size=16, gap=6)
     line(_("As of %(date)s · %(scope)s · requirement: %(cert)s", date=as_of.isoformat(), scope=scope,
-           cert=plan.certification.tr("title")), size=9, colour=colors.HexColor("#444444"))
+           cert=plan.requirement_text()), size=9, colour=colors.HexColor("#444444"))
     milestones = "、".join(f"{m.due_on.isoformat()} → {float(m.target_percent):.0f} %" for m in plan.milestones)
     line(_("Milestones: %(list)s", list=milestones or "—"), size=9, gap=8, colour=colors.HexColor("#444444"))
     roots = [r for r in rows if r.level == 0]
@@ -279,7 +285,8 @@ def summary_pdf(plan: RolloutPlan, viewer: User, as_of: dt.date, *, scope: str, 
                                        started=sum(r.started for r in roots), certified=sum(r.certified for r in roots),
                                        sat=sum(r.sat for r in roots), passed=sum(r.passed for r in roots),
                                        hours_met=sum(r.hours_met for r in roots),
-                                       target=services.target_percent(plan, as_of))
+                                       target=services.target_percent(plan, as_of),
+                                       has_pass_rate=plan.certification_id is not None)
 
     def pct(v):
         return "—" if v is None else f"{float(v):.1f} %"

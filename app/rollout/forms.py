@@ -73,24 +73,30 @@ def _date(text: str | None) -> dt.date | None:
         return None
 
 
-def milestone_rows(form: MultiDict) -> list[dict]:
-    """The milestone rows as posted: ``[{"due_on": text, "target": text, "remove": bool}]`` (at most 24)."""
+def milestone_rows(form: MultiDict, prefix: str = "m") -> list[dict]:
+    """The milestone rows as posted (fields ``<prefix>-<i>-due_on`` / ``-target`` / ``-remove``):
+    ``[{"due_on": text, "target": text, "remove": bool}]`` (at most 24)."""
     rows = []
     for index in range(MILESTONE_ROWS_MAX):
-        due, target = form.get(f"m-{index}-due_on"), form.get(f"m-{index}-target")
+        due, target = form.get(f"{prefix}-{index}-due_on"), form.get(f"{prefix}-{index}-target")
         if due is None and target is None:
             continue
         rows.append({"due_on": (due or "").strip()[:20], "target": (target or "").strip()[:20],
-                     "remove": form.get(f"m-{index}-remove") == "1"})
+                     "remove": form.get(f"{prefix}-{index}-remove") == "1"})
     return rows
+
+
+def kept_milestone_rows(form: MultiDict, prefix: str = "m") -> list[dict]:
+    """:func:`milestone_rows` without blank rows and rows ticked "remove" (row ``i`` is milestone ``i``
+    of the input the service checks, so its messages can be shown beside it)."""
+    return [row for row in milestone_rows(form, prefix) if not row["remove"] and (row["due_on"] or row["target"])]
 
 
 def plan_input_from(form: PlanForm, posted: MultiDict, key: str | None = None) -> tuple[PlanInput, list[dict]]:
     """A :class:`PlanInput` from the posted page, and the milestone rows kept (raw text, to show
     again with their errors: row ``i`` is milestone ``i`` of the input). Blank rows and rows ticked
     "remove" are left out; a date that is not a date becomes None, which the service reports."""
-    kept = [row for row in milestone_rows(posted)
-            if not row["remove"] and (row["due_on"] or row["target"])]
+    kept = kept_milestone_rows(posted)
     positions = posted.getlist("position") + (form.positions_other.data or "").splitlines()
     grades = posted.getlist("grade") + (form.grades_other.data or "").splitlines()
     data = PlanInput(
@@ -106,6 +112,8 @@ def plan_input_from(form: PlanForm, posted: MultiDict, key: str | None = None) -
 
 
 def wave_input_from(form: WaveForm, posted: MultiDict) -> WaveInput:
-    """A :class:`WaveInput` from the wave form and its department checkboxes."""
+    """A :class:`WaveInput` from the wave form, its department checkboxes and its milestone rows
+    (``wm-<i>-due_on`` / ``wm-<i>-target``; blank rows left out)."""
     return WaveInput(name=form.name.data or "", starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-                     department_ids=_ids(posted, "wave_department"))
+                     department_ids=_ids(posted, "wave_department"),
+                     milestones=[(_date(r["due_on"]), r["target"]) for r in kept_milestone_rows(posted, "wm")])

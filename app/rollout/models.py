@@ -48,7 +48,11 @@ DUE_RULES = (DUE_FIXED, DUE_AFTER_HIRE, DUE_AFTER_TRANSFER)
 
 
 class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
-    """Audience (department subtrees) must hold ``certification`` by ``ends_on``; milestones set targets."""
+    """Audience (department subtrees) must meet the requirement by ``ends_on``; milestones set targets.
+
+    The requirement is a ``certification`` (held valid), the extra ``courses`` (each completed), or
+    both; at least one of them (checked by :func:`app.rollout.editing.validate`). A plan without a
+    certification is complete for a person once every course in ``courses`` is completed."""
 
     __tablename__ = "rollout_plan"
 
@@ -56,7 +60,7 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
     key: Mapped[str | None] = mapped_column(String(80), unique=True)  # stable id of a plan loaded from YAML
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
-    certification_id: Mapped[int] = mapped_column(ForeignKey("certification.id"))
+    certification_id: Mapped[int | None] = mapped_column(ForeignKey("certification.id"))  # None: courses only
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -79,6 +83,16 @@ class RolloutPlan(BilingualMixin, TimestampMixin, db.Model):
     milestones: Mapped[list["Milestone"]] = relationship(
         back_populates="plan", order_by="Milestone.due_on", cascade="all, delete-orphan"
     )
+
+    @property
+    def requirement(self) -> list:
+        """What each person must meet, for display: the certification (if any), then the courses
+        (objects with ``tr("title")``)."""
+        return ([self.certification] if self.certification is not None else []) + list(self.courses)
+
+    def requirement_text(self, separator: str = "、") -> str:
+        """:attr:`requirement` as one line of titles in the current language."""
+        return separator.join(item.tr("title") for item in self.requirement)
 
 
 class Milestone(db.Model):
@@ -128,6 +142,25 @@ class PlanWave(db.Model):
 
     plan: Mapped[RolloutPlan] = relationship(back_populates="waves")
     departments = relationship("Department", secondary=plan_wave_department, order_by="Department.code")
+    # The wave's own targets; when it has any, its departments are measured against these (from 0 %
+    # at the wave's start) instead of the plan's milestones (see app.rollout.services.target_percent).
+    milestones: Mapped[list["WaveMilestone"]] = relationship(
+        back_populates="wave", order_by="WaveMilestone.due_on", cascade="all, delete-orphan")
+
+
+class WaveMilestone(db.Model):
+    """By ``due_on`` (local date, inclusive) ``target_percent`` (0–100) of the wave's eligible staff
+    have met the requirement."""
+
+    __tablename__ = "plan_wave_milestone"
+    __table_args__ = (UniqueConstraint("wave_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("plan_wave.id", ondelete="CASCADE"), index=True)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    target_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+
+    wave: Mapped[PlanWave] = relationship(back_populates="milestones")
 
 
 class DepartmentSnapshot(db.Model):

@@ -33,7 +33,7 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 TOP_LEVEL_FIELDS = ("key", "name", "certification", "courses", "audience", "exclusions", "positions", "grades", "due", "starts_on",
                     "ends_on", "milestones", "waves", "exemptions", "active")
-REQUIRED_FIELDS = ("key", "name", "certification", "audience", "starts_on", "ends_on", "milestones")
+REQUIRED_FIELDS = ("key", "name", "audience", "starts_on", "ends_on", "milestones")  # and certification and/or courses
 NAME_MAX = 200
 _IN_CHUNK = 500  # ids per IN (…) list, well under every engine's bound-parameter limit
 
@@ -76,7 +76,7 @@ class _PlanSpec:
     key: str
     name_zh: str
     name_en: str
-    certification: Certification
+    certification: Certification | None
     audience: list[Department]
     starts_on: dt.date
     ends_on: dt.date
@@ -263,8 +263,7 @@ def _parse_audience(doc: _Document, value, path: FieldPath = ("audience",), *, a
 
 
 def _parse_milestones(doc: _Document, value, starts_on: dt.date | None,
-                      ends_on: dt.date | None) -> dict[dt.date, Decimal]:
-    path = ("milestones",)
+                      ends_on: dt.date | None, path: FieldPath = ("milestones",), whose: str = "plan") -> dict[dt.date, Decimal]:
     if not isinstance(value, list) or not value:
         doc.error(path, "must be a non-empty list of {due_on: DATE, target_percent: NUMBER}")
         return {}
@@ -291,9 +290,9 @@ def _parse_milestones(doc: _Document, value, starts_on: dt.date | None,
             doc.error(item_path + ("due_on",), f"another milestone is already due on {due_on}")
             continue
         if starts_on and due_on < starts_on:
-            doc.error(item_path + ("due_on",), f"{due_on} is before the plan starts ({starts_on})")
+            doc.error(item_path + ("due_on",), f"{due_on} is before the {whose} starts ({starts_on})")
         if ends_on and due_on > ends_on:
-            doc.error(item_path + ("due_on",), f"{due_on} is after the plan ends ({ends_on})")
+            doc.error(item_path + ("due_on",), f"{due_on} is after the {whose} ends ({ends_on})")
         if target is not None:
             milestones[due_on] = (target, item_path)
     previous = None
@@ -418,16 +417,18 @@ def _parse_waves(doc: _Document, value) -> list[WaveInput]:
     if value is None:
         return []
     if not isinstance(value, list):
-        doc.error(path, "must be a list of {name: TEXT, starts_on: DATE, ends_on: DATE, departments: [CODE, ...]}")
+        doc.error(path, "must be a list of {name: TEXT, starts_on: DATE, ends_on: DATE, departments: [CODE, ...], "
+                        "milestones: [{due_on: DATE, target_percent: NUMBER}, ...] (optional)}")
         return []
     waves = []
     for index, item in enumerate(value):
         item_path = path + (index,)
         if not isinstance(item, dict):
-            doc.error(item_path, "must be a mapping {name, starts_on, ends_on, departments}")
+            doc.error(item_path, "must be a mapping {name, starts_on, ends_on, departments, milestones}")
             continue
-        for extra in sorted(set(map(str, item)) - {"name", "starts_on", "ends_on", "departments"}):
-            doc.error(item_path + (extra,), "unknown field (expected name, starts_on, ends_on and departments)")
+        for extra in sorted(set(map(str, item)) - {"name", "starts_on", "ends_on", "departments", "milestones"}):
+            doc.error(item_path + (extra,),
+                      "unknown field (expected name, starts_on, ends_on, departments and optional milestones)")
         name = doc.text(item_path + ("name",), item.get("name")) or ""
         if not name:
             doc.error(item_path + ("name",), "is required")
@@ -439,8 +440,13 @@ def _parse_waves(doc: _Document, value) -> list[WaveInput]:
             else:
                 dates.append(_date(doc, item_path + (key,), item[key]))
         departments = _parse_audience(doc, item.get("departments"), item_path + ("departments",))
+        milestones = {}
+        if item.get("milestones") is not None:
+            ordered = dates[0] is not None and dates[1] is not None and dates[0] <= dates[1]
+            milestones = _parse_milestones(doc, item["milestones"], dates[0] if ordered else None,
+                                           dates[1] if ordered else None, item_path + ("milestones",), "wave")
         waves.append(WaveInput(name=name, starts_on=dates[0], ends_on=dates[1],
-                               department_ids=[d.id for d in departments]))
+                               department_ids=[d.id for d in departments], milestones=list(milestones.items())))
     return waves
 
 
@@ -470,6 +476,9 @@ def _parse(doc: _Document) -> _PlanSpec | None:
         elif not certification.active and data.get("active", True) is True:
             doc.error(("certification",), f"certification '{code}' is retired; an active plan needs an active one")
 
+    if data.get("certification") is None and not data.get("courses"):
+        doc.error(("certification",), "is required unless the plan names courses (a plan requires a certification, "
+                                      "courses, or both)")
     audience = _parse_audience(doc, data["audience"]) if data.get("audience") is not None else []
     starts_on = _date(doc, ("starts_on",), data["starts_on"]) if data.get("starts_on") is not None else None
     ends_on = _date(doc, ("ends_on",), data["ends_on"]) if data.get("ends_on") is not None else None
@@ -544,7 +553,7 @@ def load_plan_file(path: Path) -> PlanSummary:
         warnings.append(f"{doc.path}: ends_on moved from {plan.ends_on} to {spec.ends_on}; existing "
                         "enrolments keep their due date (only new enrolments are due on the new date)")
     data = PlanInput(key=spec.key, name_zh=spec.name_zh, name_en=spec.name_en,
-                     certification_id=spec.certification.id, starts_on=spec.starts_on, ends_on=spec.ends_on,
+                     certification_id=spec.certification.id if spec.certification else None, starts_on=spec.starts_on, ends_on=spec.ends_on,
                      audience_ids=[d.id for d in spec.audience], exclusion_ids=[d.id for d in spec.exclusions],
                      positions=spec.positions, grades=spec.grades, course_ids=spec.courses, due_rule=spec.due_rule, due_days=spec.due_days,
                      milestones=list(spec.milestones.items()), active=spec.active, waves=spec.waves,

@@ -5,14 +5,17 @@ Definitions (shown in the UI next to each figure):
                (transfer history), minus exemptions
     started    eligible staff who opened a lesson of a required course or started its exam (参学)
     certified  eligible staff holding a valid certificate of the plan's certification and, when the
-               plan names extra courses, having completed each of them (完成)
+               plan names extra courses, having completed each of them (完成); a plan without a
+               certification: having completed each of its courses
+    pass rate  none for a plan without a certification (shown "—")
     sat/passed eligible staff with a finished attempt / a passed attempt at a required exam
     hours met  eligible staff credited with at least the annual quota of 学时 this calendar year
     completion certified ÷ eligible × 100 (percent 0–100)
     participation started ÷ eligible × 100; pass rate passed ÷ sat × 100
     credit-hour rate hours met ÷ eligible × 100 (学时达标率)
 Every figure is as of the end of the chosen local day: events after it are ignored.
-    target     percent due today: linear between plan start (0 %) and each milestone, then held
+    target     percent due today: linear between plan start (0 %) and each milestone, then held; a
+               department inside a wave with its own milestones: the wave's (from its start)
     gap        completion − target (percentage points; negative = behind)
 A department's figures include its whole subtree (closure table join).
 """
@@ -29,32 +32,62 @@ from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, inse
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
 from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
-from app.exams.models import FINISHED, Attempt, Exam, ExamOverride
+from app.exams.models import FINISHED, Attempt, Exam, ExamOverride, ExamOverrideChange
 from app.exams.kept import kept_grade, method_of, reached_pass_mark
 from app.extensions import db
-from app.learning.models import Enrolment, Lesson, LessonProgress
+from app.learning.models import Enrolment, EnrolmentDueChange, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, RolloutPlan, plan_audience, plan_course,
-                                plan_exclusion)
+from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, PlanWave, RolloutPlan, plan_audience,
+                                plan_course, plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
 
-def target_percent(plan: RolloutPlan, day: dt.date) -> Decimal:
-    """Target percent (0–100) certified on local date ``day``.
+def target_percent(plan: RolloutPlan, day: dt.date, wave: PlanWave | None = None) -> Decimal:
+    """Target percent (0–100) meeting the requirement on local date ``day``.
 
     Linear interpolation from 0 % at ``starts_on`` to each milestone's target at its date; after
-    the last milestone its target holds; before the start it is 0.
+    the last milestone its target holds; before the start it is 0. With a ``wave`` that has its own
+    milestones, the wave's start and milestones are used instead of the plan's (issue 7: a wave of
+    departments measured against its own dates); a wave without milestones follows the plan.
     """
-    points = [(plan.starts_on, Decimal(0))] + [(m.due_on, Decimal(m.target_percent)) for m in plan.milestones]
-    if day <= plan.starts_on:
+    if wave is not None and wave.milestones:
+        start, milestones = wave.starts_on, wave.milestones
+    else:
+        start, milestones = plan.starts_on, plan.milestones
+    points = [(start, Decimal(0))] + [(m.due_on, Decimal(m.target_percent)) for m in milestones]
+    if day <= start:
         return Decimal(0)
     for (d0, t0), (d1, t1) in zip(points, points[1:]):
         if day <= d1:
             span = (d1 - d0).days or 1
             return (t0 + (t1 - t0) * Decimal((day - d0).days) / Decimal(span)).quantize(Decimal("0.1"))
     return points[-1][1]
+
+
+def wave_of_departments(plan: RolloutPlan) -> dict[int, PlanWave]:
+    """department id → the wave it belongs to, for the plan's waves that have their own milestones:
+    every department inside a wave department's subtree; in several, the earliest-ending wave (as for
+    people's due dates). Departments not listed (e.g. the city above several waves) follow the plan's
+    milestones. One query per such wave."""
+    out: dict[int, PlanWave] = {}
+    for wave in sorted(plan.waves, key=lambda w: (w.ends_on, w.id or 0)):
+        ids = [d.id for d in wave.departments]
+        if not ids or not wave.milestones:
+            continue
+        for dept_id in db.session.execute(select(DepartmentClosure.descendant_id).where(
+                DepartmentClosure.ancestor_id.in_(ids))).scalars():
+            out.setdefault(dept_id, wave)
+    return out
+
+
+def department_targets(plan: RolloutPlan, day: dt.date) -> tuple[Decimal, dict[int, Decimal]]:
+    """``(plan target, {department id: its wave's target})`` on local date ``day`` (:func:`target_percent`,
+    :func:`wave_of_departments`): a department not in the dict is measured against the plan's target."""
+    waves = wave_of_departments(plan)
+    per_wave = {w.id: target_percent(plan, day, w) for w in {id(w): w for w in waves.values()}.values()}
+    return target_percent(plan, day), {dept_id: per_wave[w.id] for dept_id, w in waves.items()}
 
 
 def status_for(completion: Decimal | None, target: Decimal, tolerance: float | None = None) -> str:
@@ -85,6 +118,8 @@ class DepartmentFigures:
     hours_met: int = 0
     target: Decimal = Decimal(0)
     children: list["DepartmentFigures"] = field(default_factory=list)
+    # False for a plan that requires no certification: its 考试合格率 is not a figure of the plan (shown "—").
+    has_pass_rate: bool = True
 
     @staticmethod
     def _pct(num: int, den: int) -> Decimal | None:
@@ -102,8 +137,9 @@ class DepartmentFigures:
 
     @cached_property
     def pass_rate(self) -> Decimal | None:
-        """Passed ÷ sat × 100 (percent 0–100, 考试合格率); None when nobody has sat the exam."""
-        return self._pct(self.passed, self.sat)
+        """Passed ÷ sat × 100 (percent 0–100, 考试合格率); None when nobody has sat the exam or the plan
+        requires no certification (``has_pass_rate`` False: a courses-only plan has no exam to pass)."""
+        return self._pct(self.passed, self.sat) if self.has_pass_rate else None
 
     @cached_property
     def hours_rate(self) -> Decimal | None:
@@ -206,7 +242,7 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: boo
 
     eligible: active, in a department of the audience's subtrees, not exempted. started: opened a
     lesson of a required course (the certification's and the plan's extra courses) or started its
-    exam. certified: holds a certificate of the plan's certification issued before, and neither
+    exam. certified (完成): holds (if the plan names a certification) a certificate of it issued before, and neither
     revoked nor expired at, ``as_of_end``, and completed each extra course before it. sat / passed: a
     finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
     calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
@@ -230,7 +266,7 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: boo
     certified = exists().where(
         Certificate.user_id == User.id, Certificate.certification_id == plan.certification_id,
         Certificate.held_at(as_of_end),  # issued before, neither revoked nor expired before as_of_end
-    )
+    ) if plan.certification_id is not None else true()
     if plan.courses:  # extra courses: each completed by then too (no extra query when there are none)
         # Two levels below User: correlate explicitly (auto-correlation stops at the nearest SELECT).
         done = (exists().where(Enrolment.user_id == User.id, Enrolment.course_id == plan_course.c.course_id,
@@ -258,7 +294,7 @@ def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditio
     )
     certified = User.id.in_(select(Certificate.user_id).where(
         Certificate.certification_id == plan.certification_id, Certificate.held_at(as_of_end)))
-    if plan.courses:  # extra courses must be completed too: keep the correlated form of that rule
+    if plan.courses or plan.certification_id is None:  # extra courses must be completed too: keep the correlated form of that rule
         certified = correlated.certified
     finished = (Attempt.exam_id.in_(exams), Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
     quota = annual_quota()
@@ -358,10 +394,12 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
         return []
     departments = {d.id: d for d in db.session.execute(
         select(Department).where(Department.id.in_([r[0] for r in rows]))).scalars()}
-    target = target_percent(plan, as_of)
+    target, wave_targets = department_targets(plan, as_of)
+    exam_rates = plan.certification_id is not None
     figures = {
         dept_id: DepartmentFigures(department=departments[dept_id], level=0, eligible=n, started=s, certified=c,
-                                   sat=sat, passed=p, hours_met=h, target=target)
+                                   sat=sat, passed=p, hours_met=h, target=wave_targets.get(dept_id, target),
+                                   has_pass_rate=exam_rates)
         for dept_id, n, s, c, sat, p, h in rows
     }
     roots = []
@@ -435,10 +473,11 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
 
     Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
     started, not certified); ``position`` exact; ``overdue`` = not certified and a required course
-    due before ``as_of`` not completed by then; ``exhausted`` = at some required exam every allowed
+    due before ``as_of`` (the due date in force then, :func:`due_on_at`) not completed by then; ``exhausted`` = at some required exam every allowed
     attempt used without a pass, where the attempts allowed are the person's override, else the most
     generous override of a department above them, else the exam's ``attempts_allowed`` (the rule of
-    :func:`app.exams.services.candidate_settings`). Sorting by
+    :func:`app.exams.services.candidate_settings`), each override as it stood at the end of ``as_of``
+    (:func:`attempts_allowed_at`). Sorting by
     one of :data:`SORT_KEYS` (``status``: not started first, then department path, staff number).
     Each row: ``{"user", "path" (department path str), "started", "certified", "lessons_done" (int),
     "attempts" (int), "best_score" (Decimal 0–100 | None), "due_on" (date | None), "overdue", "exhausted"}``,
@@ -463,27 +502,17 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     best = (select(func.max(Attempt.score)).where(Attempt.user_id == User.id, Attempt.exam_id.in_(exams),
                                                  Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
             .scalar_subquery())
-    due = (select(func.min(Enrolment.due_on)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses),
-                                                    Enrolment.created_at < as_of_end).scalar_subquery())
+    due_then = due_on_at(as_of_end)  # the due date in force then (a later renewal may have moved it)
+    due = (select(func.min(due_then)).where(Enrolment.user_id == User.id, Enrolment.course_id.in_(courses),
+                                            Enrolment.created_at < as_of_end).scalar_subquery())
     overdue_c = and_(~c.certified, exists().where(
         Enrolment.user_id == User.id, Enrolment.course_id.in_(courses), Enrolment.created_at < as_of_end,
-        Enrolment.due_on < as_of, or_(Enrolment.completed_at.is_(None), Enrolment.completed_at >= as_of_end)))
+        due_then < as_of, or_(Enrolment.completed_at.is_(None), Enrolment.completed_at >= as_of_end)))
     exam = Exam.__table__.alias("req_exam")
     # Two levels down from User: correlate explicitly (auto-correlation stops at the nearest SELECT).
     used = (select(func.count(Attempt.id)).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
                                                 Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
-    # Attempts allowed, as exams.services.candidate_settings decides: the person's own override if it
-    # sets attempts, else the most generous override of a department above them, else the exam's.
-    ancestors = (select(DepartmentClosure.ancestor_id).where(DepartmentClosure.descendant_id == User.department_id)
-                 .correlate(User))
-    allowed = func.coalesce(
-        select(ExamOverride.attempts_allowed).where(ExamOverride.user_id == User.id, ExamOverride.exam_id == exam.c.id,
-                                                    ExamOverride.attempts_allowed.is_not(None))
-        .correlate(User, exam).limit(1).scalar_subquery(),
-        select(func.max(ExamOverride.attempts_allowed)).where(
-            ExamOverride.exam_id == exam.c.id, ExamOverride.department_id.in_(ancestors),
-            ExamOverride.attempts_allowed.is_not(None)).correlate(User, exam).scalar_subquery(),
-        exam.c.attempts_allowed)
+    allowed = attempts_allowed_at(exam, as_of_end)
     passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
                                              Attempt.passed.is_(True), Attempt.finished_at < as_of_end)
                     .correlate(User, exam).exists())
@@ -529,6 +558,51 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
         for u, path, s, cert, ld, a, b, due_on, od, ex in db.session.execute(query).all()
     ]
     return DrillDown(rows=rows, total=total, counts=counts, page=page, per_page=per_page, positions=positions)
+
+
+def due_on_at(as_of_end: dt.datetime) -> ColumnElement:
+    """SQL expression on ``Enrolment``: its due date (local date) as it stood at the UTC instant
+    ``as_of_end``: the ``due_before`` of its earliest :class:`EnrolmentDueChange` at or after the
+    instant, else ``Enrolment.due_on`` (the pattern of :func:`department_at`). Due dates are set when the
+    enrolment is created (from the plan's rule and the join/transfer dates known then) and only a
+    renewal assignment moves one later, so this is the date the person was held to on that day."""
+    later = (EnrolmentDueChange.enrolment_id == Enrolment.id, EnrolmentDueChange.changed_at >= as_of_end)
+    before = (select(EnrolmentDueChange.due_before).where(*later)
+              .order_by(EnrolmentDueChange.changed_at, EnrolmentDueChange.id).limit(1)
+              .correlate_except(EnrolmentDueChange).scalar_subquery())
+    return case((exists().where(*later).correlate_except(EnrolmentDueChange), before), else_=Enrolment.due_on)
+
+
+def _override_attempts_at(exam, as_of_end: dt.datetime, owner) -> ColumnElement:
+    """SQL scalar: the ``attempts_allowed`` of the override of ``exam`` (a table alias) whose owner
+    column matches ``owner`` (``(ExamOverride.user_id, User.id)`` or ``(…department_id, <dept column>)``)
+    as it stood at ``as_of_end``: the ``attempts_before`` of the earliest :class:`ExamOverrideChange`
+    at or after the instant, else the override's current value (NULL: none, or it sets no attempts)."""
+    change_owner = ExamOverrideChange.user_id if owner[0] is ExamOverride.user_id else ExamOverrideChange.department_id
+    later = (ExamOverrideChange.exam_id == exam.c.id, change_owner == owner[1], ExamOverrideChange.changed_at >= as_of_end)
+    before = (select(ExamOverrideChange.attempts_before).where(*later)
+              .order_by(ExamOverrideChange.changed_at, ExamOverrideChange.id).limit(1)
+              .correlate_except(ExamOverrideChange).scalar_subquery())
+    current = (select(ExamOverride.attempts_allowed).where(ExamOverride.exam_id == exam.c.id, owner[0] == owner[1])
+               .limit(1).correlate_except(ExamOverride).scalar_subquery())
+    # Correlated explicitly: these sit two or three levels below User (auto-correlation stops at the nearest SELECT).
+    return case((exists().where(*later).correlate_except(ExamOverrideChange), before), else_=current)
+
+
+def attempts_allowed_at(exam, as_of_end: dt.datetime) -> ColumnElement:
+    """SQL scalar correlated to ``User`` and ``exam`` (an alias of the exam table): the attempts the
+    person was allowed at ``exam`` at the UTC instant ``as_of_end``, by the rule of
+    :func:`app.exams.services.candidate_settings` (the person's own override if it set attempts, else
+    the most generous override of a department above the department they held then, else the exam's
+    ``attempts_allowed``), with every override as it stood then (:func:`_override_attempts_at`: an
+    extra attempt granted after the date does not count for it). For today it is the current rule."""
+    closure = DepartmentClosure.__table__.alias("override_closure")
+    person = _override_attempts_at(exam, as_of_end, (ExamOverride.user_id, User.id))
+    department = (select(func.max(_override_attempts_at(exam, as_of_end, (ExamOverride.department_id,
+                                                                            closure.c.ancestor_id))))
+                  .where(closure.c.descendant_id == department_at(as_of_end))
+                  .correlate(User, exam).scalar_subquery())
+    return func.coalesce(person, department, exam.c.attempts_allowed)
 
 
 def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date,

@@ -38,7 +38,7 @@ from app.core.time import local_today, utcnow
 from app.extensions import db
 from app.org.models import Department
 from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
-from app.rollout.services import figure_rows, target_percent
+from app.rollout.services import department_targets, figure_rows, target_percent
 
 WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
 MIN_POINTS = 2  # days with figures needed for a line
@@ -74,9 +74,9 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None) -> int:
     now = utcnow()
     written = 0
     for plan in plans:
-        target = target_percent(plan, day)
-        rows = [dict(zip(("department_id", *SNAPSHOT_COLUMNS), row), plan_id=plan.id, day=day, target=target,
-                     taken_at=now) for row in figure_rows(plan, day)]
+        target, wave_targets = department_targets(plan, day)  # a wave's departments: the wave's own target
+        rows = [dict(zip(("department_id", *SNAPSHOT_COLUMNS), row), plan_id=plan.id, day=day,
+                     target=wave_targets.get(row[0], target), taken_at=now) for row in figure_rows(plan, day)]
         if rows:
             db.session.execute(_upsert_statement(), rows)
         db.session.execute(delete(DepartmentSnapshot).where(

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.org.models import Department
 from app.org.services import can_see_department, department_path, scope_roots
 from app.rollout import chart, editing, exports, services, skills, trend
-from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, plan_input_from, wave_input_from
+from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, kept_milestone_rows, plan_input_from, wave_input_from
 from app.rollout.models import RolloutPlan
 
 bp = Blueprint("rollout", __name__, url_prefix="/dashboard")
@@ -127,9 +127,11 @@ def department(department_id: int):
     figures = None
     if result is not None and result.counts["eligible"]:
         counts = result.counts  # the subtree's completion from the drill-down's own counts (no second aggregate)
+        plan_target, wave_targets = services.department_targets(plan, as_of)  # a wave's department: its own
+        target = wave_targets.get(department.id, plan_target)
         figures = services.DepartmentFigures(department=department, level=0, eligible=counts["eligible"],
                                              started=counts["eligible"] - counts["not_started"],
-                                             certified=counts["certified"], target=services.target_percent(plan, as_of))
+                                             certified=counts["certified"], target=target)
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)]
     trend_data = (_trend(plan, as_of, [department.id], (figures.eligible, figures.certified), department.name, [])
                   if figures else None)
@@ -323,8 +325,18 @@ def _plan_or_404(plan_id: int) -> RolloutPlan:
 
 
 def _plan_page(form, plan, rows, errors, status=200):
+    posted = request.method == "POST"
+    audience = set(_posted_ids("audience") if posted else [d.id for d in plan.audience] if plan else [])
+    excluded = set(_posted_ids("exclude") if posted else [d.id for d in plan.exclusions] if plan else [])
+    positions = set(request.form.getlist("position") if posted else (plan.positions or []) if plan else [])
+    grades = set(request.form.getlist("grade") if posted else (plan.grades or []) if plan else [])
+    other = lambda text: [t.strip() for t in (text or "").splitlines() if t.strip()]  # noqa: E731
+    summary = editing.audience_summary(
+        sorted(audience), sorted(excluded),
+        sorted(positions) + (other(form.positions_other.data) if posted else []),
+        sorted(grades) + (other(form.grades_other.data) if posted else []))
 
-    form.certification_id.choices = [(0, "—")] + [
+    form.certification_id.choices = [(0, _("— none: the courses below only"))] + [
         (c.id, f"{c.code} · {c.tr('title')}" + ("" if c.active else f" ({_('retired')})"))
         for c in editing.certifications()]
     return render_template("rollout/plan_edit.html", form=form, plan=plan, rows=rows + [{"due_on": "", "target": "", "remove": False}] * 2,
@@ -332,14 +344,8 @@ def _plan_page(form, plan, rows, errors, status=200):
                            known_grades=editing.known_grades(), courses=editing.courses(),
                            chosen_courses=set(_posted_ids("course") if request.method == "POST" else
                                               [c.id for c in plan.courses] if plan else []),
-                           audience=set(_posted_ids("audience") if request.method == "POST" else
-                                        [d.id for d in plan.audience] if plan else []),
-                           excluded=set(_posted_ids("exclude") if request.method == "POST" else
-                                        [d.id for d in plan.exclusions] if plan else []),
-                           chosen_positions=set(request.form.getlist("position") if request.method == "POST" else
-                                                (plan.positions or []) if plan else []),
-                           chosen_grades=set(request.form.getlist("grade") if request.method == "POST" else
-                                             (plan.grades or []) if plan else [])), status
+                           audience=audience, excluded=excluded, chosen_positions=positions, chosen_grades=grades,
+                           summary=summary), status
 
 
 def _posted_ids(name: str) -> list[int]:
@@ -385,8 +391,10 @@ def _edit(plan: RolloutPlan | None):
     form.certification_id.choices = [(0, "—")]
     valid = form.validate()  # CSRF and field types (dates, days)
     data, rows = plan_input_from(form, request.form)
-    if request.form.get("more"):  # "add a milestone row" without JavaScript: show the form again, save nothing
-        return _plan_page(form, plan, rows + [{"due_on": "", "target": "", "remove": False}], {})
+    if request.form.get("more") or request.form.get("preview"):
+        # "add a milestone row" / "update the summary" without JavaScript: show the form again, save nothing
+        more = [{"due_on": "", "target": "", "remove": False}] if request.form.get("more") else []
+        return _plan_page(form, plan, rows + more, {})
     errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
     for name, messages in editing.validate(data, plan).items():
         errors.setdefault(name, messages)  # a field's type error (not a date) says enough on its own
@@ -417,8 +425,7 @@ def waves(plan_id: int):
     status = 200
     if request.method == "POST":
         if form.validate():
-            current = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
-                       for w in plan.waves]
+            current = editing.wave_inputs_of(plan)
             data = editing.plan_input_of(plan)
             data.waves = current + [wave_input_from(form, request.form)]
             try:
@@ -434,7 +441,9 @@ def waves(plan_id: int):
         errors = {**{name: list(f.errors) for name, f in form._fields.items() if f.errors}, **errors}
         status = 400
         flash(_("The wave was not added: see the messages by the fields."), "error")
-    return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors,
+    rows = kept_milestone_rows(request.form, "wm") if request.method == "POST" else []
+    rows = rows + [{"due_on": "", "target": "", "remove": False}] * max(1, 3 - len(rows))
+    return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors, rows=rows,
                            forest=editing.department_forest(), chosen=set(_posted_ids("wave_department"))), status
 
 
@@ -447,8 +456,7 @@ def delete_wave(plan_id: int, wave_id: int):
     if not any(w.id == wave_id for w in plan.waves):
         abort(404)
     data = editing.plan_input_of(plan)
-    data.waves = [editing.WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments])
-                  for w in plan.waves if w.id != wave_id]
+    data.waves = editing.wave_inputs_of(plan, without=wave_id)
     try:
         editing.save_plan(current_user, data, plan, ip=request.remote_addr)
     except editing.PlanInvalid as invalid:  # the plan itself no longer passes (e.g. its certification was retired)

@@ -275,3 +275,34 @@ def _walk(figures):
     for f in figures:
         yield f
         yield from _walk(f.children)
+
+
+def test_audience_summary_counts_departments_people_and_exclusions(db, tree):
+    """CITY's subtree holds CITY, A, A-OFF, B, B-OFF (5 departments) and the active U1–U5 (U6 left);
+    excluding A cuts A and A-OFF (2 departments) with U1, U2, U4."""
+    from app.rollout.editing import AudienceSummary, audience_summary
+    city, a = tree["city"].id, tree["a"].id
+    assert audience_summary([city], []) == AudienceSummary(departments=5, people=5, excluded=0)
+    assert audience_summary([city], [a]) == AudienceSummary(departments=3, people=2, excluded=2)
+    assert audience_summary([], []) == AudienceSummary(0, 0, 0)
+    tree["users"][3].position = "处长"
+    db.session.commit()
+    assert audience_summary([city], [a], positions=["处长"]).people == 1
+
+
+def test_the_plan_page_shows_the_summary_and_preview_saves_nothing(client, login_as, db, tree):
+    from sqlalchemy import func, select as sql_select
+    from app.rollout.models import RolloutPlan
+    from tests.factories import csrf_token
+    assert login_as(tree["admin"]).status_code == 302
+    token = csrf_token(client, "/courses/")
+    page = client.get(f"/admin/plans/{tree['plan'].id}/edit?lang=en").get_data(as_text=True)
+    assert "Included: 5 departments, about 5 people; excluded: 0." in page
+    before = db.session.execute(sql_select(func.count(RolloutPlan.id))).scalar_one()
+    preview = client.post("/admin/plans/new", data={
+        "csrf_token": token, "name_zh": "预览", "certification_id": str(tree["plan"].certification_id),
+        "starts_on": "2026-09-01", "ends_on": "2026-12-31", "due_rule": "fixed", "audience": [str(tree["city"].id)],
+        "exclude": [str(tree["a"].id)], "m-0-due_on": "2026-12-31", "m-0-target": "100", "preview": "1"})
+    assert preview.status_code == 200
+    assert "Included: 3 departments, about 2 people; excluded: 2." in preview.get_data(as_text=True)
+    assert db.session.execute(sql_select(func.count(RolloutPlan.id))).scalar_one() == before

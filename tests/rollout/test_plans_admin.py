@@ -144,3 +144,35 @@ def test_learner_and_officer_cannot_open_plan_pages(app, db, tree):
         token = csrf_token(client, "/courses/")
         assert client.get("/admin/plans/new").status_code == 403
         assert client.post("/admin/plans/new", data=_plan_form(tree, token)).status_code == 403
+
+
+def test_admin_creates_a_courses_only_plan_and_none_without_either(client, login_as, db, tree):
+    token = _login(client, login_as, tree["admin"])
+    neither = client.post("/admin/plans/new?lang=en", data=_plan_form(tree, token, certification_id="0"))
+    assert neither.status_code == 400 and 'id="certification-error"' in neither.get_data(as_text=True)
+    assert db.session.execute(select(RolloutPlan).where(RolloutPlan.name_zh == "浏览器计划")).first() is None
+    ok = client.post("/admin/plans/new", data=_plan_form(tree, token, certification_id="0",
+                                                          course=[str(tree["course"].id)]))
+    assert ok.status_code == 302
+    plan = db.session.execute(select(RolloutPlan).where(RolloutPlan.name_zh == "浏览器计划")).scalar_one()
+    assert plan.certification_id is None and [c.id for c in plan.courses] == [tree["course"].id]
+    listing = client.get("/admin/plans/").get_data(as_text=True)
+    assert "Courses only" in listing or "仅要求课程" in listing
+
+
+def test_a_wave_with_its_own_milestones_from_the_page(client, login_as, db, tree):
+    token = _login(client, login_as, tree["admin"])
+    plan = tree["plan"]
+    form = {"csrf_token": token, "name": "第一批", "starts_on": "2026-10-01", "ends_on": "2026-10-31",
+            "wave_department": [str(tree["b"].id)], "wm-0-due_on": "2026-11-15", "wm-0-target": "100"}
+    bad = client.post(f"/admin/plans/{plan.id}/waves", data=form)
+    assert bad.status_code == 400 and 'id="milestones-0-due_on-error"' in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(RolloutPlan, plan.id).waves == []
+    form["wm-0-due_on"] = "2026-10-31"
+    assert client.post(f"/admin/plans/{plan.id}/waves", data=form).status_code == 302
+    db.session.expire_all()
+    wave = db.session.get(RolloutPlan, plan.id).waves[0]
+    assert [(m.due_on, float(m.target_percent)) for m in wave.milestones] == [(dt.date(2026, 10, 31), 100.0)]
+    page = client.get(f"/admin/plans/{plan.id}/waves").get_data(as_text=True)
+    assert "100 %" in page or "100%" in page
