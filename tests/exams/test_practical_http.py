@@ -16,14 +16,12 @@ from tests.factories import csrf_token, make_department, make_user
 def world(app, db, tmp_path):
     tasks_dir = tmp_path / "tasks"
     copy_task(tasks_dir)
-    app.config["PRACTICAL_TASKS_DIR"] = str(tasks_dir)
     course, exam = make_practical_world(tasks_dir)
     owner = make_user(make_department(), name="考生")
     other = make_user(make_department(), name="别人")
     examiner = make_user(make_department(), name="考官", is_examiner=True)
     db.session.commit()
     yield {"exam": exam, "owner": owner, "other": other, "examiner": examiner}
-    app.config.pop("PRACTICAL_TASKS_DIR", None)
 
 
 def _login(app, user):
