@@ -432,17 +432,19 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
     """Scheduler job (and ``flask exams grade-tasks``): check pending uploads of submitted attempts.
 
     For each claimable upload (oldest first, at most ``limit``): claim it (:func:`claim_upload`) and
-    COMMIT (so the claim is visible and no lock is held while checking), run
-    :func:`app.practical.checking.check_in_subprocess` with ``timeout_s`` seconds and ``memory_mb``
-    MiB (``PRACTICAL_CHECK_TIMEOUT_SECONDS`` default 20, ``PRACTICAL_CHECK_MEMORY_MB`` default 512),
-    then :func:`record_check` and commit. A check that raises is retried on a later run until the
+    COMMIT (so the claim is visible and no lock is held while checking), check it with
+    :meth:`app.practical.checking.CheckerServer.check` — one checker server for the whole run, each
+    file in a fresh child process of it limited to ``timeout_s`` seconds and ``memory_mb`` MiB
+    (``PRACTICAL_CHECK_TIMEOUT_SECONDS`` default 20, ``PRACTICAL_CHECK_MEMORY_MB`` default 512);
+    the server starts at the run's first check and stops at its end — then :func:`record_check` and
+    commit. A check that raises is retried on a later run until the
     upload has been tried ``max_tries`` times (``PRACTICAL_CHECK_MAX_TRIES``, default 3); it is then
     ``failed`` and scores 0 with the reason kept. Claims older than ``stale_seconds`` (default
     ``PRACTICAL_CHECK_STALE_SECONDS``, 300) are taken again (a worker that died). Safe to run twice
     or concurrently: each row is claimed by one caller, each item marked once, each attempt finalised
     once. Returns how many uploads this call recorded.
     """
-    from app.practical.checking import check_in_subprocess
+    from app.practical.checking import CheckerServer
 
     config = current_app.config
     stale_seconds = stale_seconds if stale_seconds is not None else int(config.get("PRACTICAL_CHECK_STALE_SECONDS", 300))
@@ -455,6 +457,13 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .where(Attempt.state == AWAITING_GRADING, _claimable(now, stale_seconds))
         .order_by(PracticalUpload.uploaded_at, PracticalUpload.id).limit(limit)).scalars().all()
+    with CheckerServer() as checker:
+        return _check_uploads(rows, checker, stale_seconds, max_tries, timeout_s, memory_mb)
+
+
+def _check_uploads(rows: list[int], checker, stale_seconds: int, max_tries: int, timeout_s: float,
+                   memory_mb: int) -> int:
+    """The loop of :func:`check_pending_uploads` over the upload ids ``rows`` with one ``checker``."""
     done = 0
     for upload_id in rows:
         claimed_at = claim_upload(upload_id, stale_seconds)
@@ -467,7 +476,7 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
         data, tries = upload.content, upload.tries
         try:
             task = task_for_version(version)
-            result = check_in_subprocess(task, data, timeout_s, memory_mb, filename=upload.filename)
+            result = checker.check(task, data, timeout_s, memory_mb, filename=upload.filename)
             fraction, outcome = float(result.fraction), result.to_dict()
             error = result.refused_code if result.refused_code in CHECKER_FAILURES else None
             if error and tries < max_tries:  # time/memory/crash may be the machine's fault: try again later

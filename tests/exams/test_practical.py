@@ -291,12 +291,12 @@ def test_a_checker_timeout_is_retried_then_fails_with_zero(world, monkeypatch):
 
     calls = []
 
-    def timed_out(task, data, timeout_s, memory_mb, filename=""):
+    def timed_out(self, task, data, timeout_s, memory_mb, filename=""):
         calls.append(filename)
         return checking.not_checked(task, "timeout", "文件在 1 秒内未能检查完毕，无法评分",
                                     "the file could not be checked within 1 seconds")
 
-    monkeypatch.setattr(checking, "check_in_subprocess", timed_out)
+    monkeypatch.setattr(checking.CheckerServer, "check", timed_out)
     _answer_choices_right(world)
     _upload(world, reference_bytes(), 0)
     finish_attempt(_attempt(world), by="candidate")
