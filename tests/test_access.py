@@ -39,6 +39,7 @@ ROUTES = {
     "exams.review_page": ("GET", "/attempts/{finished}/review", [302, 404, 404, 404]),
     "exams.practical_starter": ("GET", "/attempts/{attempt}/items/1/starter", [302, 404, 404, 404]),
     "exams.practical_upload": ("POST", "/api/attempts/{attempt}/items/1/upload", [401, 404, 404, 404]),
+    "exams.practical_upload_form": ("POST", "/attempts/{attempt}/items/1/upload", [302, 404, 404, 404]),
     "exams.practical_file": ("GET", "/attempts/{finished}/items/1/file", [302, 404, 404, 404]),
     "exams.overrides": ("GET", "/exams/{exam}/overrides", [302, 403, 403, 200]),
     "exams.delete_override": ("POST", "/exams/{exam}/overrides/{override}/delete", [302, 403, 403, 302]),

@@ -14,10 +14,15 @@ Figures per GIFT file:
   a key. Wrong options weigh −100 % and a score is clamped at 0, so ticking every option earns full
   marks on exactly these questions and nothing on the others: the share is what a test-wise "tick
   all" candidate scores on multiple response without knowing anything.
-* **blueprint pools**: for every exam row of every course, the drawable questions of the row's
-  item (or area) and difficulty in the whole bank; a row fails below ``POOL_FACTOR`` × its count
-  (so three attempts do not show a candidate most of a row's questions). A failing row is charged
-  to each file holding questions of that item or area.
+* **blueprint pools**: for every blueprint row of every course's exams (``exam:`` and each of
+  ``extra_exams:``), what the draw could pick: the questions of the row's item (or area) and
+  difficulty in the whole bank — of the row's ``type`` when it names one (``type: practical``: the
+  task folders under ``question_bank/tasks`` of that item, task difficulty 1/2/3 read as
+  easy/medium/hard), otherwise of every type a row without ``type`` draws (never a task). A row fails
+  below ``POOL_FACTOR`` × its count (so three attempts do not show a candidate most of a row's
+  questions), reported as ``<course.yaml>: exam.blueprint[i]`` or ``extra_exams[<code>].blueprint[i]``
+  with field ``count``. A failing question row is charged to each file holding questions of that
+  item or area.
 
 Practical tasks (``question_bank/tasks``) are validated with ``app.practical.validate.validate_tasks``:
 each problem (bad task.yaml, reference not scoring 100, starter at or above the pass mark, a sample not
@@ -38,6 +43,7 @@ from pathlib import Path
 from app.content.report import ContentError, load_yaml
 from app.practical.validate import validate_tasks
 from app.questions.gift import parse_gift
+from app.questions.types import REGISTRY
 
 BANK_MAX_LONGEST_SHARE = 35.0   # percent; the bank fails at or above it
 FILE_MAX_LONGEST_SHARE = 45.0   # percent; a file fails above it
@@ -98,7 +104,9 @@ class FileLint:
 
 @dataclass
 class RowLint:
-    """One exam blueprint row and the size of the pool it draws from."""
+    """One exam blueprint row and the size of the pool it draws from. ``exam`` is the exam's code (the
+    course slug for ``exam:``, the entry's ``code`` for ``extra_exams:``), ``qtype`` the row's ``type``
+    (None: every type an untyped row draws)."""
 
     course: str
     index: int
@@ -106,6 +114,8 @@ class RowLint:
     difficulty: str     # easy | medium | hard | any
     count: int
     pool: int
+    exam: str = ""
+    qtype: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -212,8 +222,11 @@ class BankQuestion:
     difficulty: str | None
 
 
-def read_bank(bank_dir: Path, root: Path | None = None) -> tuple[list[BankQuestion], list[FileLint], dict[str, str]]:
-    """Parse every ``questions/*.gift`` file: drawable questions, per-file figures, item -> area.
+def read_bank(bank_dir: Path, root: Path | None = None, *, all_types: bool = False
+              ) -> tuple[list[BankQuestion], list[FileLint], dict[str, str]]:
+    """Parse every ``questions/*.gift`` file: the questions of the ``DRAWABLE`` choice types (with
+    ``all_types``: of every type the bank knows, for blueprint pools), per-file figures (choice types
+    only), item -> area.
 
     A question the parser rejects is left out (``content sync`` reports it as an error).
     """
@@ -225,9 +238,11 @@ def read_bank(bank_dir: Path, root: Path | None = None) -> tuple[list[BankQuesti
         lint = FileLint(rel)
         parsed, _errors = parse_gift(path.read_text(encoding="utf-8"))
         for q in parsed:
-            if q.qtype not in DRAWABLE:
-                continue
             item = _tag(q.tags, "item")
+            if q.qtype not in DRAWABLE:
+                if all_types and q.qtype in REGISTRY:
+                    questions.append(BankQuestion(rel, q.qtype, item, area_of.get(item or ""), _tag(q.tags, "difficulty")))
+                continue
             questions.append(BankQuestion(rel, q.qtype, item, area_of.get(item or ""), _tag(q.tags, "difficulty")))
             if item:
                 lint.items.add(item)
@@ -247,21 +262,74 @@ def read_bank(bank_dir: Path, root: Path | None = None) -> tuple[list[BankQuesti
     return questions, files, area_of
 
 
-def _read_blueprints(courses_dir: Path) -> list[tuple[str, int, dict]]:
-    """``(course slug, row index, row)`` for every exam blueprint row in ``courses/*/course.yaml``."""
-    rows = []
+@dataclass
+class BlueprintRowFile:
+    """A blueprint row as read from course.yaml: ``course`` slug, ``exam`` code, ``path`` of the file,
+    ``where`` (``exam`` or ``extra_exams[<code>]``, as content sync names it), ``index`` and the row."""
+
+    course: str
+    exam: str
+    path: Path
+    where: str
+    index: int
+    row: dict
+
+
+def _read_blueprints(courses_dir: Path) -> list[BlueprintRowFile]:
+    """Every blueprint row of every exam in ``courses/*/course.yaml``: the ``exam:`` block and each
+    ``extra_exams:`` entry with a ``code``. Malformed blocks are skipped (content sync reports them)."""
+    rows: list[BlueprintRowFile] = []
     if not courses_dir.exists():
         return rows
     for path in sorted(courses_dir.iterdir()):
         if not (path / "course.yaml").is_file():
             continue
         data = load_yaml(path / "course.yaml")
-        exam = data.get("exam") if isinstance(data, dict) else None
-        blueprint = exam.get("blueprint") if isinstance(exam, dict) else None
-        for index, row in enumerate(blueprint or []):
-            if isinstance(row, dict):
-                rows.append((path.name, index, row))
+        if not isinstance(data, dict):
+            continue
+        exams = [(path.name, "exam", data.get("exam"))]
+        extras = data.get("extra_exams")
+        for extra in extras if isinstance(extras, list) else []:
+            if isinstance(extra, dict) and isinstance(extra.get("code"), str):
+                exams.append((extra["code"], f"extra_exams[{extra['code']}]", extra))
+        for code, where, exam in exams:
+            blueprint = exam.get("blueprint") if isinstance(exam, dict) else None
+            for index, row in enumerate(blueprint if isinstance(blueprint, list) else []):
+                if isinstance(row, dict):
+                    rows.append(BlueprintRowFile(path.name, code, path / "course.yaml", where, index, row))
     return rows
+
+
+#: Task difficulty (task.yaml 1/2/3) as the bank's difficulty words (as ``app.exams.practical`` syncs it).
+TASK_DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
+
+
+def read_task_pool(tasks_dir: Path, area_of: dict[str, str]) -> list[BankQuestion]:
+    """The practical tasks under ``tasks_dir`` as the draw sees them (type ``practical``, the task's
+    ``standard_item`` and its area, difficulty word). Reads only those fields of each task.yaml; an
+    unreadable or malformed task is left out (``validate_tasks`` reports it)."""
+    tasks: list[BankQuestion] = []
+    if not tasks_dir.is_dir():
+        return tasks
+    for path in sorted(tasks_dir.glob("*/task.yaml")):
+        try:
+            data = load_yaml(path)
+        except ContentError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        item = str(data.get("standard_item") or "") or None
+        tasks.append(BankQuestion(str(path.parent), "practical", item, area_of.get(item or ""),
+                                  TASK_DIFFICULTY.get(data.get("difficulty"))))
+    return tasks
+
+
+def _row_types(qtype) -> tuple[str, ...]:
+    """Question types a row with ``type: qtype`` draws (None: every type that is not deferred, as
+    ``app.exams.services.UNTYPED_ROW_TYPES``)."""
+    if qtype is None:
+        return tuple(name for name, t in REGISTRY.items() if not t.deferred)
+    return (str(qtype),)
 
 
 def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None) -> LintReport:
@@ -270,7 +338,9 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
     Paths in the report are relative to ``root`` (default: the parent of ``bank_dir``).
     Raises ContentError only for unreadable YAML; GIFT errors are left to ``content sync``.
     """
-    questions, files, area_of = read_bank(bank_dir, root)
+    root = root or bank_dir.parent
+    all_questions, files, area_of = read_bank(bank_dir, root, all_types=True)
+    questions = [q for q in all_questions if q.qtype in DRAWABLE]
     report = LintReport(files=files)
     item_counts = {code: 0 for code in area_of}
     for q in questions:
@@ -278,23 +348,33 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
             item_counts[q.item] = item_counts.get(q.item, 0) + 1
     report.item_counts = item_counts
 
-    for course, index, row in _read_blueprints(courses_dir):
+    pool_questions = all_questions + read_task_pool(bank_dir / "tasks", area_of)
+    for entry in _read_blueprints(courses_dir):
+        row = entry.row
         item, area = row.get("item"), row.get("area")
         difficulty = row.get("difficulty") or "any"
         count = row.get("count") if isinstance(row.get("count"), int) else 0
+        qtype = row.get("type")
         if item is not None:
             label, match = str(item), (lambda q, code=str(item): q.item == code)
         elif area is not None:
             label, match = f"area {area}", (lambda q, code=str(area): q.area == code)
         else:
             continue  # content sync reports the malformed row
-        pool = [q for q in questions if match(q) and (difficulty == "any" or q.difficulty == difficulty)]
-        r = RowLint(course, index, label, str(difficulty), count, len(pool))
+        types = _row_types(qtype)
+        pool = [q for q in pool_questions
+                if q.qtype in types and match(q) and (difficulty == "any" or q.difficulty == difficulty)]
+        r = RowLint(entry.course, entry.index, label, str(difficulty), count, len(pool), entry.exam,
+                    str(qtype) if qtype is not None else None)
         report.rows.append(r)
         if not r.ok:
-            message = (f"course {course}, blueprint row {index + 1} ({label} {difficulty}, count {count}): "
-                       f"pool {r.pool} is below {POOL_FACTOR}× the count ({POOL_FACTOR * count})")
+            rel = entry.path.relative_to(root) if entry.path.is_relative_to(root) else entry.path
+            kind = f" {qtype}" if qtype is not None else ""
+            message = (f"{rel}: {entry.where}.blueprint[{entry.index}]: field 'count': row {label} {difficulty}{kind} "
+                       f"draws {count}, but its pool {r.pool} is below {POOL_FACTOR}× the count ({POOL_FACTOR * count})")
             report.failures.append(message)
+            if qtype == "practical":
+                continue
             for f in files:
                 if (item is not None and str(item) in f.items) or \
                         (area is not None and any(area_of.get(i) == str(area) for i in f.items)):
@@ -326,7 +406,7 @@ def lint_content(courses_dir: Path, bank_dir: Path, *, root: Path | None = None)
     if every is not None and every > BANK_MAX_ALL_KEYS_SHARE:
         report.failures.append(f"whole bank: every option is a key in {every:.1f} % of multiple-response "
                                f"questions; at most {BANK_MAX_ALL_KEYS_SHARE:g} % allowed")
-    report.failures += untaught_items(courses_dir, root or bank_dir.parent)
+    report.failures += untaught_items(courses_dir, root)
     small = report.small_items
     if small:
         report.warnings.append(f"items with fewer than {MIN_ITEM_QUESTIONS} questions: "

@@ -12,6 +12,9 @@ integer beyond the column range or a NUL byte raises on PostgreSQL or SQLite) or
   (:func:`hostile_json`).
 - Well-known query arguments (:data:`QUERY_ARGUMENTS`: ``as_of``, ``page``, ``plan``) are checked
   for every route before the view runs; views may read them with the same helpers.
+- A view marked :func:`own_body_limit` (file uploads larger than ``MAX_CONTENT_LENGTH``) gets its own
+  request limit and its body is NOT read here: the view checks its caller first, then calls
+  :func:`check_form` (and the CSRF check) itself.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -122,6 +125,25 @@ def hostile_json(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def own_body_limit(limit: Callable[[], int]):
+    """Decorator for a view whose request body may be larger than ``MAX_CONTENT_LENGTH``: before the
+    view runs, ``request.max_content_length`` becomes ``limit()`` (bytes) and the input checks leave
+    the body unread, so the view can check who is asking (404) and refuse a body declared too large
+    with its own message before anything parses it. The view MUST then call :func:`check_form`
+    (and, if it is exempt from the app-wide CSRF check for the same reason, ``csrf.protect()``)."""
+    def mark(view):
+        view.own_body_limit = limit
+        return view
+    return mark
+
+
+def check_form() -> None:
+    """400 if a posted form field (name or value) holds a NUL byte. Reads the body."""
+    for name, values in request.form.lists():
+        if _contains_nul(name) or any(_contains_nul(v) for v in values):
+            abort(400)
+
+
 def init_app(app: Flask) -> None:
     """Install the bounded ``int`` converter (call before any blueprint is registered) and the
     before-request checks for NUL bytes and the well-known query arguments."""
@@ -139,10 +161,12 @@ def init_app(app: Flask) -> None:
                 for value in values:
                     QUERY_ARGUMENTS[name](value)
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            limit = getattr(current_app.view_functions.get(request.endpoint), "own_body_limit", None)
+            if limit is not None:
+                request.max_content_length = limit()
+                return  # the view reads (and checks) the body after its own checks
             if request.is_json:
                 if hostile_json(request.get_json(silent=True)):
                     abort(400)
             else:
-                for name, values in request.form.lists():
-                    if _contains_nul(name) or any(_contains_nul(v) for v in values):
-                        abort(400)
+                check_form()

@@ -395,3 +395,33 @@ class PracticalUpload(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
     attempt_item = relationship("AttemptItem")
+
+
+#: ``PracticalTaskFile.role`` values: the task's task.yaml (rules, points, instructions) and its starter file.
+TASK_FILE_YAML = "task"
+TASK_FILE_STARTER = "starter"
+
+
+class PracticalTaskFile(db.Model):
+    """A practical task's file as it was when a question version was made: the version's own copy.
+
+    ``content sync`` writes one row per role (``TASK_FILE_YAML``: task.yaml, ``TASK_FILE_STARTER``: the
+    starter the candidate downloads) with the version, from the same bytes whose fingerprint is the
+    version's ``content_hash``; rows are never changed afterwards. The grader rebuilds the task from the
+    task.yaml row and the starter download serves the starter row, so editing or removing a task folder
+    never changes how an earlier attempt is graded, and a web node needs no task folder on disk.
+    ``name`` is the file's name in the task folder, ``size`` in bytes, ``sha256`` hex of ``content``
+    (loaded only when read).
+    """
+
+    __tablename__ = "practical_task_file"
+    __table_args__ = (UniqueConstraint("question_version_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id", ondelete="CASCADE"),
+                                                     index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -30,15 +30,15 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import undefer
 
 from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import utcnow
 from app.exams.models import (
-    AWAITING_GRADING, IN_PROGRESS, UPLOAD_CHECKING, UPLOAD_FAILED, UPLOAD_GRADED, UPLOAD_PENDING,
-    UPLOAD_STORED, Attempt, AttemptItem, Exam, PracticalUpload,
+    AWAITING_GRADING, IN_PROGRESS, TASK_FILE_STARTER, TASK_FILE_YAML, UPLOAD_CHECKING, UPLOAD_FAILED,
+    UPLOAD_GRADED, UPLOAD_PENDING, UPLOAD_STORED, Attempt, AttemptItem, Exam, PracticalTaskFile, PracticalUpload,
 )
 from app.extensions import db
 from app.questions.models import Question, QuestionVersion
@@ -55,13 +55,6 @@ CONTENT_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 FILENAME_MAX = 255
-
-
-def tasks_root() -> Path:
-    """The folder holding one sub-folder per task: ``QUESTION_BANK_DIR/tasks`` unless
-    ``PRACTICAL_TASKS_DIR`` is set."""
-    configured = current_app.config.get("PRACTICAL_TASKS_DIR")
-    return Path(configured) if configured else Path(current_app.config["QUESTION_BANK_DIR"]) / "tasks"
 
 
 def max_upload_bytes() -> int:
@@ -90,22 +83,33 @@ def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None)
 
     Key ``task:<id>``, type ``practical``, the task's standard item and difficulty (1/2/3 → easy/medium/
     hard), so blueprint rows with ``type: practical`` draw tasks by item. A new QuestionVersion is made
-    only when :func:`app.practical.tasks.task_fingerprint` changes (it is the version's content hash);
-    attempts keep the version they showed. Tasks whose folder disappeared are retired (inactive).
-    Returns the number of tasks read. All-or-nothing: raises ContentError naming each bad folder
-    (``question_bank/tasks/<id>: ...``) before anything is written. Flushes.
+    only when the fingerprint (:func:`app.practical.tasks.fingerprint_of` task.yaml + starter) changes
+    (it is the version's content hash); with it go the task.yaml and starter bytes it was computed from
+    (:class:`PracticalTaskFile`, read once from disk), and the version's stem and rules come from those
+    same bytes. Attempts keep the version they showed, hence its rules and starter. A current version
+    without its files (made before they were kept) gets them when its fingerprint still matches.
+    Tasks whose folder disappeared are retired (inactive). Returns the number of tasks read.
+    All-or-nothing: raises ContentError naming each bad folder (``question_bank/tasks/<id>: ...``)
+    before anything is written. Flushes.
     """
     if not tasks_dir.is_dir():
         return 0
-    from app.practical.tasks import TaskFileError, load_all_tasks, task_fingerprint
+    from app.practical.tasks import TaskFileError, fingerprint_of, load_all_tasks, read_task_files, task_from_snapshot
 
     try:
-        tasks = load_all_tasks(tasks_dir)
+        loaded = load_all_tasks(tasks_dir)
+        snapshots = []
+        for disk_task in loaded:
+            task_yaml, starter = read_task_files(disk_task)
+            task = task_from_snapshot(task_yaml, disk_task.id, str(disk_task.source))
+            snapshots.append((task, task_yaml, starter))
     except TaskFileError as exc:
         raise ContentError([str(exc)]) from exc
+    except OSError as exc:
+        raise ContentError([f"{_rel(tasks_dir, root)}: cannot read a task file ({exc})"]) from exc
     items = {code: item_id for code, item_id in db.session.execute(select(StandardItem.code, StandardItem.id))}
     errors = []
-    for task in tasks:
+    for task, _yaml, _starter in snapshots:
         if task.standard_item not in items:
             errors.append(f"{_rel(tasks_dir / task.id, root)}: field 'standard_item': "
                           f"{task.standard_item} is not an item of any standard")
@@ -116,8 +120,8 @@ def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None)
     if errors:
         raise ContentError(errors)
     source = _rel(tasks_dir, root)
-    for task in tasks:
-        fingerprint = task_fingerprint(task)
+    for task, task_yaml, starter in snapshots:
+        fingerprint = fingerprint_of(task_yaml, starter)
         spec = {"task_id": task.id, "kind": task.kind, "fingerprint": fingerprint,
                 "pass_fraction": float(task.pass_fraction), "title_en": task.title_en or "",
                 "instructions_en": task.instructions_en or ""}
@@ -138,7 +142,7 @@ def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None)
             for k, v in identity.items():
                 setattr(question, k, v)
             if current is not None and current.content_hash == fingerprint:
-                if identity_changed:
+                if _store_task_files(current.id, task, task_yaml, starter) or identity_changed:
                     report.updated("question", key)
                 else:
                     report.unchanged("question")
@@ -149,31 +153,62 @@ def sync_tasks(tasks_dir: Path, report: SyncReport, *, root: Path | None = None)
                                   general_feedback=_task_feedback(task), content_hash=fingerprint)
         db.session.add(version)
         db.session.flush()
+        _store_task_files(version.id, task, task_yaml, starter)
         question.current_version_id = version.id
-    keep = {f"task:{t.id}" for t in tasks}
+    keep = {f"task:{t.id}" for t, _y, _s in snapshots}
     for question in db.session.execute(select(Question).where(Question.qtype == PRACTICAL,
                                                               Question.active.is_(True))).scalars():
         if question.key not in keep:
             question.active = False
             report.retired("question", question.key)
     db.session.flush()
-    return len(tasks)
+    return len(snapshots)
+
+
+def _store_task_files(version_id: int, task, task_yaml: bytes, starter: bytes) -> bool:
+    """Give question version ``version_id`` its task.yaml and starter rows unless it has them already
+    (a version's files never change). Returns True if rows were added. Flushes."""
+    have = db.session.execute(select(func.count(PracticalTaskFile.id))
+                              .where(PracticalTaskFile.question_version_id == version_id)).scalar_one()
+    if have:
+        return False
+    for role, name, data in ((TASK_FILE_YAML, "task.yaml", task_yaml),
+                             (TASK_FILE_STARTER, Path(task.starter_file).name, starter)):
+        db.session.add(PracticalTaskFile(question_version_id=version_id, role=role, name=name, size=len(data),
+                                         sha256=hashlib.sha256(data).hexdigest(), content=data))
+    db.session.flush()
+    return True
 
 
 def _rel(path: Path, root: Path | None) -> str:
     return str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
 
 
-def load_task_for(spec: dict):
-    """The :class:`app.practical.tasks.Task` a practical question's ``spec`` names, read from
-    :func:`tasks_root`. Raises DomainError 404 when its folder is gone or unreadable."""
-    from app.practical.tasks import TaskFileError, load_task
+def _version_file(version_id: int, role: str) -> PracticalTaskFile:
+    """The question version's stored file of ``role`` with its bytes; DomainError 404 (logged) when the
+    version has none (made before task files were kept and not synced since)."""
+    row = db.session.execute(select(PracticalTaskFile).where(PracticalTaskFile.question_version_id == version_id,
+                                                             PracticalTaskFile.role == role)
+                             .options(undefer(PracticalTaskFile.content))).scalar_one_or_none()
+    if row is None:
+        log.error("practical question version %s has no stored %s file (run flask content sync)", version_id, role)
+        raise DomainError(_("The page you asked for does not exist."), code="not_found", status=404)
+    return row
 
-    folder = tasks_root() / spec["task_id"]
+
+def task_for_version(version: QuestionVersion):
+    """The :class:`app.practical.tasks.Task` a practical question version was made from, rebuilt from
+    its stored task.yaml (:class:`PracticalTaskFile`), never from the task folder: the rules an
+    attempt is graded by are those of the version it showed. ``starter_file`` / ``reference_file``
+    are bare names there. Raises DomainError 404 when the version has no stored files or they do not
+    load (both logged)."""
+    from app.practical.tasks import TaskFileError, task_from_snapshot
+
+    row = _version_file(version.id, TASK_FILE_YAML)
     try:
-        return load_task(folder)
-    except (TaskFileError, OSError) as exc:
-        log.error("practical task %s cannot be loaded: %s", spec.get("task_id"), exc)
+        return task_from_snapshot(row.content, version.spec["task_id"], f"question_version {version.id}/task.yaml")
+    except TaskFileError as exc:
+        log.error("practical question version %s: stored task.yaml does not load: %s", version.id, exc)
         raise DomainError(_("The page you asked for does not exist."), code="not_found", status=404) from exc
 
 
@@ -291,15 +326,15 @@ def practical_item(attempt: Attempt, position: int) -> AttemptItem:
 
 def starter_download(attempt: Attempt, position: int) -> tuple[bytes, str, str]:
     """``(bytes, download name, content type)`` of the starter file of the practical item at
-    ``position``. Only while the attempt is open (in progress, within deadline + grace): otherwise
+    ``position``: the copy kept with the item's question version (not the task folder). Only while the attempt is open (in progress, within deadline + grace): otherwise
     DomainError 404, as for an item that is not a practical task."""
     if attempt.state != IN_PROGRESS or attempt.is_overdue:
         raise DomainError(_("The page you asked for does not exist."), code="not_found", status=404)
     item = practical_item(attempt, position)
-    spec = item.question_version.spec
-    task = load_task_for(spec)
-    data = Path(task.starter_file).read_bytes()
-    return data, task.download_name, CONTENT_TYPES[spec["kind"]]
+    version = item.question_version
+    starter = _version_file(version.id, TASK_FILE_STARTER)
+    kind = version.spec["kind"]
+    return starter.content, f"{version.spec['task_id']}.{kind}", CONTENT_TYPES[kind]
 
 
 def uploaded_file(item: AttemptItem) -> PracticalUpload | None:
@@ -320,8 +355,6 @@ def upload_status(item_ids: list[int]) -> dict[int, PracticalUpload]:
 
 def checking_count(attempt_id: int) -> int:
     """Uploads of the attempt still waiting for (or under) a check: the attempt is "being graded"."""
-    from sqlalchemy import func
-
     return db.session.execute(
         select(func.count(PracticalUpload.id)).join(AttemptItem, AttemptItem.id == PracticalUpload.attempt_item_id)
         .where(AttemptItem.attempt_id == attempt_id,
@@ -399,17 +432,19 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
     """Scheduler job (and ``flask exams grade-tasks``): check pending uploads of submitted attempts.
 
     For each claimable upload (oldest first, at most ``limit``): claim it (:func:`claim_upload`) and
-    COMMIT (so the claim is visible and no lock is held while checking), run
-    :func:`app.practical.checking.check_in_subprocess` with ``timeout_s`` seconds and ``memory_mb``
-    MiB (``PRACTICAL_CHECK_TIMEOUT_SECONDS`` default 20, ``PRACTICAL_CHECK_MEMORY_MB`` default 512),
-    then :func:`record_check` and commit. A check that raises is retried on a later run until the
+    COMMIT (so the claim is visible and no lock is held while checking), check it with
+    :meth:`app.practical.checking.CheckerServer.check` — one checker server for the whole run, each
+    file in a fresh child process of it limited to ``timeout_s`` seconds and ``memory_mb`` MiB
+    (``PRACTICAL_CHECK_TIMEOUT_SECONDS`` default 20, ``PRACTICAL_CHECK_MEMORY_MB`` default 512);
+    the server starts at the run's first check and stops at its end — then :func:`record_check` and
+    commit. A check that raises is retried on a later run until the
     upload has been tried ``max_tries`` times (``PRACTICAL_CHECK_MAX_TRIES``, default 3); it is then
     ``failed`` and scores 0 with the reason kept. Claims older than ``stale_seconds`` (default
     ``PRACTICAL_CHECK_STALE_SECONDS``, 300) are taken again (a worker that died). Safe to run twice
     or concurrently: each row is claimed by one caller, each item marked once, each attempt finalised
     once. Returns how many uploads this call recorded.
     """
-    from app.practical.checking import check_in_subprocess
+    from app.practical.checking import CheckerServer
 
     config = current_app.config
     stale_seconds = stale_seconds if stale_seconds is not None else int(config.get("PRACTICAL_CHECK_STALE_SECONDS", 300))
@@ -422,6 +457,13 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .where(Attempt.state == AWAITING_GRADING, _claimable(now, stale_seconds))
         .order_by(PracticalUpload.uploaded_at, PracticalUpload.id).limit(limit)).scalars().all()
+    with CheckerServer() as checker:
+        return _check_uploads(rows, checker, stale_seconds, max_tries, timeout_s, memory_mb)
+
+
+def _check_uploads(rows: list[int], checker, stale_seconds: int, max_tries: int, timeout_s: float,
+                   memory_mb: int) -> int:
+    """The loop of :func:`check_pending_uploads` over the upload ids ``rows`` with one ``checker``."""
     done = 0
     for upload_id in rows:
         claimed_at = claim_upload(upload_id, stale_seconds)
@@ -430,11 +472,11 @@ def check_pending_uploads(limit: int = 50, *, stale_seconds: int | None = None, 
             continue
         upload = db.session.execute(select(PracticalUpload).where(PracticalUpload.id == upload_id)
                                     .options(undefer(PracticalUpload.content))).scalar_one()
-        spec = upload.attempt_item.question_version.spec
+        version = upload.attempt_item.question_version
         data, tries = upload.content, upload.tries
         try:
-            task = load_task_for(spec)
-            result = check_in_subprocess(task, data, timeout_s, memory_mb, filename=upload.filename)
+            task = task_for_version(version)
+            result = checker.check(task, data, timeout_s, memory_mb, filename=upload.filename)
             fraction, outcome = float(result.fraction), result.to_dict()
             error = result.refused_code if result.refused_code in CHECKER_FAILURES else None
             if error and tries < max_tries:  # time/memory/crash may be the machine's fault: try again later

@@ -9,13 +9,14 @@ from sqlalchemy import select
 from app.audit.services import record
 from app.core.errors import DomainError
 from app.core.errors import audit_denial
+from app.core.inputs import check_form, own_body_limit
 from app.core.permissions import examiner_required, refuse_out_of_scope, scope_target
 from app.exams import admission, review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.exams.forms import GRADE_LABELS
 from app.exams.kept import percent_text, user_kept_grade, user_reached_pass_mark
 from app.exams.responses import response_from_form
-from app.extensions import db, limiter, login_manager
+from app.extensions import csrf, db, limiter, login_manager
 from app.questions.forms import TYPE_LABELS
 
 bp = Blueprint("exams", __name__)
@@ -652,7 +653,35 @@ def practical_starter(attempt_id: int, position: int):
     return _file_response(data, name, content_type)
 
 
+def _upload_request_limit() -> int:
+    """Request body limit of the upload routes in bytes: the upload limit plus 64 KiB of form (the
+    app-wide ``MAX_CONTENT_LENGTH`` is lower)."""
+    return _practical.max_upload_bytes() + 64 * 1024
+
+
+def _open_upload_body() -> int:
+    """For the two upload routes (``own_body_limit``: nothing has read the body yet), after the owner
+    check: refuse a body declared larger than :func:`_upload_request_limit` unread (DomainError 413
+    ``too_large``), then read the form and check it (NUL bytes: 400; the CSRF token, form field or
+    ``X-CSRFToken`` header: CSRFError 400 — the routes are exempt from the app-wide CSRF check, which
+    would read the body before any view code). Returns the upload limit in bytes."""
+    limit = _practical.max_upload_bytes()
+    if (request.content_length or 0) > _upload_request_limit():
+        raise DomainError(_("The file is too large: at most %(size)s MB.", size=round(limit / 1024 / 1024, 1)),
+                          code="too_large", status=413)
+    check_form()
+    csrf.protect()
+    return limit
+
+
+def _upload_conflict_message() -> str:
+    return _("Another window uploaded a different file for this task since this page was loaded. "
+             "Upload again to replace it.")
+
+
 @bp.route("/api/attempts/<int:attempt_id>/items/<int:position>/upload", methods=["POST"])
+@csrf.exempt
+@own_body_limit(_upload_request_limit)
 @login_required
 def practical_upload(attempt_id: int, position: int):
     """Upload (or replace) the file of a practical task. Multipart in: ``file`` and ``revision`` (the
@@ -662,6 +691,7 @@ def practical_upload(attempt_id: int, position: int):
     only when stored; 409 ``conflict`` (another window stored a different file: ``revision``,
     ``filename``), ``time_up``, ``sequential``; 413 ``too_large``; 400 with a translated reason when the
     file is refused (wrong type, macros, a WPS .wps/.et file, damaged...) — nothing is stored then.
+    The owner is checked before the body is read (:func:`_open_upload_body`).
     """
     owned = db.session.execute(select(Attempt.id).where(Attempt.id == attempt_id,
                                                        Attempt.user_id == current_user.id)).first()
@@ -673,11 +703,7 @@ def practical_upload(attempt_id: int, position: int):
         return jsonify(status="error", code="not_found", error="not_found",
                        message=_("The page you asked for does not exist.")), 404
     try:
-        limit = _practical.max_upload_bytes()
-        request.max_content_length = limit + 64 * 1024  # this route's own limit (the app-wide one is lower)
-        if (request.content_length or 0) > limit + 64 * 1024:
-            raise DomainError(_("The file is too large: at most %(size)s MB.", size=round(limit / 1024 / 1024, 1)),
-                              code="too_large", status=413)
+        limit = _open_upload_body()
         upload = request.files.get("file")
         if upload is None:
             raise DomainError(_("Choose a file to upload."), code="bad_request", status=400)
@@ -691,15 +717,77 @@ def practical_upload(attempt_id: int, position: int):
     except services.SaveConflict as conflict:
         db.session.rollback()
         stored = ((conflict.saved_response or {}).get("upload") or {})
-        return jsonify(status="conflict", code="conflict", error="conflict",
-                       message=_("Another window uploaded a different file for this task since this page was "
-                                 "loaded. Upload again to replace it."),
+        return jsonify(status="conflict", code="conflict", error="conflict", message=_upload_conflict_message(),
                        revision=conflict.revision, filename=stored.get("filename", "")), 409
     except DomainError as exc:
         db.session.rollback()
         return jsonify(status="error", code=exc.code, error=exc.code, message=exc.message), exc.status
     db.session.commit()
     return jsonify(result.as_json())
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>/upload", methods=["POST"])
+@csrf.exempt
+@own_body_limit(_upload_request_limit)
+@login_required
+def practical_upload_form(attempt_id: int, position: int):
+    """The practical upload without JavaScript: the attempt form posted as multipart by the task's
+    Upload button (``formaction`` here, ``formenctype`` multipart), with ``file<position>``,
+    ``r<position>`` (the item revision the page showed), ``csrf_token`` and the page's other answers.
+
+    Load, check, act as the JSON route: the owner before the body is read (404), the same request
+    limit and CSRF check (:func:`_open_upload_body`), an attempt past its time goes to the result.
+    The page's posted answers are saved first (as the page buttons do, :func:`_save_posted_answers`),
+    then :func:`app.exams.practical.store_upload` — the same service, checks and limits — in a
+    savepoint, so a refused file stores nothing and loses none of those answers. One commit; then a
+    redirect (303) back to the question with a flash: "Saved: name (size KB)", or "Not saved:" with
+    the specific reason (too large, wrong or unsafe file, no file chosen, another window's upload,
+    a question sequential navigation has closed).
+    """
+    attempt = _own_attempt_or_404(attempt_id)  # before the body is read
+    back = url_for("exams.attempt", attempt_id=attempt.id,
+                   page=services.page_of(position, attempt.exam.questions_per_page), _anchor=f"q{position}")
+    try:
+        limit = _open_upload_body()
+    except DomainError as exc:
+        flash(_("Not saved: %(reason)s", reason=exc.message), "error")
+        return redirect(back, code=303)
+    _finalise_if_overdue(attempt)
+    if attempt.state != IN_PROGRESS:
+        return redirect(url_for("exams.result", attempt_id=attempt.id), code=303)
+    kept = _save_posted_answers(attempt)
+    upload = request.files.get(f"file{position}")
+    raw_revision = request.form.get(f"r{position}", "")
+    message, category = None, "error"
+    if upload is None or not upload.filename:
+        message = _("Not saved: %(reason)s", reason=_("Choose a file to upload."))
+    elif not raw_revision.isdigit() or len(raw_revision) > 10:
+        message = _("Not saved: %(reason)s",
+                    reason=_("Field '%(field)s' must be a whole number.", field="revision"))
+    else:
+        savepoint = db.session.begin_nested()
+        try:
+            result = _practical.store_upload(attempt.id, current_user.id, position, upload.filename,
+                                             upload.stream.read(limit + 1), int(raw_revision))
+            savepoint.commit()
+            message, category = _("Saved: %(name)s (%(size)s KB)", name=result.filename,
+                                  size=round(result.size / 1024, 1)), "success"
+        except services.SaveConflict:
+            savepoint.rollback()
+            message = _("Not saved: %(reason)s", reason=_upload_conflict_message())
+        except DomainError as exc:
+            savepoint.rollback()
+            if exc.code == "time_up":
+                db.session.commit()
+                flash(_("Not saved: %(reason)s", reason=exc.message), "error")
+                return redirect(url_for("exams.result", attempt_id=attempt.id), code=303)
+            message = _("Not saved: %(reason)s", reason=exc.message)
+    db.session.commit()
+    flash(message, category)
+    if kept:
+        flash(_("Answers changed in another window after this page was loaded were not overwritten: %(num)s. "
+                "The saved answers were kept.", num=kept), "warning")
+    return redirect(back, code=303)
 
 
 @bp.route("/attempts/<int:attempt_id>/items/<int:position>/file")

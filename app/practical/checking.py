@@ -1,8 +1,10 @@
 """Checking an uploaded file against a task's rules.
 
-``check_file(task, data)`` runs in the calling process (tests, the CLI); ``check_in_subprocess(task,
-data)`` runs the same in a child Python process with an address-space limit and a wall-clock timeout,
-which is what the exam grader (scheduler/finalise, never a web request) must call.
+``check_file(task, data)`` runs in the calling process (tests, the CLI); ``CheckerServer.check`` runs
+the same in a child process of its own with an address-space limit and a wall-clock timeout, forked
+from a warm checker server that one grading job run keeps for all its files, which is what the exam
+grader (scheduler/finalise, never a web request) must call; ``check_in_subprocess(task, data)`` is
+one such check with a server of its own.
 
 Score: ``points_awarded`` = sum of the passed rules' points, ``fraction`` = awarded ÷ ``points_possible``
 (0–1). An upload refused by ``inspect_upload`` or a file the libraries cannot open scores 0 with a
@@ -13,8 +15,12 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import select
+import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 
 from flask import has_app_context
@@ -71,7 +77,8 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
     """Check ``data`` (the uploaded bytes) against every rule of ``task``; see the module docstring.
 
     Calls ``inspect_upload`` first: a refused upload gives a zero result (``refused_code`` set,
-    detail in both languages). Never raises for bad files.
+    detail in both languages). Never raises for bad files; a MemoryError (the checker child's
+    memory limit) is raised, so the child fails and the grader sees "crashed", not "unreadable".
     """
     try:
         inspect_upload(data, filename or task.download_name, task.kind)
@@ -81,6 +88,8 @@ def check_file(task: Task, data: bytes, filename: str = "") -> CheckResult:
         return not_checked(task, exc.code, zh, en)
     try:
         doc = open_document(task.kind, data)
+    except MemoryError:  # the checker's memory limit, not the file's fault: the grader's "crashed"
+        raise
     except Exception as exc:  # a zip that is not a valid document for the library
         return not_checked(task, "unreadable", f"文件无法打开（{type(exc).__name__}），请用 WPS 或 Office 重新保存后上传",
                            f"the file could not be opened ({type(exc).__name__}); save it again in WPS or Office")
@@ -98,38 +107,148 @@ def _render(message, locale: str) -> str:
         return str(message)
 
 
-def check_in_subprocess(task: Task, data: bytes, timeout_s: float = 20, memory_mb: int = 512,
-                        filename: str = "") -> CheckResult:
-    """``check_file`` in a separate Python process (``python -m app.practical.worker``) limited to
-    ``memory_mb`` MiB of address space (RLIMIT_AS), ``timeout_s`` seconds of wall time (then killed)
-    and as many CPU seconds; it writes no files. The child sets its own limits (``setrlimit``) before
-    it reads the upload, so no ``preexec_fn`` runs in this process (unsafe with threads, and the
-    scheduler runs jobs in threads).
+class CheckerServer:
+    """Checks files in isolated child processes forked from one warm checker server
+    (``python -m app.practical.worker serve``, see :mod:`app.practical.worker`).
 
-    The task and bytes go to the child's stdin (pickle, parent → child only); the result comes back
-    as JSON. A timeout gives a zero ``CheckResult`` with ``refused_code="timeout"`` and one ``file``
-    rule "the file could not be checked in time"; a crash, a memory error or unreadable output gives
-    ``refused_code="crashed"`` ("the file could not be checked"). Both score 0 with a plain reason
-    for the review; as they may come from the machine (load, a killed process) rather than the file,
-    a grader may retry them once before keeping the result. Every other ``refused_code`` (an
-    ``UploadRefused`` code or "unreadable") is about the file and final.
+    Use as a context manager (``with CheckerServer() as server: server.check(task, data, ...)``) for
+    a batch, e.g. one run of the grading job: the server process starts at the first check (its
+    imports cost 1.5–3 s of CPU once) and stops at the end; each file is then checked in a fresh
+    child with its own limits, at the cost of a fork and the check itself. The server runs with a
+    reduced environment (no database URL or secret key: only PATH, LANG, LC_ALL, PYTHONPATH, HOME
+    and PRACTICAL_LIBREOFFICE_RECALC), in a session of its own so that it and its child can be
+    killed together. A server that dies, answers garbage or does not answer in time is killed and
+    replaced at the next check. ``check`` may be called from several threads (one check at a time).
     """
-    payload = pickle.dumps((task, data, filename, max_upload_bytes()))
-    env = {k: v for k, v in os.environ.items()
-           if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME", "PRACTICAL_LIBREOFFICE_RECALC")}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    try:
-        proc = subprocess.run([sys.executable, "-m", "app.practical.worker", str(int(memory_mb)),
-                               str(int(timeout_s) + 1), "0" if recalc_enabled() else "1"],
-                              input=payload, capture_output=True, timeout=timeout_s, env=env, cwd=root, check=False)
-    except subprocess.TimeoutExpired:
-        return not_checked(task, "timeout", f"文件在 {timeout_s:g} 秒内未能检查完毕，无法评分",
-                           f"the file could not be checked within {timeout_s:g} seconds")
-    if proc.returncode != 0:
+
+    #: Seconds allowed for the server to start (interpreter and imports) before a check is given up.
+    START_TIMEOUT = 60.0
+    #: Seconds the parent waits beyond the check's own timeout (the server enforces the timeout).
+    MARGIN = 10.0
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "CheckerServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the server (end of input, then kill its session if it lingers)."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            self._kill(proc)
+        finally:
+            if proc.stdout:
+                proc.stdout.close()
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _start(self) -> None:
+        env = {k: v for k, v in os.environ.items()
+               if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME", "PRACTICAL_LIBREOFFICE_RECALC")}
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self._proc = subprocess.Popen([sys.executable, "-m", "app.practical.worker", "serve"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=root,
+                                      start_new_session=True)
+        if self._read_line(time.monotonic() + self.START_TIMEOUT) != b"ready":
+            raise OSError("the checker server did not start")
+
+    def _read_line(self, deadline: float) -> bytes:
+        fd, line = self._proc.stdout.fileno(), b""
+        while not line.endswith(b"\n"):
+            line += self._read(fd, 1, deadline)
+            if len(line) > 100:
+                raise OSError("the checker server answered garbage")
+        return line.rstrip(b"\n")
+
+    @staticmethod
+    def _read(fd: int, size: int, deadline: float) -> bytes:
+        data = b""
+        while len(data) < size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError("the checker server did not answer in time")
+            chunk = os.read(fd, size - len(data))
+            if not chunk:
+                raise OSError("the checker server stopped")
+            data += chunk
+        return data
+
+    def check(self, task: Task, data: bytes, timeout_s: float = 20, memory_mb: int = 512,
+              filename: str = "") -> CheckResult:
+        """``check_file`` in a fresh child of the server limited to ``memory_mb`` MiB of address space
+        (RLIMIT_AS), ``timeout_s`` seconds of wall time (then killed), ``int(timeout_s) + 1`` CPU
+        seconds, and no file writes (unless LibreOffice recalculation is enabled). The task and bytes
+        go to the child pickled (parent → child only; the child unpickles them after its limits are
+        set); the result comes back as JSON.
+
+        A timeout gives a zero ``CheckResult`` with ``refused_code="timeout"`` and one ``file`` rule
+        "the file could not be checked in time"; a crash, a memory error, unreadable output or a
+        server that could not be started or stopped answering gives ``refused_code="crashed"``
+        ("the file could not be checked"). Both score 0 with a plain reason for the review; as they
+        may come from the machine (load, a killed process) rather than the file, a grader may retry
+        them before keeping the result. Every other ``refused_code`` (an ``UploadRefused`` code or
+        "unreadable") is about the file and final.
+        """
+        payload = pickle.dumps((task, data, filename, max_upload_bytes()))
+        header = b"%d %d %d %d %d\n" % (len(payload), int(memory_mb), int(timeout_s) + 1,
+                                         max(1, int(timeout_s * 1000)), 0 if recalc_enabled() else 1)
+        with self._lock:
+            try:
+                if self._proc is None or self._proc.poll() is not None:
+                    self._stop()
+                    self._start()
+                self._proc.stdin.write(header)
+                self._proc.stdin.write(payload)
+                self._proc.stdin.flush()
+                deadline = time.monotonic() + timeout_s + self.MARGIN
+                kind, _, size = self._read_line(deadline).partition(b" ")
+                body = self._read(self._proc.stdout.fileno(), int(size), deadline) if kind == b"R" else b""
+            except (OSError, ValueError, TimeoutError):
+                if self._proc is not None:
+                    self._kill(self._proc)
+                self._stop()
+                kind, body = b"C", b""
+        if kind == b"T":
+            return not_checked(task, "timeout", f"文件在 {timeout_s:g} 秒内未能检查完毕，无法评分",
+                               f"the file could not be checked within {timeout_s:g} seconds")
+        try:
+            if kind == b"R":
+                return CheckResult.from_dict(json.loads(body.decode("utf-8")))
+        except (ValueError, KeyError, TypeError):
+            pass
         return not_checked(task, "crashed", "文件无法检查（检查程序异常退出），无法评分",
                            "the file could not be checked (the checker stopped)")
-    try:
-        return CheckResult.from_dict(json.loads(proc.stdout.decode("utf-8")))
-    except (ValueError, KeyError, TypeError):
-        return not_checked(task, "crashed", "文件无法检查，无法评分", "the file could not be checked")
+
+
+def check_in_subprocess(task: Task, data: bytes, timeout_s: float = 20, memory_mb: int = 512,
+                        filename: str = "") -> CheckResult:
+    """One check in an isolated child process: a :class:`CheckerServer` started for this one file
+    (so it pays the interpreter start and imports, 1.5–3 s of CPU) and stopped after it. Same limits
+    and results as :meth:`CheckerServer.check`; for several files use one server for all of them.
+    Call it from the scheduler or a grading job, never inside a web request."""
+    with CheckerServer() as server:
+        return server.check(task, data, timeout_s, memory_mb, filename)

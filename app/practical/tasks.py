@@ -129,6 +129,37 @@ def load_task(folder: Path) -> Task:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskFileError(path, None, None, f"cannot read file ({exc})") from exc
+    task = parse_task(text, path, folder.name, lambda name, where, field_name: _inside(folder, name, where, field_name))
+    task.source = path.resolve()
+    return task
+
+
+def task_from_snapshot(task_yaml: bytes, task_id: str, source: str) -> Task:
+    """The ``Task`` of a stored snapshot: ``task_yaml`` is the task.yaml bytes kept with a question
+    version (``practical_task_file``), ``task_id`` the id it must carry, ``source`` a label for error
+    messages (e.g. ``question_version 12``). The same checks as :func:`load_task` except that the files
+    it names are not looked up on disk: ``starter_file``, ``reference_file`` and the samples' ``file``
+    are then bare names (``Path("starter.docx")``), whose bytes the caller has with the snapshot.
+    Raises ``TaskFileError`` (a snapshot is validated when stored, so only a damaged row does)."""
+    path = Path(source)
+    try:
+        text = task_yaml.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TaskFileError(path, None, None, f"cannot read file ({exc})") from exc
+    return parse_task(text, path, task_id, lambda name, where, field_name: _bare_name(name, where, field_name))
+
+
+def _bare_name(name: str, where: Where, field_name: str) -> Path:
+    """A file named in a snapshot's task.yaml: one plain name (no folders), not read from disk."""
+    if Path(name).is_absolute() or Path(name).name != name or name in (".", ".."):
+        raise where.error(field_name, f"{name!r} must be a file name inside the task folder")
+    return Path(name)
+
+
+def parse_task(text: str, path: Path, folder_name: str, resolve) -> Task:
+    """Validate the task.yaml ``text`` (``path`` is used in errors and kept as ``Task.source``; the id
+    must equal ``folder_name``); ``resolve(name, where, field)`` turns each file name (starter,
+    reference, samples) into a ``Path`` or raises ``TaskFileError``. See :func:`load_task`."""
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506  # nosec B506 - SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -140,8 +171,8 @@ def load_task(folder: Path) -> Task:
     task_id = f.str("id")
     if not ID_RE.match(task_id):
         raise top.error("id", "use lower-case letters, digits and hyphens (2–63 characters)")
-    if task_id != folder.name:
-        raise top.error("id", f"must equal the folder name {folder.name!r}")
+    if task_id != folder_name:
+        raise top.error("id", f"must equal the folder name {folder_name!r}")
     title = f.str("title")
     title_en = f.str("title_en", required=False, default="")
     item = f.str("standard_item")
@@ -157,7 +188,7 @@ def load_task(folder: Path) -> Task:
         value = f.str(name)
         if not value.lower().endswith("." + kind):
             raise top.error(name, f"must be a .{kind} file")
-        files[name] = _inside(folder, value, top, name)
+        files[name] = resolve(value, top, name)
     samples = []
     raw_samples = f.raw("samples", required=False, default=[])
     if not isinstance(raw_samples, list):
@@ -168,7 +199,7 @@ def load_task(folder: Path) -> Task:
         name = sf.str("file")
         if not name.lower().endswith("." + kind):
             raise sw.error("file", f"must be a .{kind} file")
-        samples.append(Sample(_inside(folder, name, sw, "file"), sf.num("expected_points", minimum=0),
+        samples.append(Sample(resolve(name, sw, "file"), sf.num("expected_points", minimum=0),
                               sf.str("note", required=False, default="")))
         sf.done()
     raw_rules = f.raw("rules")
@@ -190,7 +221,7 @@ def load_task(folder: Path) -> Task:
             raise top.error("samples", f"sample {i}: expected_points above the task's {points} points")
     return Task(id=task_id, title=title, standard_item=item, kind=kind, difficulty=difficulty, points=points,
                 pass_fraction=float(pass_fraction), instructions=instructions, starter_file=files["starter"],
-                reference_file=files["reference"], rules=rules, source=path.resolve(), title_en=title_en,
+                reference_file=files["reference"], rules=rules, source=path, title_en=title_en,
                 instructions_en=instructions_en, samples=samples)
 
 
@@ -206,9 +237,19 @@ def load_all_tasks(root: Path) -> list[Task]:
 def task_fingerprint(task: Task) -> str:
     """SHA-256 hex digest over task.yaml and the starter file's bytes: any change of either (rules,
     points, instructions, starter) gives a new fingerprint, so the exam makes a new question version."""
+    return fingerprint_of(*read_task_files(task))
+
+
+def read_task_files(task: Task) -> tuple[bytes, bytes]:
+    """``(task.yaml bytes, starter bytes)`` of a task loaded from its folder: what a question version
+    keeps (``practical_task_file``) and what :func:`fingerprint_of` hashes. Raises OSError."""
+    return Path(task.source).read_bytes(), Path(task.starter_file).read_bytes()
+
+
+def fingerprint_of(task_yaml: bytes, starter: bytes) -> str:
+    """SHA-256 hex over each part's length (8 bytes, big-endian) and bytes, task.yaml then starter."""
     h = hashlib.sha256()
-    for p in (task.source, task.starter_file):
-        data = Path(p).read_bytes()
+    for data in (task_yaml, starter):
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
     return h.hexdigest()

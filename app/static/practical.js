@@ -74,7 +74,9 @@
       };
       xhr.send(body);
     }
-    button.addEventListener("click", send);
+    // The button also works without JavaScript (it posts the attempt form to the upload form route);
+    // here the upload goes through the API instead, so the form is not submitted.
+    button.addEventListener("click", function (event) { event.preventDefault(); send(); });
     input.addEventListener("change", function () { if (input.files && input.files[0]) { send(); } });
   });
 })();

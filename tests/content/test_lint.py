@@ -201,7 +201,8 @@ def test_row_with_pool_below_three_times_its_count_fails_and_passes_at_three_tim
     courses, bank = make_bank(tmp_path, {"a.gift": two})
     report = lint_content(courses, bank)
     assert [(r.label, r.difficulty, r.count, r.pool) for r in report.rows] == [("A1", "easy", 1, 2)]
-    assert any("basics" in f and "A1 easy" in f and f"{POOL_FACTOR}×" in f for f in report.failures), report.failures
+    assert report.failures == ["courses/basics/course.yaml: exam.blueprint[0]: field 'count': row A1 easy draws 1, "
+                               f"but its pool 2 is below {POOL_FACTOR}× the count (3)"], report.failures
     assert report.file("question_bank/questions/a.gift").failures  # the row is charged to the file holding A1
 
     courses, bank = make_bank(tmp_path / "b", {"a.gift": two + [sc("A1-003", "甲", ["乙", "丙", "丁"]),
@@ -219,6 +220,62 @@ def test_area_rows_draw_from_every_item_of_the_area(tmp_path):
                                "{area: A, difficulty: any, count: 1, points: 50}"])
     report = lint_content(courses, bank)
     assert [(r.label, r.difficulty, r.pool) for r in report.rows] == [("area A", "medium", 3), ("area A", "any", 4)]
+
+
+# --- extra exams and practical rows ----------------------------------------------------------------------
+
+EXTRA_EXAM = """\
+extra_exams:
+  - code: basics-practical
+    title: {zh: 实操, en: Practical}
+    time_limit_minutes: 30
+    pass_mark: 60
+    attempts_allowed: 3
+    blueprint:
+      - {item: C1, type: practical, count: 1, points: 70}
+      - {item: A1, difficulty: easy, count: 2, points: 15}
+"""
+C1_TASKS = ("doc-gongwen-format", "doc-qingshi", "doc-tongzhi")
+
+
+def _with_extra_exam(courses: Path, bank: Path, tasks: tuple[str, ...]) -> None:
+    course_yaml = courses / "basics" / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text(encoding="utf-8").replace("items: [A1, A2]", "items: [A1, A2, C1]")
+                           + EXTRA_EXAM, encoding="utf-8")
+    for task in tasks:
+        shutil.copytree(ROOT / "question_bank" / "tasks" / task, bank / "tasks" / task)
+
+
+def test_extra_exam_rows_are_linted_and_practical_rows_draw_from_the_tasks(tmp_path):
+    five = [sc(f"A1-00{i}", "甲", ["乙乙", "丙丙", "丁"]) for i in range(1, 6)]
+    courses, bank = make_bank(tmp_path, {"a.gift": five})
+    _with_extra_exam(courses, bank, C1_TASKS[:1])
+    report = lint_content(courses, bank)
+    extra = [(r.exam, r.label, r.qtype, r.count, r.pool) for r in report.rows if r.exam == "basics-practical"]
+    assert extra == [("basics-practical", "C1", "practical", 1, 1), ("basics-practical", "A1", None, 2, 5)]
+    where = "courses/basics/course.yaml: extra_exams[basics-practical].blueprint"
+    assert [f for f in report.failures if f.startswith(where)] == [
+        f"{where}[0]: field 'count': row C1 any practical draws 1, but its pool 1 is below {POOL_FACTOR}× the count (3)",
+        f"{where}[1]: field 'count': row A1 easy draws 2, but its pool 5 is below {POOL_FACTOR}× the count (6)",
+    ], report.failures
+    # the A1 row is charged to the file holding A1; the task row to no question file
+    assert len(report.file("question_bank/questions/a.gift").failures) == 1
+
+    courses, bank = make_bank(tmp_path / "ok", {"a.gift": five + [sc("A1-006", "甲", ["乙乙", "丙丙", "丁"])]})
+    _with_extra_exam(courses, bank, C1_TASKS)
+    report = lint_content(courses, bank)
+    assert [r.pool for r in report.rows if r.exam == "basics-practical"] == [3, 6]
+    assert report.failures == [], report.failures
+
+
+def test_sync_check_reports_an_extra_exam_row_with_its_file_and_field(app, db, monkeypatch, tmp_path):
+    six = [sc(f"A1-00{i}", "甲", ["乙乙", "丙丙", "丁"]) for i in range(1, 7)]
+    courses, bank = make_bank(tmp_path, {"a.gift": six})
+    _with_extra_exam(courses, bank, C1_TASKS[:1])
+    result = _run(app, monkeypatch, courses, bank, "sync", "--check")
+    assert result.exit_code == 1, result.output
+    assert ("FAIL: courses/basics/course.yaml: extra_exams[basics-practical].blueprint[0]: field 'count': "
+            "row C1 any practical draws 1, but its pool 1 is below") in result.output
 
 
 # --- items below 20 questions -------------------------------------------------------------------------------

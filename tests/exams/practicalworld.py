@@ -40,8 +40,8 @@ def copy_task(tasks_dir: Path) -> Path:
 
 def make_practical_world(tasks_dir: Path, *, time_limit_minutes: int = 60, pass_mark: int = 60):
     """``(course, exam)``: the exam draws the task (70 points, ``type: practical``) and both choice
-    questions (15 each). ``tasks_dir`` must hold the task (see :func:`copy_task`); the caller points
-    ``PRACTICAL_TASKS_DIR`` at it."""
+    questions (15 each). ``tasks_dir`` must hold the task (see :func:`copy_task`); content sync keeps its
+    files with the question version, so the folder is not read after this."""
     standard = Standard(code="PX", version="1", title_zh="实操标准", title_en="Practical standard")
     area = StandardArea(standard=standard, code="C", title_zh="文档", title_en="Documents")
     db.session.add_all([standard, area])

@@ -2,6 +2,7 @@
 the checking job grades once however often it runs; no certificate before the grading; a task left
 without a file scores 0; blueprint rows without ``type`` never draw a task; content sync versions."""
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -31,7 +32,6 @@ def world(app, db, tmp_path):
     """The mixed exam, a candidate who did the lesson, and an open attempt."""
     tasks_dir = tmp_path / "tasks"
     copy_task(tasks_dir)
-    app.config["PRACTICAL_TASKS_DIR"] = str(tasks_dir)
     course, exam = make_practical_world(tasks_dir)
     user = make_user(make_department())
     for lesson in course.active_lessons:
@@ -39,7 +39,6 @@ def world(app, db, tmp_path):
     attempt = start_attempt(user, exam)
     db.session.commit()
     yield {"attempt_id": attempt.id, "user": user, "exam": exam, "tasks_dir": tasks_dir, "course": course}
-    app.config.pop("PRACTICAL_TASKS_DIR", None)
 
 
 def _attempt(world) -> Attempt:
@@ -292,12 +291,12 @@ def test_a_checker_timeout_is_retried_then_fails_with_zero(world, monkeypatch):
 
     calls = []
 
-    def timed_out(task, data, timeout_s, memory_mb, filename=""):
+    def timed_out(self, task, data, timeout_s, memory_mb, filename=""):
         calls.append(filename)
         return checking.not_checked(task, "timeout", "文件在 1 秒内未能检查完毕，无法评分",
                                     "the file could not be checked within 1 seconds")
 
-    monkeypatch.setattr(checking, "check_in_subprocess", timed_out)
+    monkeypatch.setattr(checking.CheckerServer, "check", timed_out)
     _answer_choices_right(world)
     _upload(world, reference_bytes(), 0)
     finish_attempt(_attempt(world), by="candidate")
@@ -329,3 +328,82 @@ def test_cli_grade_tasks_checks_the_pending_uploads_once(app, world):
     assert "checked 0 uploaded file(s)" in second.output
     db.session.expire_all()
     assert _attempt(world).state == FINISHED
+
+
+def _grade(world, attempt_id, user, data):
+    attempt = db.session.get(Attempt, attempt_id)
+    item = next(i for i in attempt.items if i.question_version.qtype == "practical")
+    practical.store_upload(attempt_id, user.id, item.position, "答案.docx", data, item.revision)
+    db.session.commit()
+    finish_attempt(db.session.get(Attempt, attempt_id), by="candidate")
+    db.session.commit()
+    assert practical.check_pending_uploads() == 1
+    db.session.expire_all()
+    return practical.uploaded_file(item)
+
+
+def test_an_attempt_keeps_the_rules_and_starter_of_its_version_after_the_task_changes(world):
+    import shutil
+
+    from app.exams.models import PracticalTaskFile
+    from tests.exams.practicalworld import TASK_DIR
+
+    folder = world["tasks_dir"] / "doc-gongwen-format"
+    old_starter = (folder / "starter.docx").read_bytes()
+    old_item = _task_item(world)
+    stored = {f.role: f for f in db.session.execute(select(PracticalTaskFile).where(
+        PracticalTaskFile.question_version_id == old_item.question_version_id)).scalars()}
+    assert stored["starter"].name == "starter.docx" and stored["starter"].sha256 == hashlib.sha256(old_starter).hexdigest()
+    assert stored["task"].name == "task.yaml" and stored["task"].size == (folder / "task.yaml").stat().st_size
+    # the task changes on disk after the attempt started: a stricter top margin, a different starter
+    task_yaml = folder / "task.yaml"
+    text = task_yaml.read_text(encoding="utf-8")
+    assert "    top_mm: 37\n" in text
+    task_yaml.write_text(text.replace("    top_mm: 37\n", "    top_mm: 45\n", 1), encoding="utf-8")
+    new_starter = (TASK_DIR / "half_right.docx").read_bytes()
+    (folder / "starter.docx").write_bytes(new_starter)
+    report = SyncReport()
+    practical.sync_tasks(world["tasks_dir"], report)
+    db.session.commit()
+    assert report.changed
+    shutil.rmtree(world["tasks_dir"])          # the grader and the web need no task folder any more
+
+    data, name, _type = practical.starter_download(_attempt(world), old_item.position)
+    assert data == old_starter and name == "doc-gongwen-format.docx"
+    old = _grade(world, world["attempt_id"], world["user"], reference_bytes())
+    assert old.state == UPLOAD_GRADED and Decimal(old.fraction) == Decimal("1.00000")   # the old rules
+
+    newcomer = make_user(make_department())
+    for lesson in world["course"].active_lessons:
+        complete_lesson(newcomer, lesson)
+    second = start_attempt(newcomer, world["exam"])
+    db.session.commit()
+    new_item = next(i for i in second.items if i.question_version.qtype == "practical")
+    assert new_item.question_version_id != old_item.question_version_id
+    assert practical.starter_download(second, new_item.position)[0] == new_starter
+    new = _grade(world, second.id, newcomer, reference_bytes())
+    page = next(r for r in new.result["rules"] if r["rule_id"] == "page")
+    assert page["passed"] is False and Decimal(new.fraction) < 1                   # the new rules
+
+
+def test_sync_gives_a_current_version_without_stored_files_its_files(world):
+    from app.exams.models import PracticalTaskFile
+
+    version_id = _task_item(world).question_version_id
+    db.session.execute(PracticalTaskFile.__table__.delete())
+    db.session.commit()
+    with pytest.raises(DomainError) as missing:
+        practical.starter_download(_attempt(world), _task_item(world).position)
+    assert missing.value.status == 404
+    report = SyncReport()
+    practical.sync_tasks(world["tasks_dir"], report)
+    db.session.commit()
+    assert report.changed
+    rows = db.session.execute(select(func.count(PracticalTaskFile.id))
+                              .where(PracticalTaskFile.question_version_id == version_id)).scalar_one()
+    assert rows == 2
+    assert practical.starter_download(_attempt(world), _task_item(world).position)[0] == (
+        world["tasks_dir"] / "doc-gongwen-format" / "starter.docx").read_bytes()
+    again = SyncReport()
+    practical.sync_tasks(world["tasks_dir"], again)
+    assert not again.changed

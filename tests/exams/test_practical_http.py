@@ -16,14 +16,12 @@ from tests.factories import csrf_token, make_department, make_user
 def world(app, db, tmp_path):
     tasks_dir = tmp_path / "tasks"
     copy_task(tasks_dir)
-    app.config["PRACTICAL_TASKS_DIR"] = str(tasks_dir)
     course, exam = make_practical_world(tasks_dir)
     owner = make_user(make_department(), name="考生")
     other = make_user(make_department(), name="别人")
     examiner = make_user(make_department(), name="考官", is_examiner=True)
     db.session.commit()
     yield {"exam": exam, "owner": owner, "other": other, "examiner": examiner}
-    app.config.pop("PRACTICAL_TASKS_DIR", None)
 
 
 def _login(app, user):
@@ -134,3 +132,110 @@ def test_bank_pages_show_a_task_question(app, world):
     assert page.status_code == 200
     assert "GB/T 9704" in page.get_data(as_text=True)
     assert examiner.get(bank + "/edit").status_code == 200
+
+
+# --- the upload without JavaScript: the attempt form posted as multipart ------------------------
+
+def _form_upload(client, token, attempt_id, position, data, revision, name="答案.docx", extra=None):
+    """What a browser without JavaScript sends when the task's Upload button is pressed: the attempt
+    form (csrf_token, page, r<n>, the other answers) as multipart to the button's formaction."""
+    form = {"csrf_token": token, "page": "1", f"r{position}": str(revision), "upload": str(position)}
+    if data is not None:
+        form[f"file{position}"] = (io.BytesIO(data), name)
+    form.update(extra or {})
+    return client.post(f"/attempts/{attempt_id}/items/{position}/upload", data=form,
+                       content_type="multipart/form-data")
+
+
+def _flashes(client, location):
+    page = client.get(location).get_data(as_text=True)
+    import re
+
+    return re.findall(r'<p class="flash (\w+)"[^>]*>([^<]*)</p>', page)
+
+
+def _item(attempt_id, position):
+    db.session.expire_all()
+    return next(i for i in db.session.get(Attempt, attempt_id).items if i.position == position)
+
+
+def test_the_attempt_page_upload_button_works_without_javascript(app, world):
+    client, token = _login(app, world["owner"])
+    attempt_id, position = _start(client, token, world["exam"])
+    page = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    action = f'formaction="/attempts/{attempt_id}/items/{position}/upload"'
+    assert action in page and 'formenctype="multipart/form-data"' in page and f'name="file{position}"' in page
+    assert "needs JavaScript" not in page
+    choice = next(i for i in db.session.get(Attempt, attempt_id).items if i.question_version.qtype != "practical")
+    from tests.factories import right_response
+
+    answer = {f"q{choice.position}": right_response(choice)["choice"], f"r{choice.position}": "0"}
+    response = _form_upload(client, token, attempt_id, position, reference_bytes(), 0, extra=answer)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/attempts/{attempt_id}?page=1#q{position}")
+    assert _flashes(client, response.headers["Location"]) == [("success", f"已保存：答案.docx（{round(len(reference_bytes()) / 1024, 1)} KB）")]
+    item = _item(attempt_id, position)
+    assert item.revision == 1 and item.response["upload"]["filename"] == "答案.docx"
+    assert practical.uploaded_file(item).content == reference_bytes()
+    assert _item(attempt_id, choice.position).response == right_response(choice)   # the page's answer kept too
+    # the page shows the stored file after the redirect
+    assert "已保存：答案.docx" in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+
+
+def test_the_form_upload_refuses_with_the_specific_reason_and_stores_nothing(app, world):
+    client, token = _login(app, world["owner"])
+    attempt_id, position = _start(client, token, world["exam"])
+    choice = next(i for i in db.session.get(Attempt, attempt_id).items if i.question_version.qtype != "practical")
+    from tests.factories import right_response
+
+    answer = {f"q{choice.position}": right_response(choice)["choice"], f"r{choice.position}": "0"}
+    wps = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
+    refused = _form_upload(client, token, attempt_id, position, wps, 0, "答案.wps", extra=answer)
+    assert refused.status_code == 303
+    [(kind, text)] = _flashes(client, refused.headers["Location"])
+    assert kind == "error" and text.startswith("未保存：") and "另存为" in text
+    assert _item(attempt_id, position).revision == 0 and practical.uploaded_file(_item(attempt_id, position)) is None
+    assert _item(attempt_id, choice.position).response == right_response(choice)   # not lost with the refusal
+
+    no_file = _form_upload(client, token, attempt_id, position, None, 0)
+    assert _flashes(client, no_file.headers["Location"]) == [("error", "未保存：请选择要上传的文件。")]
+
+    app.config["PRACTICAL_MAX_UPLOAD_BYTES"] = 2000
+    try:
+        too_large = _form_upload(client, token, attempt_id, position, reference_bytes(), 0)
+    finally:
+        app.config.pop("PRACTICAL_MAX_UPLOAD_BYTES")
+    [(kind, text)] = _flashes(client, too_large.headers["Location"])
+    assert kind == "error" and "未保存：" in text and "0.0 MB" in text
+
+    saved = _form_upload(client, token, attempt_id, position, reference_bytes(), 0)
+    assert _flashes(client, saved.headers["Location"])[0][0] == "success"
+    stale = _form_upload(client, token, attempt_id, position, half_right_bytes(), 0, "另一个.docx")
+    [(kind, text)] = _flashes(client, stale.headers["Location"])
+    assert kind == "error" and text.startswith("未保存：") and "另一个窗口" in text
+    assert practical.uploaded_file(_item(attempt_id, position)).filename == "答案.docx"
+
+    no_token = client.post(f"/attempts/{attempt_id}/items/{position}/upload",
+                           data={f"file{position}": (io.BytesIO(reference_bytes()), "a.docx"), f"r{position}": "1"},
+                           content_type="multipart/form-data")
+    assert no_token.status_code == 400
+    other, other_token = _login(app, world["other"])
+    assert _form_upload(other, other_token, attempt_id, position, reference_bytes(), 1).status_code == 404
+    assert _item(attempt_id, position).revision == 1
+
+
+def test_both_upload_routes_take_files_above_the_app_wide_request_limit(app, world):
+    """The app-wide MAX_CONTENT_LENGTH is below the upload limit: the upload routes raise their own
+    limit before anything (the CSRF check included) reads the body."""
+    client, token = _login(app, world["owner"])
+    attempt_id, position = _start(client, token, world["exam"])
+    assert len(reference_bytes()) > 20_000
+    app.config["MAX_CONTENT_LENGTH"], before = 20_000, app.config["MAX_CONTENT_LENGTH"]
+    try:
+        api = _upload(client, token, attempt_id, position, reference_bytes(), 0)
+        form = _form_upload(client, token, attempt_id, position, half_right_bytes(), 1, "第二版.docx")
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = before
+    assert api.status_code == 200, api.get_data(as_text=True)
+    assert form.status_code == 303 and _flashes(client, form.headers["Location"])[0][0] == "success"
+    assert practical.uploaded_file(_item(attempt_id, position)).filename == "第二版.docx"

@@ -395,11 +395,67 @@ def test_check_in_subprocess_timeout_is_a_zero_could_not_be_checked():
     assert "未能检查完毕" in result.rules[0].detail_zh and "could not be checked" in result.rules[0].detail_en
 
 
+def _padded(data: bytes, extra: int) -> bytes:
+    """``data`` (an Office file) with a stored, incompressible member of ``extra`` bytes added: a big
+    upload whose check needs more memory than a small limit leaves."""
+    import os
+    import zipfile
+
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info.filename))
+        target.writestr(zipfile.ZipInfo("word/media/image1.png"), os.urandom(extra), zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
 def test_check_in_subprocess_out_of_memory_is_a_zero_could_not_be_checked():
     task = next(t for t in ALL if t.id == "doc-table")
-    result = check_in_subprocess(task, task.reference_file.read_bytes(), memory_mb=30)
+    result = check_in_subprocess(task, _padded(task.reference_file.read_bytes(), 4_000_000), memory_mb=30)
     assert result.refused_code == "crashed" and result.fraction == 0
     assert "无法检查" in result.rules[0].detail_zh
+
+
+def test_one_checker_server_checks_many_files_each_in_its_own_limited_child():
+    """One server for a batch (one grading job run): every result equals ``check_file``'s; a child
+    killed at its timeout or out of memory scores 0 for that file only and the next file in the same
+    server is checked normally."""
+    from app.practical.checking import CheckerServer
+
+    jobs = [(t, f) for t in ALL if t.id in ("doc-table", "xls-sumifs", "ppt-briefing")
+            for f in (t.reference_file, t.starter_file)]
+    docx = next(t for t in ALL if t.id == "doc-table")
+    with CheckerServer() as server:
+        for task, path in jobs:
+            assert server.check(task, path.read_bytes(), filename=path.name).to_dict() == \
+                check_file(task, path.read_bytes(), path.name).to_dict(), (task.id, path.name)
+        first = server._proc.pid
+        assert server.check(docx, docx.reference_file.read_bytes(), timeout_s=0.01).refused_code == "timeout"
+        big = _padded(docx.reference_file.read_bytes(), 4_000_000)
+        assert server.check(docx, big, memory_mb=30).refused_code == "crashed"
+        assert server.check(docx, docx.reference_file.read_bytes()).fraction == 1.0
+        assert server._proc.pid == first                       # the same server: only the children died
+
+
+def test_a_checker_server_that_died_is_replaced_and_keeps_no_secrets(monkeypatch):
+    import os
+    import signal
+
+    from app.practical.checking import CheckerServer
+
+    monkeypatch.setenv("SECRET_KEY", "not-for-the-checker")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://secret@db/civicskills")
+    task = next(t for t in ALL if t.id == "doc-table")
+    with CheckerServer() as server:
+        assert server.check(task, task.reference_file.read_bytes()).fraction == 1.0
+        environ = Path(f"/proc/{server._proc.pid}/environ")
+        if environ.exists():
+            names = {entry.split(b"=", 1)[0] for entry in environ.read_bytes().split(b"\0") if entry}
+            assert b"SECRET_KEY" not in names and b"DATABASE_URL" not in names
+        os.killpg(server._proc.pid, signal.SIGKILL)
+        server._proc.wait()
+        assert server.check(task, task.reference_file.read_bytes()).fraction == 1.0   # a new server
+    assert server._proc is None                                                       # stopped on exit
 
 
 @pytest.mark.parametrize("wrapper", ["sdt", "textbox"])
