@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -26,8 +27,26 @@ def render_markdown(text: str) -> str:
     return sanitize_html(_md.render(text or ""))
 
 
+# Question stems and options are short and rendered again on every exam page of every candidate:
+# texts up to this many characters are memoised (a pure function of text and format). At most
+# 4,096 entries of ≤ 1,000 characters in and their HTML out: a few MB per process at worst.
+_MEMO_MAX_CHARS = 1000
+
+
 def render_text(text: str, text_format: str) -> str:
-    """Render question text by its GIFT format: markdown, html (sanitised), plain or moodle (escaped, line breaks kept)."""
+    """Render question text by its GIFT format: markdown, html (sanitised), plain or moodle (escaped,
+    line breaks kept). Texts of up to 1,000 characters come from an in-process LRU memo."""
+    if text and len(text) <= _MEMO_MAX_CHARS:
+        return _render_text_memo(text, text_format)
+    return _render_text(text, text_format)
+
+
+@lru_cache(maxsize=4096)
+def _render_text_memo(text: str, text_format: str) -> str:
+    return _render_text(text, text_format)
+
+
+def _render_text(text: str, text_format: str) -> str:
     if text_format == "markdown":
         return render_markdown(text)
     if text_format == "html":

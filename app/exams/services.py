@@ -1027,8 +1027,12 @@ def candidate_payload(attempt: Attempt) -> dict:
     "echo": the type's ``response_echo``, "answered": bool, "template": the type's partial, ...}]}``.
     """
     questions = []
-    for item in attempt.items:
-        version = item.question_version
+    items = attempt.items
+    # the versions in one query (the items' many-to-one then finds them in the identity map)
+    versions = {v.id: v for v in db.session.scalars(select(QuestionVersion).where(
+        QuestionVersion.id.in_({item.question_version_id for item in items})))}
+    for item in items:
+        version = versions[item.question_version_id]
         qtype = REGISTRY[version.qtype]
         rendered = qtype.render_for_candidate(version.stem, version.stem_format, version.spec, item.option_order)
         echo = qtype.response_echo(version.spec, item.response)
