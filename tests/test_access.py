@@ -130,7 +130,7 @@ ALL = ("learner", "other_officer", "admin")
 SCOPE_REFUSALS = {
     **{endpoint: ("attempt:{attempt}", ALL) for endpoint in (
         "exams.attempt", "exams.save_answer", "exams.status", "exams.flag", "exams.navigate", "exams.summary",
-        "exams.submit", "exams.practical_starter", "exams.practical_upload")},
+        "exams.submit", "exams.practical_starter", "exams.practical_upload", "exams.practical_upload_form")},
     "exams.result": ("attempt:{finished}", ALL),
     "exams.review_page": ("attempt:{finished}", ALL),
     "exams.practical_file": ("attempt:{finished}", ("learner", "other_officer")),  # admin: no file there
