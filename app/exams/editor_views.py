@@ -191,11 +191,15 @@ def _save(form: ExamEditForm, exam: Exam | None):
         return _render(shown, exam, 400)
     created = exam is None
     changed = []
+    detail = {}
+    old_rules = None if exam is None else full_review_rules(exam.review_rules)
     try:
         if not readonly:
             exam, outcome = editor.save_exam(spec, exam)
             if outcome != "unchanged":
                 changed.append("definition")
+            if full_review_rules(exam.review_rules) != old_rules:  # the review matrix, before → after
+                detail["review_rules"] = {"from": old_rules, "to": full_review_rules(exam.review_rules)}
         changed += editor.save_admission(exam, admission)
     except IntegrityError:  # another examiner took the code a moment ago
         db.session.rollback()
@@ -204,7 +208,7 @@ def _save(form: ExamEditForm, exam: Exam | None):
         return _render(shown, None if created else exam, 400)
     if changed:
         record(current_user.id, "exam.create" if created else "exam.update", f"exam:{exam.id}",
-               {"code": exam.code, "changed": changed}, ip=request.remote_addr)
+               {"code": exam.code, "changed": changed, **detail}, ip=request.remote_addr)
     db.session.commit()
     flash(_("Exam created.") if created else (_("Exam saved.") if changed else _("Nothing changed.")), "success")
     return redirect(url_for("exam_editor.edit", code=exam.code))

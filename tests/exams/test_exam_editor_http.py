@@ -266,5 +266,7 @@ def test_review_matrix_is_a_labelled_radio_table_validated_and_audited(app, worl
     assert client.post("/admin/exams/browser-1/edit", data=good).status_code == 302
     events = _db.session.execute(select(AuditEvent).where(AuditEvent.action == "exam.update")).scalars().all()
     assert len(events) == 1 and events[0].target == f"exam:{created.id}"
+    assert events[0].detail["review_rules"]["from"]["feedback"] == "immediately"
+    assert events[0].detail["review_rules"]["to"]["feedback"] == "after_close"
     _db.session.refresh(created)
     assert created.review_rules["feedback"] == "after_close"
