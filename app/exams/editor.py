@@ -31,7 +31,7 @@ from app.core.security import hash_password
 from app.core.time import local_zone
 from app.exams.models import (
     FINISHED, GRADE_METHODS, IN_PROGRESS, MANAGED_BY_BROWSER, NAVIGATIONS, REVIEW_AFTER_CLOSE, REVIEW_SHOW,
-    REVIEW_WHEN, SEQUENTIAL, Attempt, BlueprintRow, Exam, ExamSitting,
+    REVIEW_WHEN, SEQUENTIAL, Attempt, BlueprintRow, Exam, ExamSitting, default_review_rules, full_review_rules,
 )
 from app.extensions import db
 from app.questions.models import DIFFICULTIES, Question
@@ -73,7 +73,7 @@ class ExamSpec:
     """A validated exam definition (what course.yaml's ``exam:`` block or the editor's form says).
 
     Times in seconds; ``opens_at`` / ``closes_at`` aware UTC or None; ``pass_mark`` percent 0–100;
-    ``review_show`` a subset of REVIEW_SHOW in its order; ``managed_by`` ``file`` or ``browser``.
+    ``review_rules`` ``{what: when}`` for every REVIEW_SHOW name (in its order); ``managed_by`` ``file`` or ``browser``.
     """
 
     code: str
@@ -89,8 +89,7 @@ class ExamSpec:
     closes_at: dt.datetime | None = None
     questions_per_page: int = 0
     navigation: str = "free"
-    review_when: str = "immediately"
-    review_show: list[str] = field(default_factory=lambda: ["marks"])
+    review_rules: dict[str, str] = field(default_factory=default_review_rules)
     allow_retake_after_pass: bool = False
     require_lessons: bool = False
     shuffle_questions: bool = True
@@ -106,7 +105,7 @@ class ExamSpec:
             "attempts_allowed": self.attempts_allowed, "grace_period_seconds": self.grace_period_seconds,
             "active": True, "opens_at": self.opens_at, "closes_at": self.closes_at,
             "questions_per_page": self.questions_per_page, "navigation": self.navigation,
-            "review_when": self.review_when, "review_show": list(self.review_show),
+            "review_rules": full_review_rules(self.review_rules),
             "allow_retake_after_pass": self.allow_retake_after_pass, "require_lessons": self.require_lessons,
             "shuffle_questions": self.shuffle_questions, "shuffle_options": self.shuffle_options,
             "grade_method": self.grade_method, "managed_by": self.managed_by,
@@ -389,11 +388,11 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
     ``data``: the form's strings: ``code`` (new exams only), ``title_zh``, ``title_en``, ``course``
     (a course slug or ''), ``time_limit_minutes``, ``pass_mark``, ``attempts_allowed``, ``grade_method``,
     ``grace_period_seconds``, ``shuffle_questions``, ``shuffle_options``, ``navigation``,
-    ``questions_per_page``, ``opens_at`` / ``closes_at`` (local ``YYYY-MM-DDTHH:MM``), ``review_when``,
-    ``review_show`` (list), ``allow_retake_after_pass``, ``require_lessons`` and ``rows``: a list of
+    ``questions_per_page``, ``opens_at`` / ``closes_at`` (local ``YYYY-MM-DDTHH:MM``), ``review_<what>``
+    (one of REVIEW_WHEN for each what of REVIEW_SHOW), ``allow_retake_after_pass``, ``require_lessons`` and ``rows``: a list of
     ``{"item": code, "difficulty": easy|medium|hard|any, "count", "points"}``.
-    Rules: as content sync (points add up to 100, sequential needs a page size, after_close needs a
-    close, close after open, items of the chosen course) and, stricter, every row's pool holds at
+    Rules: as content sync (points add up to 100, sequential needs a page size, any review rule
+    ``after_close`` needs a close (error on that rule's field ``review_<what>``), close after open, items of the chosen course) and, stricter, every row's pool holds at
     least POOL_FACTOR × its count. Returns ``(spec, errors)``; errors keyed by form field name.
     """
     from app.learning.models import Course
@@ -466,17 +465,14 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
         errors.add("closes_at", _("A date and time like 2026-12-01 09:00."))
     elif opens_at and closes_at and closes_at <= opens_at:
         errors.add("closes_at", _("The close must be after the opening."))
-    review_when = str(data.get("review_when") or "")
-    if review_when not in REVIEW_WHEN:
-        errors.add("review_when", _("Choose one of the listed values."))
-    elif review_when == REVIEW_AFTER_CLOSE and closes_at is None:
-        errors.add("review_when", _("\"After the exam closes\" needs a close date and time."))
-    wanted_show = data.get("review_show") or []
-    if isinstance(wanted_show, str):
-        wanted_show = [wanted_show]
-    if any(v not in REVIEW_SHOW for v in wanted_show):
-        errors.add("review_show", _("Choose one of the listed values."))
-    review_show = [name for name in REVIEW_SHOW if name in wanted_show]
+    review_rules = {}
+    for what in REVIEW_SHOW:
+        when = str(data.get(f"review_{what}") or "")
+        if when not in REVIEW_WHEN:
+            errors.add(f"review_{what}", _("Choose one of the listed values."))
+        elif when == REVIEW_AFTER_CLOSE and closes_at is None and ok:
+            errors.add(f"review_{what}", _("\"After the exam closes\" needs a close date and time."))
+        review_rules[what] = when
 
     if exam is not None and in_progress_count(exam.id):
         for name, old, new in (("navigation", exam.navigation, navigation),
@@ -541,7 +537,7 @@ def validate_exam_spec(data: dict, exam: Exam | None = None) -> tuple[ExamSpec |
     return ExamSpec(code=code, title_zh=title_zh, title_en=title_en, course_id=course.id if course else None,
                     time_limit_seconds=minutes * 60, pass_mark=pass_mark, attempts_allowed=attempts, rows=rows,
                     grace_period_seconds=grace, opens_at=opens_at, closes_at=closes_at, questions_per_page=per_page,
-                    navigation=navigation, review_when=review_when, review_show=review_show,
+                    navigation=navigation, review_rules=review_rules,
                     allow_retake_after_pass=_flag(data, "allow_retake_after_pass"),
                     require_lessons=_flag(data, "require_lessons"),
                     shuffle_questions=_flag(data, "shuffle_questions"), shuffle_options=_flag(data, "shuffle_options"),

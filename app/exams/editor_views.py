@@ -21,8 +21,8 @@ from app.exams.admission import (
     assign_candidates, assigned_counts, parse_staff_numbers, remove_candidates, sitting_candidates, sitting_label,
     sittings_of,
 )
-from app.exams.forms import ExamEditForm
-from app.exams.models import MANAGED_BY_FILE, Exam, ExamSitting
+from app.exams.forms import ExamEditForm, review_fields
+from app.exams.models import DEFAULT_REVIEW_RULES, MANAGED_BY_FILE, Exam, ExamSitting, full_review_rules
 from app.extensions import db
 from app.org.services import department_tree
 
@@ -56,8 +56,8 @@ def _initial_data(exam: Exam | None) -> dict:
     if exam is None:
         return {"time_limit_minutes": "30", "pass_mark": "60", "attempts_allowed": "3", "grade_method": "highest",
                 "grace_period_seconds": "0", "shuffle_questions": True, "shuffle_options": True,
-                "navigation": "free", "questions_per_page": "0", "review_when": "immediately",
-                "review_show": ["marks"], "rows": [{"item": "", "difficulty": "any", "count": "", "points": ""}],
+                "navigation": "free", "questions_per_page": "0",
+                **{f"review_{what}": when for what, when in DEFAULT_REVIEW_RULES.items()}, "rows": [{"item": "", "difficulty": "any", "count": "", "points": ""}],
                 "sittings": []}
     rows = []
     for row in exam.blueprint:
@@ -72,8 +72,8 @@ def _initial_data(exam: Exam | None) -> dict:
         "grace_period_seconds": str(exam.grace_period_seconds), "opens_at": editor.local_input(exam.opens_at),
         "closes_at": editor.local_input(exam.closes_at), "shuffle_questions": exam.shuffle_questions,
         "shuffle_options": exam.shuffle_options, "navigation": exam.navigation,
-        "questions_per_page": str(exam.questions_per_page), "review_when": exam.review_when,
-        "review_show": list(exam.review_show if exam.review_show is not None else ["marks"]),
+        "questions_per_page": str(exam.questions_per_page),
+        **{f"review_{what}": when for what, when in full_review_rules(exam.review_rules).items()},
         "allow_retake_after_pass": exam.allow_retake_after_pass, "require_lessons": exam.require_lessons,
         "rows": rows, "allowed_networks": "\n".join(exam.allowed_networks or []),
         "sittings": [{"sitting_id": str(s.id), "starts_at": editor.local_input(s.starts_at),
@@ -168,7 +168,7 @@ def _render(form: ExamEditForm, exam: Exam | None, status: int = 200):
         total = None
     assigned = assigned_counts(exam.id) if exam is not None else {}
     return render_template("exams/editor.html", form=form, exam=exam, readonly=readonly, seats=seats, assigned=assigned,
-                           notes=_pool_notes(form), total=total, forms=_form_count(form, exam, readonly),
+                           notes=_pool_notes(form), total=total, review_fields=review_fields(form), forms=_form_count(form, exam, readonly),
                            in_progress=editor.in_progress_count(exam.id) if exam else 0), status
 
 
@@ -191,11 +191,15 @@ def _save(form: ExamEditForm, exam: Exam | None):
         return _render(shown, exam, 400)
     created = exam is None
     changed = []
+    detail = {}
+    old_rules = None if exam is None else full_review_rules(exam.review_rules)
     try:
         if not readonly:
             exam, outcome = editor.save_exam(spec, exam)
             if outcome != "unchanged":
                 changed.append("definition")
+            if full_review_rules(exam.review_rules) != old_rules:  # the review matrix, before → after
+                detail["review_rules"] = {"from": old_rules, "to": full_review_rules(exam.review_rules)}
         changed += editor.save_admission(exam, admission)
     except IntegrityError:  # another examiner took the code a moment ago
         db.session.rollback()
@@ -204,7 +208,7 @@ def _save(form: ExamEditForm, exam: Exam | None):
         return _render(shown, None if created else exam, 400)
     if changed:
         record(current_user.id, "exam.create" if created else "exam.update", f"exam:{exam.id}",
-               {"code": exam.code, "changed": changed}, ip=request.remote_addr)
+               {"code": exam.code, "changed": changed, **detail}, ip=request.remote_addr)
     db.session.commit()
     flash(_("Exam created.") if created else (_("Exam saved.") if changed else _("Nothing changed.")), "success")
     return redirect(url_for("exam_editor.edit", code=exam.code))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, PasswordField, SelectField, \
-    SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, PasswordField, RadioField, \
+    SelectField, StringField, TextAreaField
 
 from app.exams.models import GRADE_METHODS, NAVIGATIONS, REVIEW_SHOW, REVIEW_WHEN
 from app.questions.forms import difficulty_label
@@ -18,6 +18,7 @@ REVIEW_WHEN_LABELS = {"immediately": _l("Immediately after the attempt"), "after
                       "never": _l("Never")}
 REVIEW_SHOW_LABELS = {"marks": _l("Marks"), "correctness": _l("Right or wrong"), "response": _l("The candidate's answer"),
                       "correct_answer": _l("The right answer"), "feedback": _l("Feedback")}
+REVIEW_WHEN_CHOICES = [(w, REVIEW_WHEN_LABELS[w]) for w in REVIEW_WHEN]
 DATETIME_KW = {"type": "datetime-local", "step": "60"}
 
 
@@ -61,10 +62,14 @@ class ExamEditForm(FlaskForm):
     navigation = SelectField(_l("Navigation"), validate_choice=False,
                              choices=[(n, NAVIGATION_LABELS[n]) for n in NAVIGATIONS])
     questions_per_page = StringField(_l("Questions per page (0 = all on one page)"), render_kw={"inputmode": "numeric"})
-    review_when = SelectField(_l("The review opens"), validate_choice=False,
-                              choices=[(w, REVIEW_WHEN_LABELS[w]) for w in REVIEW_WHEN])
-    review_show = SelectMultipleField(_l("The review shows"), validate_choice=False,
-                                      choices=[(s, REVIEW_SHOW_LABELS[s]) for s in REVIEW_SHOW])
+    # the review matrix: one radio group per thing shown (REVIEW_SHOW), its when (REVIEW_WHEN)
+    review_marks = RadioField(REVIEW_SHOW_LABELS["marks"], validate_choice=False, choices=REVIEW_WHEN_CHOICES)
+    review_correctness = RadioField(REVIEW_SHOW_LABELS["correctness"], validate_choice=False,
+                                    choices=REVIEW_WHEN_CHOICES)
+    review_response = RadioField(REVIEW_SHOW_LABELS["response"], validate_choice=False, choices=REVIEW_WHEN_CHOICES)
+    review_correct_answer = RadioField(REVIEW_SHOW_LABELS["correct_answer"], validate_choice=False,
+                                       choices=REVIEW_WHEN_CHOICES)
+    review_feedback = RadioField(REVIEW_SHOW_LABELS["feedback"], validate_choice=False, choices=REVIEW_WHEN_CHOICES)
     allow_retake_after_pass = BooleanField(_l("A passed exam may be taken again"))
     require_lessons = BooleanField(_l("Every lesson of the course must be done first"))
     rows = FieldList(FormField(RowForm), min_entries=0, max_entries=60)
@@ -101,3 +106,8 @@ class ExamEditForm(FlaskForm):
                 self.list_errors.setdefault(name, []).extend(messages)
             else:
                 field.errors = list(field.errors) + list(messages)
+
+
+def review_fields(form: ExamEditForm) -> list:
+    """The review matrix's radio fields, one per REVIEW_SHOW name in its order (rows of the editor's table)."""
+    return [form[f"review_{what}"] for what in REVIEW_SHOW]

@@ -23,12 +23,29 @@ AWAITING_GRADING = "awaiting_grading"
 FREE = "free"
 SEQUENTIAL = "sequential"
 NAVIGATIONS = (FREE, SEQUENTIAL)
-# Review options (Moodle's quiz review options): when a finished attempt's review opens, and what it shows.
+# Review options (Moodle's quiz review options, a matrix): for each thing a finished attempt's review can
+# show (REVIEW_SHOW), when it is shown (REVIEW_WHEN). Stored as ``Exam.review_rules`` {what: when}.
 REVIEW_IMMEDIATELY = "immediately"
 REVIEW_AFTER_CLOSE = "after_close"
 REVIEW_NEVER = "never"
 REVIEW_WHEN = (REVIEW_IMMEDIATELY, REVIEW_AFTER_CLOSE, REVIEW_NEVER)
 REVIEW_SHOW = ("marks", "correctness", "response", "correct_answer", "feedback")
+#: The rules of a new exam (and of course.yaml without ``review``): marks right after the attempt, nothing else.
+DEFAULT_REVIEW_RULES = {"marks": REVIEW_IMMEDIATELY, "correctness": REVIEW_NEVER, "response": REVIEW_NEVER,
+                        "correct_answer": REVIEW_NEVER, "feedback": REVIEW_NEVER}
+
+
+def default_review_rules() -> dict[str, str]:
+    """A fresh copy of :data:`DEFAULT_REVIEW_RULES` (a column default must not share one dict)."""
+    return dict(DEFAULT_REVIEW_RULES)
+
+
+def full_review_rules(rules: dict | None) -> dict[str, str]:
+    """``rules`` with every REVIEW_SHOW key, in REVIEW_SHOW order: a missing key or unknown value is ``never``
+    (None: the defaults). Never raises; validation of typed input is elsewhere (editor, content sync)."""
+    if rules is None:
+        return default_review_rules()
+    return {what: rules.get(what) if rules.get(what) in REVIEW_WHEN else REVIEW_NEVER for what in REVIEW_SHOW}
 # Which grade of several attempts is kept (Moodle's quiz "grading method"); see app.exams.kept.
 GRADE_HIGHEST = "highest"
 GRADE_METHODS = (GRADE_HIGHEST, "last", "first", "average")
@@ -62,9 +79,8 @@ class Exam(BilingualMixin, TimestampMixin, db.Model):
     questions_per_page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     navigation: Mapped[str] = mapped_column(String(20), default=FREE, server_default=FREE)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # review options (see app.exams.review): when the review opens and what it shows (subset of REVIEW_SHOW)
-    review_when: Mapped[str] = mapped_column(String(20), default=REVIEW_IMMEDIATELY, server_default=REVIEW_IMMEDIATELY)
-    review_show: Mapped[list | None] = mapped_column(JSON, default=lambda: ["marks"])  # None (older rows): marks
+    # review options (see app.exams.review): {what (REVIEW_SHOW): when (REVIEW_WHEN)}, every what present
+    review_rules: Mapped[dict] = mapped_column(JSON, default=default_review_rules)
     # a passed exam may be sat again to improve the grade only when this is set
     allow_retake_after_pass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # every active lesson of the course must be done before an attempt may start

@@ -1,9 +1,10 @@
 """Review of a finished attempt and what the candidate should do next.
 
-Review options follow Moodle's quiz review options (mod/quiz "Review options"): WHEN the review opens
-(``immediately`` after the attempt, ``after_close`` of the exam window, ``never``) and WHAT it shows
+Review options follow Moodle's quiz review options (mod/quiz "Review options"), a matrix: for each WHAT
 (``marks``, ``correctness`` right/partly/wrong, the candidate's ``response``, the ``correct_answer``,
-``feedback``). The key and feedback are read from the question version only when the options allow them.
+``feedback``) its own WHEN (``immediately`` after the attempt, ``after_close`` of the last window, ``never``),
+decided at the moment of viewing. The key and feedback are read from the question version only when the
+rules allow them now.
 
 Also here: whether a candidate may start an attempt beyond time and attempts (a passed exam is not
 offered again unless ``allow_retake_after_pass``; ``require_lessons``), and the result page's guidance
@@ -16,13 +17,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.errors import DomainError
 from app.core.markup import render_text
 from app.core.time import utcnow
 from app.exams.models import (
-    FINISHED, REVIEW_AFTER_CLOSE, REVIEW_IMMEDIATELY, Attempt, Exam,
+    FINISHED, REVIEW_AFTER_CLOSE, REVIEW_IMMEDIATELY, REVIEW_NEVER, REVIEW_SHOW, Attempt, Exam, ExamOverride,
+    full_review_rules,
 )
 from app.exams.kept import user_reached_pass_mark
 from app.exams.services import attempts_used, breakdown_by_item, candidate_settings
@@ -67,43 +69,70 @@ def check_may_start(user, exam: Exam) -> None:
 
 # --- review options ------------------------------------------------------------------------
 
-def review_show(exam: Exam) -> list[str]:
-    """The exam's ``show`` list (older rows without one: marks only, the behaviour before review options)."""
-    return list(exam.review_show) if exam.review_show is not None else ["marks"]
+def review_rules(exam: Exam) -> dict[str, str]:
+    """The exam's ``{what: when}`` for every name of REVIEW_SHOW (:func:`app.exams.models.full_review_rules`)."""
+    return full_review_rules(exam.review_rules)
+
+
+def after_close_at(exam: Exam) -> dt.datetime | None:
+    """When ``after_close`` things open (UTC): the LAST close anyone has, i.e. the latest of the exam's
+    ``closes_at`` and every override's ``closes_at`` (person or department), so that no candidate whose
+    window is still open can read a key someone else's review shows. None when the exam has no close
+    (the editor and content sync refuse ``after_close`` then; a row that still has it never opens).
+    One query."""
+    if exam.closes_at is None:
+        return None
+    latest = db.session.execute(select(func.max(ExamOverride.closes_at)).where(
+        ExamOverride.exam_id == exam.id)).scalar_one()
+    return max(exam.closes_at, latest) if latest is not None else exam.closes_at
 
 
 @dataclass
 class ReviewState:
-    """Whether a finished attempt's review is open for its candidate now.
+    """What a finished attempt's review shows its candidate now, and what it will show later.
 
-    ``opens_at`` (UTC) is when it opens (None: never, or after a close the exam does not have);
-    ``show`` the things it shows, in REVIEW_SHOW order (empty while closed).
+    ``rules`` the exam's ``{what: when}``; ``show`` the things shown now, in REVIEW_SHOW order;
+    ``open`` True when ``show`` is not empty; ``later`` the ``after_close`` things not shown yet and
+    ``opens_at`` (UTC) when they open (None: nothing more to come, or no close); ``when`` a summary for
+    the pages: ``never`` (nothing is ever shown), ``after_close`` (nothing before the close) or
+    ``immediately``.
     """
 
-    when: str
+    rules: dict[str, str]
     open: bool
     opens_at: dt.datetime | None
     show: list[str] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)
+
+    @property
+    def when(self) -> str:
+        values = set(self.rules.values())
+        if REVIEW_IMMEDIATELY in values:
+            return REVIEW_IMMEDIATELY
+        return REVIEW_AFTER_CLOSE if REVIEW_AFTER_CLOSE in values else REVIEW_NEVER
 
 
 def review_state(attempt: Attempt, now: dt.datetime | None = None) -> ReviewState:
-    """Review options applied to ``attempt`` for its candidate at ``now`` (UTC, default the clock).
+    """Review rules applied to ``attempt`` for its candidate at ``now`` (UTC, default the clock), per thing.
 
-    ``immediately``: open once the attempt is finished. ``after_close``: open from the candidate's
-    window close (an override's ``closes_at`` via :func:`candidate_settings`, else the exam's)
-    inclusive; an exam without a close never opens. ``never``: closed. In progress: closed.
+    Nothing while the attempt is not finished. ``immediately``: shown once finished. ``after_close``:
+    shown from :func:`after_close_at` inclusive (an exam without a close: never). ``never``: never.
     """
     exam = attempt.exam
     now = now or utcnow()
-    when = exam.review_when or REVIEW_IMMEDIATELY
-    opens_at = None
-    if attempt.state == FINISHED:
-        if when == REVIEW_IMMEDIATELY:
-            opens_at = attempt.finished_at
-        elif when == REVIEW_AFTER_CLOSE:
-            opens_at = candidate_settings(exam, attempt.user_id).closes_at
-    is_open = opens_at is not None and now >= opens_at
-    return ReviewState(when=when, open=is_open, opens_at=opens_at, show=review_show(exam) if is_open else [])
+    rules = review_rules(exam)
+    if attempt.state != FINISHED:
+        return ReviewState(rules=rules, open=False, opens_at=None)
+    show = [what for what in REVIEW_SHOW if rules[what] == REVIEW_IMMEDIATELY]
+    pending = [what for what in REVIEW_SHOW if rules[what] == REVIEW_AFTER_CLOSE]
+    opens_at = after_close_at(exam) if pending else None
+    later = []
+    if pending and opens_at is not None and now >= opens_at:
+        show = [what for what in REVIEW_SHOW if what in show or what in pending]
+        opens_at = None
+    elif pending and opens_at is not None:
+        later = pending
+    return ReviewState(rules=rules, open=bool(show), opens_at=opens_at, show=show, later=later)
 
 
 def _correctness(fraction) -> str:

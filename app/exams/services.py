@@ -26,7 +26,7 @@ from app.content.report import ContentError, SyncReport
 from app.core.errors import DomainError
 from app.core.time import local_zone, utcnow
 from app.exams.models import FINISHED, IN_PROGRESS, NAVIGATIONS, SEQUENTIAL, Attempt, AttemptItem, BlueprintRow, Exam, ExamOverride
-from app.exams.models import REVIEW_IMMEDIATELY, REVIEW_SHOW, REVIEW_WHEN
+from app.exams.models import REVIEW_AFTER_CLOSE, REVIEW_IMMEDIATELY, REVIEW_NEVER, REVIEW_SHOW, REVIEW_WHEN, default_review_rules
 from app.exams.models import GRADE_HIGHEST, GRADE_METHODS, MANAGED_BY_BROWSER, MANAGED_BY_FILE
 from app.exams.editor import ExamSpec, RowSpec, save_exam
 from app.exams.kept import attempts_of, method_of, reached_pass_mark, user_reached_pass_mark
@@ -60,35 +60,55 @@ def _local_datetime(value, field: str, where: str, errors: list[str]) -> dt.date
     return value.astimezone(dt.timezone.utc)
 
 
-def parse_review_options(value, where: str, errors: list[str]) -> tuple[str, list[str]]:
-    """``(when, show)`` from course.yaml's ``review: {when: ..., show: [...]}`` (absent: immediately, marks).
+def parse_review_options(value, where: str, errors: list[str]) -> dict[str, str]:
+    """The review rules ``{what: when}`` (every REVIEW_SHOW name, in its order) from course.yaml's ``review``.
 
-    ``when`` is one of REVIEW_WHEN; ``show`` a list of REVIEW_SHOW names (kept in REVIEW_SHOW's order,
-    duplicates dropped; an empty list shows nothing). Problems are appended to ``errors`` as
-    ``<where>.review: field '<field>' ...`` and the defaults returned.
+    Two forms are accepted:
+
+    * per thing (Moodle's matrix): ``review: {marks: immediately, correctness: immediately,
+      correct_answer: after_close, feedback: after_close}``; a name not listed is ``never``;
+    * the older single form: ``review: {when: after_close, show: [marks, feedback]}``: every name in
+      ``show`` gets ``when`` (default immediately), the others ``never``.
+
+    Absent: :data:`~app.exams.models.DEFAULT_REVIEW_RULES` (marks immediately). Mixing the two forms, an
+    unknown name or a value not in REVIEW_WHEN is an error appended to ``errors`` as
+    ``<where>.review: ...``, and the defaults are returned.
     """
-    when, show = REVIEW_IMMEDIATELY, ["marks"]
+    defaults = default_review_rules()
     if value is None:
-        return when, show
+        return defaults
     if not isinstance(value, dict):
-        errors.append(f"{where}: field 'review' must be a mapping with 'when' and 'show'")
-        return when, show
-    unknown = sorted(set(map(str, value)) - {"when", "show"})
+        errors.append(f"{where}: field 'review' must be a mapping: each of {', '.join(REVIEW_SHOW)} "
+                      f"to one of {', '.join(REVIEW_WHEN)}")
+        return defaults
+    keys = set(map(str, value))
+    if keys and keys <= {"when", "show"}:
+        when = value.get("when", REVIEW_IMMEDIATELY)
+        if when not in REVIEW_WHEN:
+            errors.append(f"{where}.review: field 'when' must be one of {', '.join(REVIEW_WHEN)}")
+            return defaults
+        wanted = value.get("show", ["marks"])
+        if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
+            errors.append(f"{where}.review: field 'show' must be a list of {', '.join(REVIEW_SHOW)}")
+            return defaults
+        bad = [v for v in wanted if v not in REVIEW_SHOW]
+        if bad:
+            errors.append(f"{where}.review: field 'show': {', '.join(bad)} is not one of {', '.join(REVIEW_SHOW)}")
+            return defaults
+        return {what: (when if what in wanted else REVIEW_NEVER) for what in REVIEW_SHOW}
+    unknown = sorted(keys - set(REVIEW_SHOW))
     if unknown:
-        errors.append(f"{where}.review: unknown field(s) {', '.join(unknown)} (expected 'when' and 'show')")
-    when = value.get("when", REVIEW_IMMEDIATELY)
-    if when not in REVIEW_WHEN:
-        errors.append(f"{where}.review: field 'when' must be one of {', '.join(REVIEW_WHEN)}")
-        when = REVIEW_IMMEDIATELY
-    wanted = value.get("show", ["marks"])
-    if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
-        errors.append(f"{where}.review: field 'show' must be a list of {', '.join(REVIEW_SHOW)}")
-        return when, show
-    bad = [v for v in wanted if v not in REVIEW_SHOW]
-    if bad:
-        errors.append(f"{where}.review: field 'show': {', '.join(bad)} is not one of {', '.join(REVIEW_SHOW)}")
-        return when, show
-    return when, [name for name in REVIEW_SHOW if name in wanted]
+        errors.append(f"{where}.review: unknown field(s) {', '.join(unknown)} (expected any of "
+                      f"{', '.join(REVIEW_SHOW)}, or the older 'when' and 'show')")
+        return defaults
+    rules = {}
+    for what in REVIEW_SHOW:
+        when = value.get(what, REVIEW_NEVER)
+        if when not in REVIEW_WHEN:
+            errors.append(f"{where}.review: field '{what}' must be one of {', '.join(REVIEW_WHEN)}")
+            return defaults
+        rules[what] = when
+    return rules
 
 
 def _flag(data: dict, field: str, where: str, errors: list[str]) -> bool:
@@ -146,7 +166,7 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         navigation = "free"
     if navigation == SEQUENTIAL and per_page == 0:
         errors.append(f"{where}: field 'navigation': sequential needs 'questions_per_page' of 1 or more")
-    review_when, review_show = parse_review_options(exam_data.get("review"), where, errors)
+    review_rules = parse_review_options(exam_data.get("review"), where, errors)
     allow_retake = _flag(exam_data, "allow_retake_after_pass", where, errors)
     require_lessons = _flag(exam_data, "require_lessons", where, errors)
     shuffle_questions = exam_data.get("shuffle_questions", True)
@@ -161,8 +181,9 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
     closes_at = _local_datetime(exam_data.get("closes_at"), "closes_at", where, errors)
     if pass_mark > 100:
         errors.append(f"{where}: field 'pass_mark' must be at most 100")
-    if review_when == "after_close" and closes_at is None:
-        errors.append(f"{where}.review: field 'when': after_close needs the exam's 'closes_at'")
+    late = [what for what in REVIEW_SHOW if review_rules[what] == REVIEW_AFTER_CLOSE]
+    if late and closes_at is None:
+        errors.append(f"{where}.review: after_close needs the exam's 'closes_at' (for {', '.join(late)})")
     if opens_at and closes_at and closes_at <= opens_at:
         errors.append(f"{where}: field 'closes_at' must be after 'opens_at'")
     course_items = {item.code: item for item in course.items}
@@ -230,8 +251,8 @@ def sync_course_exam(course, exam_data: dict | None, source: str, report: SyncRe
         code=code, title_zh=exam_data["title"][0], title_en=exam_data["title"][1], course_id=course.id,
         time_limit_seconds=int(time_limit * 60), pass_mark=Decimal(str(pass_mark)).quantize(TWO),
         attempts_allowed=int(attempts_allowed), grace_period_seconds=int(grace), opens_at=opens_at,
-        closes_at=closes_at, questions_per_page=per_page, navigation=navigation, review_when=review_when,
-        review_show=review_show, allow_retake_after_pass=allow_retake, require_lessons=require_lessons,
+        closes_at=closes_at, questions_per_page=per_page, navigation=navigation,
+        review_rules=review_rules, allow_retake_after_pass=allow_retake, require_lessons=require_lessons,
         shuffle_questions=shuffle_questions, grade_method=grade_method, managed_by=MANAGED_BY_FILE,
         shuffle_options=shuffle_options,
         rows=[RowSpec(item.id if item else None, area.id if area else None, difficulty, count, points, qtype)

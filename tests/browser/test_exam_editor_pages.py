@@ -73,7 +73,12 @@ def test_examiner_creates_an_exam_with_two_rows_and_a_learner_sees_it(browser, l
     playwright_api.expect(page.locator("#points-total")).to_have_text("Points in all: 100 of 100")
     playwright_api.expect(page.locator("#form-count")).to_contain_text("at most 9")  # 3 × 3, the rows share X1 easy
     page.fill("#opens_at", "2026-12-01T09:00")
-    page.check("#review_show-feedback")
+    page.check("#review_feedback-immediately")
+    # the review matrix by keyboard: arrow keys move within a row's radio group (never → after close → now)
+    page.focus("#review_correctness-never")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert page.is_checked("#review_correctness-immediately") and not page.is_checked("#review_correctness-never")
     assert not _overflow(page), _overflow(page)
     _shot(page, "editor-new-1366")
     page.click("form button.primary")
@@ -82,6 +87,7 @@ def test_examiner_creates_an_exam_with_two_rows_and_a_learner_sees_it(browser, l
     assert page.locator("p.flash.success").inner_text() == "Exam created."
     assert page.input_value("#opens_at") == "2026-12-01T09:00"
     assert page.locator("tr.bp-row").count() == 2
+    assert page.is_checked("#review_feedback-immediately") and page.is_checked("#review_correctness-immediately")
     context.close()
 
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")

@@ -16,7 +16,9 @@ def _finished_attempt(db):
     course, _exam = make_exam_world()
     exam = sync_course_exam(course, {
         "title": ("测试考试", "Test exam"), "time_limit_minutes": 30, "pass_mark": 60, "attempts_allowed": 3,
-        "review": {"when": "immediately", "show": ["marks", "correctness", "response", "correct_answer", "feedback"]},
+        # per thing: all but feedback now, feedback at the (future) close, so the "later" note is drawn too
+        "review": {"marks": "immediately", "correctness": "immediately", "response": "immediately",
+                   "correct_answer": "immediately", "feedback": "after_close"}, "closes_at": "2030-12-31 17:00",
         "blueprint": [{"item": "X1", "difficulty": "easy", "count": 2, "points": 30},
                       {"item": "X1", "difficulty": "easy", "count": 1, "points": 40}]}, "tests", SyncReport())
     user = make_user(make_department(), name="李建华")
@@ -45,6 +47,7 @@ def test_result_and_review_fit_desktop_and_phone(live_server, db, lang):
             for name in ("result", "review"):
                 page.goto(f"{live_server}/attempts/{attempt.id}/{name}?lang={lang}")
                 assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width, lang)
+                assert page.locator("text=2030-12-31").count() >= 1, (name, lang)  # when feedback follows
                 if shots:
                     os.makedirs(shots, exist_ok=True)
                     page.screenshot(path=f"{shots}/{name}-{lang}-{width}x{height}.png", full_page=True)

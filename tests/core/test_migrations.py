@@ -39,3 +39,56 @@ def test_upgrade_from_0001_keeps_users_and_downgrade_reverses_it(db):
         assert conn.execute(sa.text("SELECT must_change_password FROM \"user\"")).scalar_one() in (False, 0)
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
+
+
+def test_0022_review_rules_fill_from_the_old_options_and_downgrade_never_shows_more(db):
+    """Upgrade: every name in review_show gets review_when, the others never (NULL show: marks).
+    Downgrade: show = the names not never, when = after_close if any of them waits for the close."""
+    import json
+
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    db.session.remove()
+    downgrade(revision="0021_prac_task_files")
+    try:
+        with db.engine.begin() as conn:
+            for code, when, show in (("e-old-null", "immediately", None),
+                                     ("e-after", "after_close", json.dumps(["feedback", "marks"])),
+                                     ("e-never", "never", json.dumps(["marks", "correct_answer"]))):
+                conn.execute(sa.text(
+                    "INSERT INTO exam (code, title_zh, title_en, time_limit_seconds, attempts_allowed, pass_mark, "
+                    "grace_period_seconds, shuffle_options, active, review_when, review_show, created_at, updated_at) "
+                    "VALUES (:code, 'z', 'e', 600, 1, 60, 0, :yes, :yes, :when, :show, :now, :now)"),
+                    {"code": code, "when": when, "show": show, "yes": True, "now": "2026-01-01 00:00:00+00:00"})
+    finally:
+        upgrade()
+    never = {"marks": "never", "correctness": "never", "response": "never", "correct_answer": "never",
+             "feedback": "never"}
+    exam = sa.table("exam", sa.column("code", sa.String), sa.column("review_rules", sa.JSON))
+    with db.engine.connect() as conn:
+        rules = dict(conn.execute(sa.select(exam.c.code, exam.c.review_rules).where(exam.c.code.like("e-%"))).all())
+    assert rules["e-old-null"] == dict(never, marks="immediately")
+    assert rules["e-after"] == dict(never, marks="after_close", feedback="after_close")
+    assert rules["e-never"] == never
+    with db.engine.begin() as conn:  # a matrix the old columns cannot say
+        conn.execute(exam.update().where(exam.c.code == "e-after").values(
+            review_rules=dict(never, marks="immediately", correct_answer="after_close")))
+    db.session.remove()
+    downgrade(revision="0021_prac_task_files")
+    try:
+        old = sa.table("exam", sa.column("code", sa.String), sa.column("review_when", sa.String),
+                       sa.column("review_show", sa.JSON))
+        with db.engine.connect() as conn:
+            rows = {c: (w, s) for c, w, s in conn.execute(sa.select(old.c.code, old.c.review_when, old.c.review_show)
+                                                          .where(old.c.code.like("e-%"))).all()}
+        assert rows["e-old-null"] == ("immediately", ["marks"])
+        assert rows["e-after"] == ("after_close", ["marks", "correct_answer"])
+        assert rows["e-never"] == ("never", [])
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM exam WHERE code LIKE 'e-%'"))
+        upgrade()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+    assert diff == []

@@ -27,8 +27,9 @@ def form_data(**changes) -> dict:
     data = {"code": "browser-exam", "title_zh": "浏览器考试", "title_en": "Browser exam", "course": "",
             "time_limit_minutes": "20", "pass_mark": "60", "attempts_allowed": "2", "grade_method": "highest",
             "grace_period_seconds": "0", "shuffle_questions": True, "shuffle_options": True, "navigation": "free",
-            "questions_per_page": "0", "opens_at": "", "closes_at": "", "review_when": "immediately",
-            "review_show": ["marks"], "allow_retake_after_pass": False, "require_lessons": False,
+            "questions_per_page": "0", "opens_at": "", "closes_at": "",
+            "review_marks": "immediately", "review_correctness": "never", "review_response": "never",
+            "review_correct_answer": "never", "review_feedback": "never", "allow_retake_after_pass": False, "require_lessons": False,
             "rows": [{"item": "X1", "difficulty": "easy", "count": "1", "points": "100"}]}
     data.update(changes)
     return data
@@ -63,8 +64,9 @@ def make_browser_exam(**changes) -> Exam:
     ({"navigation": "sequential", "questions_per_page": "0"}, "questions_per_page"),
     ({"opens_at": "tomorrow"}, "opens_at"),
     ({"opens_at": "2026-12-01T10:00", "closes_at": "2026-12-01T09:00"}, "closes_at"),
-    ({"review_when": "after_close"}, "review_when"),
-    ({"review_show": ["marks", "key"]}, "review_show"),
+    ({"review_marks": "after_close"}, "review_marks"),                 # after_close needs a close
+    ({"review_feedback": "later"}, "review_feedback"),
+    ({"review_correctness": ""}, "review_correctness"),                 # every row must have a choice
     ({"rows": []}, "rows"),
     ({"rows": [{"item": "NOPE", "difficulty": "easy", "count": "1", "points": "100"}]}, "rows-0-item"),
     ({"rows": [{"item": "X1", "difficulty": "tricky", "count": "1", "points": "100"}]}, "rows-0-difficulty"),
@@ -97,8 +99,8 @@ def test_a_valid_form_has_no_errors_and_the_pool_rule_is_three_times_the_count(d
 def test_save_round_trip_keeps_every_field_and_times_are_local(db):
     make_exam_world()
     exam = make_browser_exam(opens_at="2026-12-01T09:00", closes_at="2026-12-01T17:30", grade_method="average",
-                             review_when="after_close", review_show=["feedback", "marks"], shuffle_questions=False,
-                             navigation="sequential", questions_per_page="1", grace_period_seconds="45",
+                             review_marks="immediately", review_correct_answer="after_close",
+                             review_feedback="after_close", shuffle_questions=False, navigation="sequential", questions_per_page="1", grace_period_seconds="45",
                              pass_mark="62.5")
     _db.session.expire_all()
     exam = _db.session.execute(select(Exam).where(Exam.code == "browser-exam")).scalar_one()
@@ -107,7 +109,8 @@ def test_save_round_trip_keeps_every_field_and_times_are_local(db):
     assert (exam.time_limit_seconds, exam.attempts_allowed, exam.grade_method, exam.grace_period_seconds) == \
         (1200, 2, "average", 45)
     assert exam.pass_mark == Decimal("62.50") and exam.course is None
-    assert exam.review_when == "after_close" and exam.review_show == ["marks", "feedback"]
+    assert exam.review_rules == {"marks": "immediately", "correctness": "never", "response": "never",
+                                 "correct_answer": "after_close", "feedback": "after_close"}
     assert exam.shuffle_questions is False and exam.shuffle_options is True
     assert (exam.navigation, exam.questions_per_page) == ("sequential", 1)
     assert [(r.standard_item.code, r.difficulty, r.count, r.points) for r in exam.blueprint] == \
@@ -115,11 +118,24 @@ def test_save_round_trip_keeps_every_field_and_times_are_local(db):
     assert editor.local_input(exam.opens_at) == "2026-12-01T09:00"
     # the same form again changes nothing
     spec, errors = editor.validate_exam_spec(form_data(
-        opens_at="2026-12-01T09:00", closes_at="2026-12-01T17:30", grade_method="average", review_when="after_close",
-        review_show=["feedback", "marks"], shuffle_questions=False, navigation="sequential", questions_per_page="1",
+        opens_at="2026-12-01T09:00", closes_at="2026-12-01T17:30", grade_method="average", review_marks="immediately",
+        review_correct_answer="after_close", review_feedback="after_close", shuffle_questions=False, navigation="sequential", questions_per_page="1",
         grace_period_seconds="45", pass_mark="62.5"), exam)
     assert not errors
     assert editor.save_exam(spec, exam)[1] == "unchanged"
+
+
+def test_after_close_without_a_close_is_refused_per_row_with_the_message(db):
+    make_exam_world()
+    spec, errors = editor.validate_exam_spec(form_data(review_correct_answer="after_close", review_feedback="after_close"))
+    assert spec is None and set(errors) == {"review_correct_answer", "review_feedback"}
+    assert errors["review_feedback"] == ["“考试关闭后”需要设置关闭时间。"]  # zh_CN, the default locale
+    # with a close it is accepted; a changed matrix is an update of the definition
+    exam = make_browser_exam(closes_at="2026-12-01T17:30", review_feedback="after_close")
+    spec, errors = editor.validate_exam_spec(form_data(closes_at="2026-12-01T17:30", review_feedback="after_close",
+                                                       review_correctness="immediately"), exam)
+    assert not errors and editor.save_exam(spec, exam)[1] == "updated"
+    assert exam.review_rules["correctness"] == "immediately" and exam.review_rules["feedback"] == "after_close"
 
 
 def test_pool_sizes_are_one_grouped_query(db):

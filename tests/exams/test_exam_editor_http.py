@@ -26,7 +26,8 @@ def new_exam_form(token, **changes):
     data = {"csrf_token": token, "code": "browser-1", "title_zh": "浏览器考试", "title_en": "Browser exam",
             "course": "", "time_limit_minutes": "20", "pass_mark": "60", "attempts_allowed": "2",
             "grade_method": "last", "grace_period_seconds": "30", "navigation": "free", "questions_per_page": "0",
-            "opens_at": "", "closes_at": "", "review_when": "immediately", "review_show": ["marks", "feedback"],
+            "opens_at": "", "closes_at": "", "review_marks": "immediately", "review_correctness": "never",
+            "review_response": "never", "review_correct_answer": "never", "review_feedback": "immediately",
             "shuffle_questions": "y", "shuffle_options": "y",
             "rows-0-item": "X1", "rows-0-difficulty": "easy", "rows-0-count": "1", "rows-0-points": "100",
             "allowed_networks": "", "access_code": "", "action": "save"}
@@ -231,3 +232,41 @@ def test_odd_digits_in_buttons_and_the_sitting_are_not_server_errors(app, world,
     client.post("/logout", data={"csrf_token": token})
     login_as(learner)
     assert _start(client, exam.code, sitting="²").status_code == 302
+
+
+def test_review_matrix_is_a_labelled_radio_table_validated_and_audited(app, world, client, login_as):
+    _exam, examiner, _learner = world
+    login_as(examiner)
+    page = client.get("/admin/exams/new?lang=en").get_data(as_text=True)
+    assert '<caption>What the review shows, and when</caption>' in page
+    for what in ("marks", "correctness", "response", "correct_answer", "feedback"):
+        for when in ("immediately", "after_close", "never"):
+            assert f'for="review_{what}-{when}"><input type="radio" name="review_{what}" id="review_{what}-{when}"' in page
+    assert 'id="review_marks-immediately" value="immediately" checked' in page
+    assert 'id="review_feedback-never" value="never" checked' in page
+    assert '<span class="visually-hidden">Feedback: After the exam closes</span>' in page
+    token = csrf_token(client, "/admin/exams/new?lang=en")
+    bad = new_exam_form(token, review_correct_answer="after_close")
+    response = client.post("/admin/exams/new", data=bad)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert 'The right answer: &#34;After the exam closes&#34; needs a close date and time.' in body \
+        or 'The right answer: "After the exam closes" needs a close date and time.' in body
+    assert 'aria-describedby="review_correct_answer-error"' in body
+    assert _db.session.execute(select(func.count(Exam.id)).where(Exam.code == "browser-1")).scalar_one() == 0
+    good = new_exam_form(token, closes_at="2030-12-01T17:00", review_correct_answer="after_close",
+                         review_correctness="immediately")
+    assert client.post("/admin/exams/new", data=good).status_code == 302
+    created = _db.session.execute(select(Exam).where(Exam.code == "browser-1")).scalar_one()
+    assert created.review_rules == {"marks": "immediately", "correctness": "immediately", "response": "never",
+                                    "correct_answer": "after_close", "feedback": "immediately"}
+    page = client.get("/admin/exams/browser-1/edit").get_data(as_text=True)
+    assert 'id="review_correct_answer-after_close" value="after_close" checked' in page
+    good["review_feedback"] = "after_close"
+    assert client.post("/admin/exams/browser-1/edit", data=good).status_code == 302
+    events = _db.session.execute(select(AuditEvent).where(AuditEvent.action == "exam.update")).scalars().all()
+    assert len(events) == 1 and events[0].target == f"exam:{created.id}"
+    assert events[0].detail["review_rules"]["from"]["feedback"] == "immediately"
+    assert events[0].detail["review_rules"]["to"]["feedback"] == "after_close"
+    _db.session.refresh(created)
+    assert created.review_rules["feedback"] == "after_close"

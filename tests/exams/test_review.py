@@ -57,14 +57,16 @@ def _login(app, user):
 
 def test_defaults_keep_todays_behaviour(db):
     _course, exam = _world(db)
-    assert (exam.review_when, exam.review_show) == ("immediately", ["marks"])
+    assert exam.review_rules == {"marks": "immediately", "correctness": "never", "response": "never",
+                                 "correct_answer": "never", "feedback": "never"}
     assert exam.allow_retake_after_pass is False and exam.require_lessons is False
 
 
 def test_review_settings_are_parsed(db):
     _course, exam = _world(db, review={"when": "after_close", "show": ["feedback", "marks", "marks"]},
                            closes_at="2026-11-25 17:00", allow_retake_after_pass=True, require_lessons=True)
-    assert exam.review_when == "after_close" and exam.review_show == ["marks", "feedback"]
+    assert exam.review_rules == {"marks": "after_close", "correctness": "never", "response": "never",
+                                 "correct_answer": "never", "feedback": "after_close"}
     assert exam.allow_retake_after_pass and exam.require_lessons
 
 
@@ -86,7 +88,7 @@ def test_bad_settings_name_file_and_field_and_change_nothing(db, extra, message)
     assert "courses/test-course/course.yaml" in text and message in text
     db.session.rollback()
     db.session.refresh(exam)
-    assert exam.review_when == "immediately" and exam.require_lessons is False
+    assert exam.review_rules["marks"] == "immediately" and exam.require_lessons is False
 
 
 # --- when the review opens -----------------------------------------------------------------
@@ -116,7 +118,7 @@ def test_after_close_opens_exactly_at_the_window_close(db):
     assert review_state(attempt, CLOSE).show == ALL
 
 
-def test_after_close_follows_the_candidates_own_later_close(db):
+def test_after_close_waits_for_the_last_close_of_anyone(db):
     _course, exam = _world(db, review={"when": "after_close", "show": ALL}, closes_at="2026-11-25 17:00")
     user, attempt = _finished(db, exam)
     later = CLOSE + dt.timedelta(days=2)
