@@ -89,12 +89,13 @@ def _scope_trend(plan: RolloutPlan, as_of: dt.date, rows: list, *, with_missing:
 
 
 def _trend(plan: RolloutPlan, as_of: dt.date, department_ids: list[int], live: tuple[int, int], scope: str,
-           rows: list) -> dict:
-    points = trend.trend_series(plan, department_ids, as_of, live)
-    result = trend.forecast(plan, as_of, points)
+           rows: list, wave=None) -> dict:
+    """``wave``: the wave whose milestones a single department follows (target line and forecast)."""
+    points = trend.trend_series(plan, department_ids, as_of, live, wave)
+    result = trend.forecast(plan, as_of, points, services.milestones_for(plan, wave))
     return {"points": points, "forecast": result, "scope": scope,
             "missing": trend.departments_missing(plan, as_of, rows) if rows else [],
-            "svg": chart.trend_svg(plan, points, result, scope=scope)}
+            "svg": chart.trend_svg(plan, points, result, scope=scope, wave=wave)}
 
 
 @bp.route("/departments/<int:department_id>")
@@ -127,14 +128,14 @@ def department(department_id: int):
     figures = None
     if result is not None and result.counts["eligible"]:
         counts = result.counts  # the subtree's completion from the drill-down's own counts (no second aggregate)
-        plan_target, wave_targets = services.department_targets(plan, as_of)  # a wave's department: its own
-        target = wave_targets.get(department.id, plan_target)
+        wave = services.plan_targets(plan).wave(department.id)  # a wave's department: its own milestones
+        target = services.target_percent(plan, as_of, wave)
         figures = services.DepartmentFigures(department=department, level=0, eligible=counts["eligible"],
                                              started=counts["eligible"] - counts["not_started"],
                                              certified=counts["certified"], target=target)
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)]
-    trend_data = (_trend(plan, as_of, [department.id], (figures.eligible, figures.certified), department.name, [])
-                  if figures else None)
+    trend_data = (_trend(plan, as_of, [department.id], (figures.eligible, figures.certified), department.name, [],
+                         wave) if figures else None)
     query = {"plan": plan.id, "as_of": as_of.isoformat(), "status": args["status"], "sort": args["sort"],
              "dir": "desc" if descending else "asc", "position": args["position"] or "",
              "overdue": "1" if args["overdue"] else "", "exhausted": "1" if args["exhausted"] else ""}
