@@ -141,7 +141,7 @@ def department(department_id: int):
              "overdue": "1" if args["overdue"] else "", "exhausted": "1" if args["exhausted"] else ""}
     return render_template("rollout/department.html", plan=plan, department=department, figures=figures,
                            result=result, covered=covered, as_of=as_of, path=path, query=query,
-                           statuses=services.STATUS_FILTERS, trend=trend_data)
+                           statuses=services.STATUS_FILTERS, labels=exports.person_status_labels(plan), trend=trend_data)
 
 
 @bp.route("/people/<int:user_id>")

@@ -15,10 +15,13 @@ Wave "第一批" = 市交通局 (B), 10-01 … 10-31, its own milestone 10-31 �
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import textwrap
 from decimal import Decimal
 
+import openpyxl
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -256,3 +259,50 @@ def test_the_department_page_shows_the_wave_target(db, tree, client, login_as):
     assert "target 100.0" in b.get_data(as_text=True).replace("\xa0", " ").replace("100.0 %", "100.0")
     a = client.get(f"/dashboard/departments/{tree['a'].id}?plan={tree['plan'].id}&as_of=2026-10-31&lang=en")
     assert "target 49.6" in a.get_data(as_text=True).replace("\xa0", " ").replace("49.6 %", "49.6")
+
+
+# --- courses-only wording in the drill-down and the exports; XLSX pass rate "—" -------------------
+
+def test_the_drill_down_of_a_courses_only_plan_says_completed(db, tree, client, login_as):
+    plan = _courses_only_plan(db, tree)
+    login_as(tree["admin"])
+    url = f"/dashboard/departments/{tree['city'].id}?plan={plan.id}&as_of=2026-10-31&status=all"
+    en = client.get(url + "&lang=en").get_data(as_text=True)
+    assert '<span class="badge ok">Completed</span>' in en and '>Completed</option>' in en
+    assert "Completed: 2" in en and "Started, not completed: 1" in en and ">Not completed</option>" in en
+    assert "2 of 5 completed (40.0" in en
+    assert '<span class="badge ok">Certified</span>' not in en and ">Certified</option>" not in en
+    zh = client.get(url + "&lang=zh_CN").get_data(as_text=True)
+    assert '<span class="badge ok">已完成</span>' in zh and ">已完成</option>" in zh and "已取证" not in zh
+    rows = list(csv.reader(io.StringIO(client.get(
+        f"/dashboard/departments/{tree['city'].id}/people.csv?plan={plan.id}&as_of=2026-10-31&status=certified&lang=en"
+    ).get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r[4] for r in rows[1:]} == {"Completed"} and len(rows) == 3
+    # a plan with a certification keeps its words
+    certified = client.get(f"/dashboard/departments/{tree['city'].id}?plan={tree['plan'].id}&as_of=2026-10-31"
+                           "&status=all&lang=en").get_data(as_text=True)
+    assert '<span class="badge ok">Certified</span>' in certified and ">Completed</option>" not in certified
+
+
+def test_the_xlsx_of_a_courses_only_plan_writes_a_dash_for_the_pass_rate(db, tree, client, login_as):
+    plan = _courses_only_plan(db, tree)
+    login_as(tree["admin"])
+    response = client.get(f"/dashboard/export.xlsx?plan={plan.id}&as_of=2026-10-31&lang=en")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    city = list(book["City"].iter_rows(values_only=True))
+    assert city[0][5] == "Completed" and city[0][8] == "Pass rate (%)"
+    # 5 eligible, 2 completed → 40 %; three sat and passed the exam but the plan has no pass rate
+    assert city[1][:9] == ("CITY", "滨江市", "滨江市", 5, city[1][4], 2, 40.0, city[1][7], "—")
+    for title in ("Bureaus", "Divisions"):
+        assert {row[8] for row in list(book[title].iter_rows(values_only=True))[1:]} == {"—"}
+    terms = {row[0]: row[1] for row in book["Definitions"].iter_rows(values_only=True)}
+    assert "no pass rate (—)" in terms["Pass rate"] and "Completed" in terms
+    zh = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/dashboard/export.xlsx?plan={plan.id}&as_of=2026-10-31&lang=zh_CN").data))
+    first = zh.worksheets[0]
+    assert first.cell(1, 6).value == "已完成" and first.cell(2, 9).value == "—"
+    # with a certification the cell stays a number
+    numbers = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/dashboard/export.xlsx?plan={tree['plan'].id}&as_of=2026-10-31&lang=en").data))
+    assert isinstance(numbers["City"].cell(2, 9).value, (int, float)) and numbers["City"].cell(1, 6).value == "Certified"
