@@ -20,7 +20,8 @@ from app.extensions import db
 from app.org.models import Department
 from app.org.services import can_see_department, department_path, scope_roots
 from app.rollout import chart, editing, exports, services, skills, trend
-from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, kept_milestone_rows, plan_input_from, wave_input_from
+from app.rollout.forms import (ExemptionForm, PlanForm, WaveForm, kept_milestone_rows, plan_input_from, wave_input_from,
+                               wave_milestones_from)
 from app.rollout.models import RolloutPlan
 
 bp = Blueprint("rollout", __name__, url_prefix="/dashboard")
@@ -443,9 +444,55 @@ def waves(plan_id: int):
         status = 400
         flash(_("The wave was not added: see the messages by the fields."), "error")
     rows = kept_milestone_rows(request.form, "wm") if request.method == "POST" else []
-    rows = rows + [{"due_on": "", "target": "", "remove": False}] * max(1, 3 - len(rows))
+    return _waves_page(plan, form, errors, rows, status)
+
+
+_BLANK_ROW = {"due_on": "", "target": "", "remove": False}
+
+
+def _target_text(value) -> str:
+    """A stored target (Decimal, percent) as typed: ``60``, ``62.5``."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _waves_page(plan: RolloutPlan, form: WaveForm, errors: dict, rows: list[dict], status: int = 200, *,
+                wave_id: int | None = None, wave_rows: list[dict] | None = None, wave_errors: dict | None = None):
+    """The waves page: the add form (``rows``: its milestone rows as posted) and, for each wave, its
+    milestone rows as stored plus a blank one — or, for ``wave_id``, ``wave_rows`` as posted with
+    ``wave_errors`` beside them."""
+    rows = rows + [_BLANK_ROW] * max(1, 3 - len(rows))
+    milestone_rows = {w.id: [{"due_on": m.due_on.isoformat(), "target": _target_text(m.target_percent), "remove": False}
+                             for m in w.milestones] + [_BLANK_ROW] for w in plan.waves}
+    if wave_id is not None:
+        milestone_rows[wave_id] = wave_rows or [_BLANK_ROW]
     return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors, rows=rows,
+                           wave_rows=milestone_rows, wave_errors={wave_id: wave_errors or {}}, open_wave=wave_id,
                            forest=editing.department_forest(), chosen=set(_posted_ids("wave_department"))), status
+
+
+@admin_bp.route("/<int:plan_id>/waves/<int:wave_id>/milestones", methods=["POST"])
+@admin_required
+def wave_milestones(plan_id: int, wave_id: int):
+    """Change one wave's own milestones (rows ``wm-<i>-due_on`` / ``-target`` / ``-remove``; "Add a row"
+    re-renders without saving) through :func:`app.rollout.editing.set_wave_milestones`. Audited."""
+    plan = _plan_or_404(plan_id)
+    if not any(w.id == wave_id for w in plan.waves):
+        abort(404)
+    form = WaveForm(formdata=None)  # the add form, empty (CSRF is checked for every POST by CSRFProtect)
+    milestones, rows = wave_milestones_from(request.form)
+    if request.form.get("more"):  # "add a milestone row" without JavaScript: show the rows again, save nothing
+        return _waves_page(plan, form, {}, [], wave_id=wave_id, wave_rows=rows + [_BLANK_ROW])
+    try:
+        saved = editing.set_wave_milestones(current_user, plan, wave_id, milestones, ip=request.remote_addr)
+    except editing.PlanInvalid as invalid:
+        db.session.rollback()
+        flash(_("The milestones were not saved: see the messages by the fields."), "error")
+        return _waves_page(plan, form, {}, [], 400, wave_id=wave_id, wave_rows=rows + [_BLANK_ROW],
+                           wave_errors=invalid.errors)
+    db.session.commit()
+    flash(_("Milestones saved.") if saved.action != "unchanged" else _("Nothing changed."), "success")
+    return redirect(url_for("plans.waves", plan_id=plan.id))
 
 
 @admin_bp.route("/<int:plan_id>/waves/<int:wave_id>/delete", methods=["POST"])

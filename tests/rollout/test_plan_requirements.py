@@ -306,3 +306,52 @@ def test_the_xlsx_of_a_courses_only_plan_writes_a_dash_for_the_pass_rate(db, tre
     numbers = openpyxl.load_workbook(io.BytesIO(client.get(
         f"/dashboard/export.xlsx?plan={tree['plan'].id}&as_of=2026-10-31&lang=en").data))
     assert isinstance(numbers["City"].cell(2, 9).value, (int, float)) and numbers["City"].cell(1, 6).value == "Certified"
+
+
+# --- editing one wave's milestones (the waves page's service) ------------------------------------
+
+def test_set_wave_milestones_changes_one_wave_through_save_plan(db, tree):
+    from app.audit.models import AuditEvent
+    from app.rollout.editing import set_wave_milestones
+
+    data = plan_input_of(tree["plan"])
+    data.waves = [WaveInput("第一批", dt.date(2026, 10, 1), dt.date(2026, 10, 31), [tree["b"].id], [(OCT31, "100")]),
+                  WaveInput("第二批", dt.date(2026, 11, 1), dt.date(2026, 11, 30), [tree["a"].id], [])]
+    save_plan(tree["admin"], data, tree["plan"])
+    db.session.commit()
+    first = next(w for w in tree["plan"].waves if w.name == "第一批")
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "rollout_plan.update")).scalars().all()
+    before = len(events)
+    # a milestone added (10-20 → 60 %), the other kept
+    saved = set_wave_milestones(tree["admin"], tree["plan"], first.id, [(dt.date(2026, 10, 20), "60"), (OCT31, "100")])
+    db.session.commit()
+    assert saved.changes == ["waves"]
+    waves = {w.name: w for w in tree["plan"].waves}
+    assert [(m.due_on, float(m.target_percent)) for m in waves["第一批"].milestones] == [
+        (dt.date(2026, 10, 20), 60.0), (OCT31, 100.0)]
+    assert waves["第二批"].milestones == [] and [d.id for d in waves["第二批"].departments] == [tree["a"].id]
+    assert target_percent(tree["plan"], OCT16, waves["第一批"]) == Decimal("47.4")  # day 15 of 19 × 60 % = 47.37
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "rollout_plan.update")
+                               .order_by(AuditEvent.id.desc())).scalars().first()
+    assert event.target == f"plan:{tree['plan'].id}" and event.detail["changes"] == ["waves"]
+    assert {w["name"]: w["milestones"] for w in event.detail["waves"]}["第一批"] == [
+        ["2026-10-20", "60"], ["2026-10-31", "100"]]
+    # the same again: unchanged, no event
+    again = set_wave_milestones(tree["admin"], tree["plan"], waves["第一批"].id,
+                                [(dt.date(2026, 10, 20), "60"), (OCT31, "100")])
+    assert again.action == "unchanged"
+    assert len(db.session.execute(select(AuditEvent).where(
+        AuditEvent.action == "rollout_plan.update")).scalars().all()) == before + 1
+    # bad input: messages keyed for the wave's rows, nothing changes
+    with pytest.raises(PlanInvalid) as raised:
+        set_wave_milestones(tree["admin"], tree["plan"], waves["第一批"].id, [(dt.date(2026, 10, 20), "160")])
+    assert "milestones-0-target" in raised.value.errors
+    db.session.rollback()
+    assert [float(m.target_percent) for m in next(w for w in tree["plan"].waves if w.name == "第一批").milestones] == [
+        60.0, 100.0]
+    # removing every row: the wave follows the plan's milestones again
+    set_wave_milestones(tree["admin"], tree["plan"], next(w for w in tree["plan"].waves if w.name == "第一批").id, [])
+    db.session.commit()
+    assert all(w.milestones == [] for w in tree["plan"].waves)
+    with pytest.raises(LookupError):
+        set_wave_milestones(tree["admin"], tree["plan"], 999_999, [])
