@@ -67,6 +67,7 @@ ROUTES = {
     "plans.new": ("GET", "/admin/plans/new", [302, 403, 403, 200]),
     "plans.edit": ("GET", "/admin/plans/{plan}/edit", [302, 403, 403, 200]),
     "plans.waves": ("GET", "/admin/plans/{plan}/waves", [302, 403, 403, 200]),
+    "plans.wave_milestones": ("POST", "/admin/plans/{plan}/waves/{wave}/milestones", [302, 403, 403, 302]),
     "plans.delete_wave": ("POST", "/admin/plans/{plan}/waves/{wave}/delete", [302, 403, 403, 302]),
     "plans.exemptions": ("GET", "/admin/plans/{plan}/exemptions", [302, 403, 403, 200]),
     "plans.lift": ("POST", "/admin/plans/{plan}/exemptions/{exempted}/lift", [302, 403, 403, 302]),

@@ -24,7 +24,7 @@ from app.org.models import Department, DepartmentClosure
 from app.notifications.services import public_url, queue, queue_many, queued_keys, send_pending
 from app.org.services import visible_department_ids
 from app.rollout.models import Exemption, RolloutPlan, plan_course
-from app.rollout.services import department_figures, department_paths, flatten, required_course_ids
+from app.rollout.services import department_figures, department_paths, flatten, plan_targets, required_course_ids
 
 
 def _exempted():
@@ -153,9 +153,11 @@ def _officers_above(department_id: int) -> list[int]:
 
 
 def send_escalations(today: dt.date | None = None) -> int:
-    """Tell the officer of each behind department's parent: for every active plan whose latest milestone
-    has passed (``due_on`` before today), every department whose completion today (certified ÷
-    eligible, :func:`app.rollout.services.department_figures`) is below that milestone's target goes
+    """Tell the officer of each behind department's parent: for every active plan, every department whose
+    latest passed milestone (``due_on`` before today; its wave's milestones when it is in a wave that has
+    its own, else the plan's: :func:`app.rollout.services.plan_targets`, the dashboard's rule) asked for
+    more than its completion today (certified — for a courses-only plan completed — ÷ eligible,
+    :func:`app.rollout.services.department_figures`) goes
     to the officers of its parent department (or, if the parent has none, of the nearest department
     above with officers). One message per officer and plan per ISO week listing the departments
     (key ``plan<id>:<week>``); root departments have no one above and are not escalated.
@@ -169,25 +171,26 @@ def send_escalations(today: dt.date | None = None) -> int:
     new = 0
     for plan in db.session.execute(select(RolloutPlan).where(RolloutPlan.active.is_(True))
                                    .order_by(RolloutPlan.id)).scalars():
-        passed = [m for m in plan.milestones if m.due_on < today]
-        if not passed:
+        targets = plan_targets(plan)
+        if not any(m.due_on < today for m in plan.milestones) and not any(
+                m.due_on < today for w in plan.waves for m in w.milestones):
             continue
-        milestone = passed[-1]
         by_officer: dict[int, list[dict]] = defaultdict(list)
         for fig in flatten(department_figures(plan, everyone, today)):
             parent_id = fig.department.parent_id
-            if parent_id is None or fig.completion is None or fig.completion >= milestone.target_percent:
+            passed = [m for m in targets.milestones(fig.department.id) if m.due_on < today]
+            if parent_id is None or not passed or fig.completion is None or fig.completion >= passed[-1].target_percent:
                 continue
             for officer_id in _officers_above(parent_id):
                 by_officer[officer_id].append({"path": paths.get(fig.department.id, fig.department.name),
                                                "completion": fig.completion, "certified": fig.certified,
-                                               "eligible": fig.eligible})
+                                               "eligible": fig.eligible, "milestone": passed[-1]})
         if not by_officer:
             continue
         officers = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(by_officer))).scalars()}
         for officer_id, departments in by_officer.items():
             new += queue(officers[officer_id], "escalation", f"plan{plan.id}:{week}",
-                         link=public_url("rollout.dashboard", plan=plan.id), plan=plan, milestone=milestone,
+                         link=public_url("rollout.dashboard", plan=plan.id), plan=plan,
                          departments=departments, today=today)
     return new
 

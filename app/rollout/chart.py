@@ -15,7 +15,7 @@ from flask_babel import _, get_locale
 from markupsafe import Markup, escape
 
 from app.rollout.models import RolloutPlan
-from app.rollout.services import target_percent
+from app.rollout.services import milestones_for, target_percent
 from app.rollout.trend import Forecast, TrendPoint
 
 WIDTH, HEIGHT = 480, 270
@@ -28,22 +28,25 @@ def short_date(day: dt.date) -> str:
     return format_skeleton("MMMd", day, locale=get_locale() or "zh_CN")
 
 
-def target_line(plan: RolloutPlan) -> list[tuple[dt.date, Decimal]]:
+def target_line(plan: RolloutPlan, wave=None) -> list[tuple[dt.date, Decimal]]:
     """Corners of the target line: plan start at 0 %, each milestone's target at its date (the line of
-    :func:`app.rollout.services.target_percent` is straight between them), held to the plan's end."""
-    corners = [(plan.starts_on, Decimal(0))] + [(m.due_on, Decimal(m.target_percent)) for m in plan.milestones]
+    :func:`app.rollout.services.target_percent` is straight between them), held to the plan's end. With
+    a ``wave`` that has its own milestones (a department inside it), the wave's start and milestones."""
+    start = wave.starts_on if wave is not None and wave.milestones else plan.starts_on
+    corners = [(start, Decimal(0))] + [(m.due_on, Decimal(m.target_percent)) for m in milestones_for(plan, wave)]
     if corners[-1][0] < plan.ends_on:
-        corners.append((plan.ends_on, target_percent(plan, plan.ends_on)))
+        corners.append((plan.ends_on, target_percent(plan, plan.ends_on, wave)))
     return corners
 
 
 def trend_svg(plan: RolloutPlan, points: list[TrendPoint], result: Forecast | None, *, scope: str,
-              element_id: str = "trend") -> Markup:
+              element_id: str = "trend", wave=None) -> Markup:
     """SVG markup of completion (percent 0–100) by local day against the plan's target line, with the
     forecast as a dashed line from the as-of date to the next milestone (or the plan's end).
 
     ``points``: the days to draw (:func:`app.rollout.trend.trend_series`); ``scope``: the name of what
-    is shown (for the title); ``element_id`` prefixes the ids used by ``aria-labelledby``.
+    is shown (for the title); ``element_id`` prefixes the ids used by ``aria-labelledby``; ``wave``: the
+    wave whose milestones a single department follows (:meth:`app.rollout.services.PlanTargets.wave`).
     """
     first = plan.starts_on
     last_points = [p.day for p in points]
@@ -92,9 +95,9 @@ def trend_svg(plan: RolloutPlan, points: list[TrendPoint], result: Forecast | No
             placed.append(px)
     out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#444444"/>')
     # target line and milestone markers
-    corners = " ".join(f"{x(d)},{y(v)}" for d, v in target_line(plan))
+    corners = " ".join(f"{x(d)},{y(v)}" for d, v in target_line(plan, wave))
     out.append(f'<polyline points="{corners}" fill="none" stroke="{TARGET}" stroke-width="2" stroke-dasharray="2 3"/>')
-    for m in plan.milestones:
+    for m in milestones_for(plan, wave):
         out.append(f'<circle cx="{x(m.due_on)}" cy="{y(m.target_percent)}" r="4" fill="{TARGET}"/>')
     # actual completion
     if points:

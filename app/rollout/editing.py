@@ -424,7 +424,7 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
                                     "starts_on": plan.starts_on.isoformat(), "ends_on": plan.ends_on.isoformat(),
                                     "audience": sorted(data.audience_ids), "exclusions": sorted(data.exclusion_ids),
                                     "positions": data.positions, "grades": data.grades, "due_rule": data.due_rule,
-                                    "due_days": data.due_days}, ip)
+                                    "due_days": data.due_days, **_waves_detail(data, changes)}, ip)
     assigned = assign(plan) if plan.active else AssignResult()
     if assigned.created:
         record(actor.id if actor else None, "rollout_plan.assign", f"plan:{plan.id}",
@@ -524,6 +524,42 @@ def plan_input_of(plan: RolloutPlan) -> PlanInput:
                      key=plan.key)
 
 
+def _waves_detail(data: PlanInput, changes: list[str]) -> dict:
+    """The waves as saved, for the audit detail, when they changed: ``{"waves": [{name, starts_on,
+    ends_on, departments, milestones: [[date, target percent text]]}]}``; else ``{}``."""
+    if data.waves is None or "waves" not in changes:
+        return {}
+    return {"waves": [{"name": w.name, "starts_on": w.starts_on.isoformat(), "ends_on": w.ends_on.isoformat(),
+                       "departments": sorted(w.department_ids),
+                       "milestones": [[d.isoformat(), f"{Decimal(t).normalize():f}"] for d, t in w.milestones]}
+                      for w in data.waves]}
+
+
+def set_wave_milestones(actor: User | None, plan: RolloutPlan, wave_id: int, milestones: list[tuple], *,
+                        ip: str | None = None) -> SaveResult:
+    """Replace the milestones of the plan's wave ``wave_id`` with ``milestones`` (``(due_on, target)`` as
+    in :class:`WaveInput`; empty: the wave follows the plan's milestones), through :func:`save_plan`
+    (the YAML loader's service: the same checks, the ``rollout_plan.update`` audit event with the waves
+    as saved, ``unchanged`` when nothing differs). The other waves are kept as they are.
+
+    Raises :class:`LookupError` when the plan has no such wave, :class:`PlanInvalid` with the messages
+    of that wave's milestones keyed ``milestones`` / ``milestones-<j>-due_on`` / ``milestones-<j>-target``
+    (nothing written). Flushes; the caller commits. The waves are saved anew (new wave ids)."""
+    waves = wave_inputs_of(plan)
+    index = next((i for i, w in enumerate(plan.waves) if w.id == wave_id), None)
+    if index is None:
+        raise LookupError(wave_id)
+    waves[index].milestones = list(milestones)
+    data = plan_input_of(plan)
+    data.waves = waves
+    try:
+        return save_plan(actor, data, plan, ip=ip)
+    except PlanInvalid as invalid:
+        prefix = f"waves-{index}-"
+        raise PlanInvalid({name[len(prefix):] if name.startswith(prefix) else name: messages
+                           for name, messages in invalid.errors.items()}) from None
+
+
 def wave_inputs_of(plan: RolloutPlan, *, without: int | None = None) -> list[WaveInput]:
     """The plan's waves as :class:`WaveInput` (with their milestones), leaving out wave id ``without``."""
     return [WaveInput(w.name, w.starts_on, w.ends_on, [d.id for d in w.departments],
@@ -531,7 +567,7 @@ def wave_inputs_of(plan: RolloutPlan, *, without: int | None = None) -> list[Wav
 
 
 __all__ = ["AssignResult", "PlanInput", "PlanInvalid", "SaveResult", "WaveInput", "assign", "due_date_for", "due_dates",
-           "exempt", "lift_exemption", "save_plan", "validate"]
+           "exempt", "lift_exemption", "save_plan", "set_wave_milestones", "validate"]
 
 
 # --- choices for the plan pages ---------------------------------------------------------------

@@ -33,6 +33,7 @@ def _(text: str, **variables) -> str:
     return gettext(text) % variables
 
 
+NO_VALUE = "—"  # a figure that does not exist for the plan (a courses-only plan's pass rate), as on the dashboard
 MAX_CSV_ROWS = 200_000
 CSV_PAGE = 5_000
 
@@ -50,6 +51,27 @@ def level_name(depth: int) -> str:
 def status_label(status: str) -> str:
     """The status word shown on the dashboard."""
     return {services.ON_TRACK: _("On track"), services.BEHIND: _("Behind"), services.AT_RISK: _("At risk")}[status]
+
+
+def done_word(plan: RolloutPlan | None) -> str:
+    """What meeting the plan's requirement is called: "Certified" (已取证), or "Completed" (已完成) for a
+    plan requiring courses only (no certification: ``plan_conditions``' certified = every course done)."""
+    return _("Completed") if plan is not None and plan.certification_id is None else _("Certified")
+
+
+def person_status_labels(plan: RolloutPlan | None) -> dict[str, str]:
+    """The drill-down's words for :data:`app.rollout.services.STATUS_FILTERS` (the filter) and for a
+    person's status (``started``), in the words of :func:`done_word`: the page, its CSV and the filter."""
+    certification = plan is None or plan.certification_id is not None
+    return {"unfinished": _("Not certified") if certification else _("Not completed"),
+            "not_started": _("Not started"),
+            "in_progress": _("Started, not certified") if certification else _("Started, not completed"),
+            "certified": done_word(plan), "all": _("Everyone"), "started": _("Started")}
+
+
+def person_status(labels: dict[str, str], row: dict) -> str:
+    """One drill-down row's status word (``labels`` from :func:`person_status_labels`)."""
+    return labels["certified"] if row["certified"] else labels["started"] if row["started"] else labels["not_started"]
 
 
 def definitions(quota: Decimal, plan: RolloutPlan | None = None) -> list[list[str]]:
@@ -71,7 +93,7 @@ def definitions(quota: Decimal, plan: RolloutPlan | None = None) -> list[list[st
         [_("As of"), _("Every figure counts only what had happened by the end of the chosen day. Departments and the active flag are today's: transfers and leaving dates are not kept.")],
     ]
     if plan is not None and plan.certification_id is None:
-        rows[2] = [_("Certified"), _("Eligible staff who had completed every required course by the date shown. Completion = completed ÷ eligible.")]
+        rows[2] = [_("Completed"), _("Eligible staff who had completed every required course by the date shown. Completion = completed ÷ eligible.")]
         rows[3] = [_("Pass rate"), _("This plan requires no certification, so it has no pass rate (—).")]
     return rows
 
@@ -86,9 +108,9 @@ def forecast_definition() -> str:
     return _("A straight line fitted by least squares through the daily completion rate of the last 28 days (the recorded daily figures and the chosen day). Its value at the next milestone is the projected rate; where it reaches 100 %% is the projected completion date.")
 
 
-def figure_headers() -> list[str]:
-    """Column headings of a level sheet."""
-    return [_("Code"), _("Department"), _("Path"), _("Eligible"), _("Started"), _("Certified"), _("Completion (%%)"),
+def figure_headers(plan: RolloutPlan | None = None) -> list[str]:
+    """Column headings of a level sheet ("Completed" instead of "Certified" for a courses-only plan)."""
+    return [_("Code"), _("Department"), _("Path"), _("Eligible"), _("Started"), done_word(plan), _("Completion (%%)"),
             _("Participation (%%)"), _("Pass rate (%%)"), _("Credit hours met (%%)"), _("Target today (%%)"), _("Gap"),
             _("Status"), _("Not finished")]
 
@@ -106,13 +128,16 @@ def workbook(plan: RolloutPlan, viewer: User, as_of: dt.date) -> bytes:
     paths = _paths([r.department.id for r in rows])
     by_depth: dict[int, list[list]] = {}
     for r in rows:
+        # a plan without certification has no pass rate: "—" as on the dashboard and in the PDF (text cell)
+        pass_rate = _num(r.pass_rate) if r.has_pass_rate else NO_VALUE
         by_depth.setdefault(r.department.depth, []).append([
             r.department.code, r.department.name, paths.get(r.department.id, r.department.name), r.eligible,
-            r.started, r.certified, _num(r.completion), _num(r.participation), _num(r.pass_rate), _num(r.hours_rate),
+            r.started, r.certified, _num(r.completion), _num(r.participation), pass_rate, _num(r.hours_rate),
             _num(r.target), _num(r.gap), status_label(r.status), r.not_finished])
-    sheets = [(level_name(depth), figure_headers(), by_depth[depth]) for depth in sorted(by_depth)]
+    headers = figure_headers(plan)
+    sheets = [(level_name(depth), headers, by_depth[depth]) for depth in sorted(by_depth)]
     if not sheets:
-        sheets = [(level_name(0), figure_headers(), [])]
+        sheets = [(level_name(0), headers, [])]
     skills = skills_map(plan, viewer, as_of)
     skill_rows = []
     for row in skills.rows:
@@ -138,10 +163,11 @@ def drill_down_csv(plan: RolloutPlan, viewer: User, department_id: int, as_of: d
     headers = [_("Staff number"), _("Name"), _("Department"), _("Position"), _("Status"), _("Lessons done"),
                _("Exam attempts"), _("Best score"), _("Due date"), _("Overdue"), _("All exam attempts used")]
     out, page = [], 1
+    labels = person_status_labels(plan)
     while len(out) < MAX_CSV_ROWS:
         result = services.drill_down(plan, viewer, department_id, as_of, page=page, per_page=CSV_PAGE, **filters)
         for r in result.rows:
-            status = _("Certified") if r["certified"] else _("Started") if r["started"] else _("Not started")
+            status = person_status(labels, r)
             out.append([r["user"].staff_number, r["user"].name, r["path"], r["user"].position or "", status,
                         r["lessons_done"], r["attempts"], _num(r["best_score"]),
                         r["due_on"].isoformat() if r["due_on"] else "", _("Yes") if r["overdue"] else "",

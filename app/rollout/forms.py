@@ -117,3 +117,11 @@ def wave_input_from(form: WaveForm, posted: MultiDict) -> WaveInput:
     return WaveInput(name=form.name.data or "", starts_on=form.starts_on.data, ends_on=form.ends_on.data,
                      department_ids=_ids(posted, "wave_department"),
                      milestones=[(_date(r["due_on"]), r["target"]) for r in kept_milestone_rows(posted, "wm")])
+
+
+def wave_milestones_from(posted: MultiDict) -> tuple[list[tuple], list[dict]]:
+    """One wave's milestone rows as posted on the waves page (``wm-<i>-due_on`` / ``-target`` /
+    ``-remove``): ``([(due_on date or None, target text)], the rows kept)``, blank and removed rows left
+    out (row ``i`` is milestone ``i``, so the service's ``milestones-<i>-…`` messages go beside it)."""
+    kept = kept_milestone_rows(posted, "wm")
+    return [(_date(r["due_on"]), r["target"]) for r in kept], kept

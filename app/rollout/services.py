@@ -52,10 +52,8 @@ def target_percent(plan: RolloutPlan, day: dt.date, wave: PlanWave | None = None
     milestones, the wave's start and milestones are used instead of the plan's (issue 7: a wave of
     departments measured against its own dates); a wave without milestones follows the plan.
     """
-    if wave is not None and wave.milestones:
-        start, milestones = wave.starts_on, wave.milestones
-    else:
-        start, milestones = plan.starts_on, plan.milestones
+    start, milestones = (wave.starts_on, wave.milestones) if wave is not None and wave.milestones else (
+        plan.starts_on, plan.milestones)
     points = [(start, Decimal(0))] + [(m.due_on, Decimal(m.target_percent)) for m in milestones]
     if day <= start:
         return Decimal(0)
@@ -80,6 +78,40 @@ def wave_of_departments(plan: RolloutPlan) -> dict[int, PlanWave]:
                 DepartmentClosure.ancestor_id.in_(ids))).scalars():
             out.setdefault(dept_id, wave)
     return out
+
+
+def milestones_for(plan: RolloutPlan, wave: PlanWave | None = None) -> list:
+    """The milestones a department is measured against, by date: its wave's (``wave`` from
+    :func:`wave_of_departments`) when that wave has its own, else the plan's (the rule of
+    :func:`target_percent`). ``Milestone`` or ``WaveMilestone`` rows, both with ``due_on``/``target_percent``."""
+    return list(wave.milestones) if wave is not None and wave.milestones else list(plan.milestones)
+
+
+@dataclass
+class PlanTargets:
+    """What each department of a plan is measured against (the one rule of the dashboard, the
+    snapshots, escalations and the forecast): ``waves`` = :func:`wave_of_departments`; a department
+    not in it follows the plan. Build with :func:`plan_targets` (one query per wave with milestones)."""
+
+    plan: RolloutPlan
+    waves: dict[int, PlanWave]
+
+    def wave(self, department_id: int) -> PlanWave | None:
+        """The wave whose milestones the department follows, or None (the plan's)."""
+        return self.waves.get(department_id)
+
+    def milestones(self, department_id: int) -> list:
+        """The department's milestones by date (:func:`milestones_for`)."""
+        return milestones_for(self.plan, self.waves.get(department_id))
+
+    def target(self, department_id: int, day: dt.date) -> Decimal:
+        """The department's target percent (0–100) on local date ``day`` (:func:`target_percent`)."""
+        return target_percent(self.plan, day, self.waves.get(department_id))
+
+
+def plan_targets(plan: RolloutPlan) -> PlanTargets:
+    """The per-department targets of ``plan`` (:class:`PlanTargets`)."""
+    return PlanTargets(plan, wave_of_departments(plan))
 
 
 def department_targets(plan: RolloutPlan, day: dt.date) -> tuple[Decimal, dict[int, Decimal]]:

@@ -38,7 +38,7 @@ from app.core.time import local_today, utcnow
 from app.extensions import db
 from app.org.models import Department
 from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
-from app.rollout.services import department_targets, figure_rows, target_percent
+from app.rollout.services import department_targets, figure_rows, plan_targets, target_percent
 
 WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
 MIN_POINTS = 2  # days with figures needed for a line
@@ -142,11 +142,12 @@ class TrendPoint:
 
 
 def trend_series(plan: RolloutPlan, department_ids: list[int], as_of: dt.date,
-                 live: tuple[int, int] | None = None) -> list[TrendPoint]:
+                 live: tuple[int, int] | None = None, wave=None) -> list[TrendPoint]:
     """The completion of the departments ``department_ids`` together (their subtrees must not overlap:
     pass scope roots), one point per day from the plan's start to the day before ``as_of`` from the
     snapshots (summed in SQL), plus ``live`` = ``(eligible, certified)`` on ``as_of`` itself (the figures
-    the page already computed). Days without eligible staff are left out. The caller checks scope."""
+    the page already computed). Days without eligible staff are left out. The caller checks scope.
+    Each point's target is the plan's, or ``wave``'s (a single department inside a wave with milestones)."""
     if not department_ids:
         return []
     rows = db.session.execute(
@@ -154,9 +155,9 @@ def trend_series(plan: RolloutPlan, department_ids: list[int], as_of: dt.date,
         .where(DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.department_id.in_(department_ids),
                DepartmentSnapshot.day >= plan.starts_on, DepartmentSnapshot.day < as_of)
         .group_by(DepartmentSnapshot.day).order_by(DepartmentSnapshot.day)).all()
-    points = [TrendPoint(day, int(e), int(c or 0), target_percent(plan, day)) for day, e, c in rows if e]
+    points = [TrendPoint(day, int(e), int(c or 0), target_percent(plan, day, wave)) for day, e, c in rows if e]
     if live is not None and live[0]:
-        points.append(TrendPoint(as_of, live[0], live[1], target_percent(plan, as_of)))
+        points.append(TrendPoint(as_of, live[0], live[1], target_percent(plan, as_of, wave)))
     return points
 
 
@@ -220,11 +221,13 @@ def _reach_date(as_of: dt.date, current: float, slope: float, mx: float, my: flo
     return max(as_of, as_of + dt.timedelta(days=x))
 
 
-def forecast(plan: RolloutPlan, as_of: dt.date, points: list[TrendPoint]) -> Forecast:
+def forecast(plan: RolloutPlan, as_of: dt.date, points: list[TrendPoint], milestones: list | None = None) -> Forecast:
     """Project completion from ``points`` (a :func:`trend_series`) by the least-squares method in the
-    module docstring, over the days in the :data:`WINDOW_DAYS` ending on ``as_of``."""
+    module docstring, over the days in the :data:`WINDOW_DAYS` ending on ``as_of``, towards
+    ``milestones`` (a department's own, :meth:`~app.rollout.services.PlanTargets.milestones`; default
+    the plan's)."""
     result = Forecast(as_of=as_of)
-    ahead = [m for m in plan.milestones if m.due_on >= as_of]
+    ahead = [m for m in (plan.milestones if milestones is None else milestones) if m.due_on >= as_of]
     result.milestone = ahead[0] if ahead else None
     window = [p for p in points if as_of - dt.timedelta(days=WINDOW_DAYS - 1) <= p.day <= as_of]
     today = next((p for p in window if p.day == as_of), None)
@@ -267,9 +270,14 @@ def departments_missing(plan: RolloutPlan, as_of: dt.date, figures: list) -> lis
     """Departments among ``figures`` (a flat list of :class:`~app.rollout.services.DepartmentFigures`,
     already scoped to the viewer) whose forecast misses the next milestone, largest shortfall first.
     One query reads the window's snapshots of those departments; their live figures on ``as_of`` are
-    the ``figures`` themselves."""
-    ahead = [m for m in plan.milestones if m.due_on >= as_of]
-    if not ahead or not figures:
+    the ``figures`` themselves. Each department is projected towards its own next milestone (its
+    wave's when it is in a wave with milestones: :func:`app.rollout.services.plan_targets`, as the
+    dashboard's target)."""
+    if not figures:
+        return []
+    targets = plan_targets(plan)
+    milestones = {f.department.id: targets.milestones(f.department.id) for f in figures}
+    if not any(m.due_on >= as_of for ms in milestones.values() for m in ms):
         return []
     by_id = {f.department.id: f for f in figures}
     series: dict[int, list[TrendPoint]] = defaultdict(list)
@@ -284,10 +292,9 @@ def departments_missing(plan: RolloutPlan, as_of: dt.date, figures: list) -> lis
         if eligible:
             series[dept_id].append(TrendPoint(day, eligible, certified, Decimal(0)))  # target unused here
     out = []
-    target_now = target_percent(plan, as_of)
     for dept_id, fig in by_id.items():
-        points = series[dept_id] + ([TrendPoint(as_of, fig.eligible, fig.certified, target_now)] if fig.eligible else [])
-        result = forecast(plan, as_of, points)
+        points = series[dept_id] + ([TrendPoint(as_of, fig.eligible, fig.certified, fig.target)] if fig.eligible else [])
+        result = forecast(plan, as_of, points, milestones[dept_id])
         if result.available and result.will_miss:
             out.append(DepartmentForecast(fig.department, result.current, result.at_milestone,
                                           Decimal(result.milestone.target_percent), result.slope_per_week))

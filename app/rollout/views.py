@@ -20,7 +20,8 @@ from app.extensions import db
 from app.org.models import Department
 from app.org.services import can_see_department, department_path, scope_roots
 from app.rollout import chart, editing, exports, services, skills, trend
-from app.rollout.forms import ExemptionForm, PlanForm, WaveForm, kept_milestone_rows, plan_input_from, wave_input_from
+from app.rollout.forms import (ExemptionForm, PlanForm, WaveForm, kept_milestone_rows, plan_input_from, wave_input_from,
+                               wave_milestones_from)
 from app.rollout.models import RolloutPlan
 
 bp = Blueprint("rollout", __name__, url_prefix="/dashboard")
@@ -89,12 +90,13 @@ def _scope_trend(plan: RolloutPlan, as_of: dt.date, rows: list, *, with_missing:
 
 
 def _trend(plan: RolloutPlan, as_of: dt.date, department_ids: list[int], live: tuple[int, int], scope: str,
-           rows: list) -> dict:
-    points = trend.trend_series(plan, department_ids, as_of, live)
-    result = trend.forecast(plan, as_of, points)
+           rows: list, wave=None) -> dict:
+    """``wave``: the wave whose milestones a single department follows (target line and forecast)."""
+    points = trend.trend_series(plan, department_ids, as_of, live, wave)
+    result = trend.forecast(plan, as_of, points, services.milestones_for(plan, wave))
     return {"points": points, "forecast": result, "scope": scope,
             "missing": trend.departments_missing(plan, as_of, rows) if rows else [],
-            "svg": chart.trend_svg(plan, points, result, scope=scope)}
+            "svg": chart.trend_svg(plan, points, result, scope=scope, wave=wave)}
 
 
 @bp.route("/departments/<int:department_id>")
@@ -127,20 +129,20 @@ def department(department_id: int):
     figures = None
     if result is not None and result.counts["eligible"]:
         counts = result.counts  # the subtree's completion from the drill-down's own counts (no second aggregate)
-        plan_target, wave_targets = services.department_targets(plan, as_of)  # a wave's department: its own
-        target = wave_targets.get(department.id, plan_target)
+        wave = services.plan_targets(plan).wave(department.id)  # a wave's department: its own milestones
+        target = services.target_percent(plan, as_of, wave)
         figures = services.DepartmentFigures(department=department, level=0, eligible=counts["eligible"],
                                              started=counts["eligible"] - counts["not_started"],
                                              certified=counts["certified"], target=target)
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)]
-    trend_data = (_trend(plan, as_of, [department.id], (figures.eligible, figures.certified), department.name, [])
-                  if figures else None)
+    trend_data = (_trend(plan, as_of, [department.id], (figures.eligible, figures.certified), department.name, [],
+                         wave) if figures else None)
     query = {"plan": plan.id, "as_of": as_of.isoformat(), "status": args["status"], "sort": args["sort"],
              "dir": "desc" if descending else "asc", "position": args["position"] or "",
              "overdue": "1" if args["overdue"] else "", "exhausted": "1" if args["exhausted"] else ""}
     return render_template("rollout/department.html", plan=plan, department=department, figures=figures,
                            result=result, covered=covered, as_of=as_of, path=path, query=query,
-                           statuses=services.STATUS_FILTERS, trend=trend_data)
+                           statuses=services.STATUS_FILTERS, labels=exports.person_status_labels(plan), trend=trend_data)
 
 
 @bp.route("/people/<int:user_id>")
@@ -442,9 +444,55 @@ def waves(plan_id: int):
         status = 400
         flash(_("The wave was not added: see the messages by the fields."), "error")
     rows = kept_milestone_rows(request.form, "wm") if request.method == "POST" else []
-    rows = rows + [{"due_on": "", "target": "", "remove": False}] * max(1, 3 - len(rows))
+    return _waves_page(plan, form, errors, rows, status)
+
+
+_BLANK_ROW = {"due_on": "", "target": "", "remove": False}
+
+
+def _target_text(value) -> str:
+    """A stored target (Decimal, percent) as typed: ``60``, ``62.5``."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _waves_page(plan: RolloutPlan, form: WaveForm, errors: dict, rows: list[dict], status: int = 200, *,
+                wave_id: int | None = None, wave_rows: list[dict] | None = None, wave_errors: dict | None = None):
+    """The waves page: the add form (``rows``: its milestone rows as posted) and, for each wave, its
+    milestone rows as stored plus a blank one — or, for ``wave_id``, ``wave_rows`` as posted with
+    ``wave_errors`` beside them."""
+    rows = rows + [_BLANK_ROW] * max(1, 3 - len(rows))
+    milestone_rows = {w.id: [{"due_on": m.due_on.isoformat(), "target": _target_text(m.target_percent), "remove": False}
+                             for m in w.milestones] + [_BLANK_ROW] for w in plan.waves}
+    if wave_id is not None:
+        milestone_rows[wave_id] = wave_rows or [_BLANK_ROW]
     return render_template("rollout/plan_waves.html", plan=plan, form=form, errors=errors, rows=rows,
+                           wave_rows=milestone_rows, wave_errors={wave_id: wave_errors or {}}, open_wave=wave_id,
                            forest=editing.department_forest(), chosen=set(_posted_ids("wave_department"))), status
+
+
+@admin_bp.route("/<int:plan_id>/waves/<int:wave_id>/milestones", methods=["POST"])
+@admin_required
+def wave_milestones(plan_id: int, wave_id: int):
+    """Change one wave's own milestones (rows ``wm-<i>-due_on`` / ``-target`` / ``-remove``; "Add a row"
+    re-renders without saving) through :func:`app.rollout.editing.set_wave_milestones`. Audited."""
+    plan = _plan_or_404(plan_id)
+    if not any(w.id == wave_id for w in plan.waves):
+        abort(404)
+    form = WaveForm(formdata=None)  # the add form, empty (CSRF is checked for every POST by CSRFProtect)
+    milestones, rows = wave_milestones_from(request.form)
+    if request.form.get("more"):  # "add a milestone row" without JavaScript: show the rows again, save nothing
+        return _waves_page(plan, form, {}, [], wave_id=wave_id, wave_rows=rows + [_BLANK_ROW])
+    try:
+        saved = editing.set_wave_milestones(current_user, plan, wave_id, milestones, ip=request.remote_addr)
+    except editing.PlanInvalid as invalid:
+        db.session.rollback()
+        flash(_("The milestones were not saved: see the messages by the fields."), "error")
+        return _waves_page(plan, form, {}, [], 400, wave_id=wave_id, wave_rows=rows + [_BLANK_ROW],
+                           wave_errors=invalid.errors)
+    db.session.commit()
+    flash(_("Milestones saved.") if saved.action != "unchanged" else _("Nothing changed."), "success")
+    return redirect(url_for("plans.waves", plan_id=plan.id))
 
 
 @admin_bp.route("/<int:plan_id>/waves/<int:wave_id>/delete", methods=["POST"])

@@ -10,7 +10,7 @@ from app.certification.models import Certificate, Certification
 from app.core.time import utcnow
 from app.notifications.jobs import learner_reminder
 from app.notifications.models import EMAIL, IN_APP, Message
-from app.rollout.models import Exemption, Milestone, RolloutPlan
+from app.rollout.models import Exemption, Milestone, PlanWave, RolloutPlan, WaveMilestone
 from app.scheduler.jobs import JOBS, run_in_context
 from app.scheduler.models import JobRun
 from tests.factories import utc
@@ -168,14 +168,43 @@ def test_escalation_goes_to_the_parent_departments_officer(app, db, smtp, learne
     (to_a,) = smtp.to("officer.a@example.gov.cn")  # A-OFF is behind: its parent A's officer hears of it
     assert to_a["Subject"] == "Departments behind their milestone: Digital skills plan"
     body = to_a.get_content()
-    assert "The milestone of 2026-12-01 asked for 50.0 % certified." in body
-    assert "- 市财政局 › 办公室: 0.0 % certified, 0 of 3" in body
+    assert "These departments below you are behind their latest milestone (as of 2026-12-02):" in body
+    assert "- 市财政局 › 办公室: 0.0 % certified, 0 of 3; the milestone of 2026-12-01 asked for 50.0 %" in body
     (to_city,) = smtp.to("city@example.gov.cn")  # A is behind: its parent, the city, hears of it; B is not
     assert to_city["Subject"] == "部门未达阶段目标：数字技能计划"
     assert "- 市财政局: 持证率 0.0 %，3 人中 0 人已取证" in to_city.get_content()
     assert "市交通局" not in to_city.get_content()
     with at_local(dt.date(2026, 12, 8)):  # a week later, still behind: once more
         assert run_in_context(app, job("escalations")) == 2
+
+
+def test_escalation_uses_the_departments_wave_milestones(app, db, smtp, learners):
+    """市财政局 (A, with A-OFF) is a wave with its own milestone 11-25 → 10 %; the plan's first milestone is
+    12-20 → 50 %. On 11-26 A and A-OFF (0 of 3) are behind their wave's milestone although no plan
+    milestone has passed (before, escalations looked only at the plan's milestones: nothing was sent).
+    B (no wave, 1 of 1 completed) is not named."""
+    plan = RolloutPlan(name_zh="课程计划", name_en="Courses plan", certification_id=None, courses=[learners["course"]],
+                       starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2026, 12, 31), audience=[learners["city"]],
+                       milestones=[Milestone(due_on=dt.date(2026, 12, 20), target_percent=50)])
+    plan.waves.append(PlanWave(name="第一批", starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 11, 30),
+                               departments=[learners["a"]],
+                               milestones=[WaveMilestone(due_on=dt.date(2026, 11, 25), target_percent=10)]))
+    db.session.add(plan)
+    with at_local(dt.date(2026, 11, 20)):
+        enrolment_of(db, learners["other"]).completed_at = utcnow()  # 王五 (B) completed the one course
+        for person in ("zh", "en", "nomail", "other"):
+            learners[person].created_at = utcnow()
+        db.session.commit()
+    with at_local(dt.date(2026, 11, 25)):  # the wave's milestone day: not yet passed
+        assert run_in_context(app, job("escalations")) == 0
+    with at_local(dt.date(2026, 11, 26)):
+        assert run_in_context(app, job("escalations")) == 2  # A-OFF → A's officer, A → the city's
+        run_in_context(app, job("send-emails"))
+    (to_a,) = smtp.to("officer.a@example.gov.cn")
+    assert ("- 市财政局 › 办公室: 0.0 % completed, 0 of 3; the milestone of 2026-11-25 asked for 10.0 %"
+            in to_a.get_content())
+    (to_city,) = smtp.to("city@example.gov.cn")
+    assert "市交通局" not in to_city.get_content() and "2026-11-25" in to_city.get_content()
 
 
 def test_nothing_is_queued_twice_when_two_threads_run_the_job(app, db, smtp, learners):

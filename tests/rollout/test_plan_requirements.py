@@ -15,10 +15,13 @@ Wave "第一批" = 市交通局 (B), 10-01 … 10-31, its own milestone 10-31 �
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import textwrap
 from decimal import Decimal
 
+import openpyxl
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -256,3 +259,99 @@ def test_the_department_page_shows_the_wave_target(db, tree, client, login_as):
     assert "target 100.0" in b.get_data(as_text=True).replace("\xa0", " ").replace("100.0 %", "100.0")
     a = client.get(f"/dashboard/departments/{tree['a'].id}?plan={tree['plan'].id}&as_of=2026-10-31&lang=en")
     assert "target 49.6" in a.get_data(as_text=True).replace("\xa0", " ").replace("49.6 %", "49.6")
+
+
+# --- courses-only wording in the drill-down and the exports; XLSX pass rate "—" -------------------
+
+def test_the_drill_down_of_a_courses_only_plan_says_completed(db, tree, client, login_as):
+    plan = _courses_only_plan(db, tree)
+    login_as(tree["admin"])
+    url = f"/dashboard/departments/{tree['city'].id}?plan={plan.id}&as_of=2026-10-31&status=all"
+    en = client.get(url + "&lang=en").get_data(as_text=True)
+    assert '<span class="badge ok">Completed</span>' in en and '>Completed</option>' in en
+    assert "Completed: 2" in en and "Started, not completed: 1" in en and ">Not completed</option>" in en
+    assert "2 of 5 completed (40.0" in en
+    assert '<span class="badge ok">Certified</span>' not in en and ">Certified</option>" not in en
+    zh = client.get(url + "&lang=zh_CN").get_data(as_text=True)
+    assert '<span class="badge ok">已完成</span>' in zh and ">已完成</option>" in zh and "已取证" not in zh
+    rows = list(csv.reader(io.StringIO(client.get(
+        f"/dashboard/departments/{tree['city'].id}/people.csv?plan={plan.id}&as_of=2026-10-31&status=certified&lang=en"
+    ).get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r[4] for r in rows[1:]} == {"Completed"} and len(rows) == 3
+    # a plan with a certification keeps its words
+    certified = client.get(f"/dashboard/departments/{tree['city'].id}?plan={tree['plan'].id}&as_of=2026-10-31"
+                           "&status=all&lang=en").get_data(as_text=True)
+    assert '<span class="badge ok">Certified</span>' in certified and ">Completed</option>" not in certified
+
+
+def test_the_xlsx_of_a_courses_only_plan_writes_a_dash_for_the_pass_rate(db, tree, client, login_as):
+    plan = _courses_only_plan(db, tree)
+    login_as(tree["admin"])
+    response = client.get(f"/dashboard/export.xlsx?plan={plan.id}&as_of=2026-10-31&lang=en")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    city = list(book["City"].iter_rows(values_only=True))
+    assert city[0][5] == "Completed" and city[0][8] == "Pass rate (%)"
+    # 5 eligible, 2 completed → 40 %; three sat and passed the exam but the plan has no pass rate
+    assert city[1][:9] == ("CITY", "滨江市", "滨江市", 5, city[1][4], 2, 40.0, city[1][7], "—")
+    for title in ("Bureaus", "Divisions"):
+        assert {row[8] for row in list(book[title].iter_rows(values_only=True))[1:]} == {"—"}
+    terms = {row[0]: row[1] for row in book["Definitions"].iter_rows(values_only=True)}
+    assert "no pass rate (—)" in terms["Pass rate"] and "Completed" in terms
+    zh = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/dashboard/export.xlsx?plan={plan.id}&as_of=2026-10-31&lang=zh_CN").data))
+    first = zh.worksheets[0]
+    assert first.cell(1, 6).value == "已完成" and first.cell(2, 9).value == "—"
+    # with a certification the cell stays a number
+    numbers = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/dashboard/export.xlsx?plan={tree['plan'].id}&as_of=2026-10-31&lang=en").data))
+    assert isinstance(numbers["City"].cell(2, 9).value, (int, float)) and numbers["City"].cell(1, 6).value == "Certified"
+
+
+# --- editing one wave's milestones (the waves page's service) ------------------------------------
+
+def test_set_wave_milestones_changes_one_wave_through_save_plan(db, tree):
+    from app.audit.models import AuditEvent
+    from app.rollout.editing import set_wave_milestones
+
+    data = plan_input_of(tree["plan"])
+    data.waves = [WaveInput("第一批", dt.date(2026, 10, 1), dt.date(2026, 10, 31), [tree["b"].id], [(OCT31, "100")]),
+                  WaveInput("第二批", dt.date(2026, 11, 1), dt.date(2026, 11, 30), [tree["a"].id], [])]
+    save_plan(tree["admin"], data, tree["plan"])
+    db.session.commit()
+    first = next(w for w in tree["plan"].waves if w.name == "第一批")
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "rollout_plan.update")).scalars().all()
+    before = len(events)
+    # a milestone added (10-20 → 60 %), the other kept
+    saved = set_wave_milestones(tree["admin"], tree["plan"], first.id, [(dt.date(2026, 10, 20), "60"), (OCT31, "100")])
+    db.session.commit()
+    assert saved.changes == ["waves"]
+    waves = {w.name: w for w in tree["plan"].waves}
+    assert [(m.due_on, float(m.target_percent)) for m in waves["第一批"].milestones] == [
+        (dt.date(2026, 10, 20), 60.0), (OCT31, 100.0)]
+    assert waves["第二批"].milestones == [] and [d.id for d in waves["第二批"].departments] == [tree["a"].id]
+    assert target_percent(tree["plan"], OCT16, waves["第一批"]) == Decimal("47.4")  # day 15 of 19 × 60 % = 47.37
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "rollout_plan.update")
+                               .order_by(AuditEvent.id.desc())).scalars().first()
+    assert event.target == f"plan:{tree['plan'].id}" and event.detail["changes"] == ["waves"]
+    assert {w["name"]: w["milestones"] for w in event.detail["waves"]}["第一批"] == [
+        ["2026-10-20", "60"], ["2026-10-31", "100"]]
+    # the same again: unchanged, no event
+    again = set_wave_milestones(tree["admin"], tree["plan"], waves["第一批"].id,
+                                [(dt.date(2026, 10, 20), "60"), (OCT31, "100")])
+    assert again.action == "unchanged"
+    assert len(db.session.execute(select(AuditEvent).where(
+        AuditEvent.action == "rollout_plan.update")).scalars().all()) == before + 1
+    # bad input: messages keyed for the wave's rows, nothing changes
+    with pytest.raises(PlanInvalid) as raised:
+        set_wave_milestones(tree["admin"], tree["plan"], waves["第一批"].id, [(dt.date(2026, 10, 20), "160")])
+    assert "milestones-0-target" in raised.value.errors
+    db.session.rollback()
+    assert [float(m.target_percent) for m in next(w for w in tree["plan"].waves if w.name == "第一批").milestones] == [
+        60.0, 100.0]
+    # removing every row: the wave follows the plan's milestones again
+    set_wave_milestones(tree["admin"], tree["plan"], next(w for w in tree["plan"].waves if w.name == "第一批").id, [])
+    db.session.commit()
+    assert all(w.milestones == [] for w in tree["plan"].waves)
+    with pytest.raises(LookupError):
+        set_wave_milestones(tree["admin"], tree["plan"], 999_999, [])

@@ -176,3 +176,45 @@ def test_a_wave_with_its_own_milestones_from_the_page(client, login_as, db, tree
     assert [(m.due_on, float(m.target_percent)) for m in wave.milestones] == [(dt.date(2026, 10, 31), 100.0)]
     page = client.get(f"/admin/plans/{plan.id}/waves").get_data(as_text=True)
     assert "100 %" in page or "100%" in page
+
+
+def test_editing_a_waves_milestones_on_the_waves_page(client, login_as, db, tree):
+    token = _login(client, login_as, tree["admin"])
+    plan = tree["plan"]
+    form = {"csrf_token": token, "name": "第一批", "starts_on": "2026-10-01", "ends_on": "2026-10-31",
+            "wave_department": [str(tree["b"].id)], "wm-0-due_on": "2026-10-31", "wm-0-target": "100"}
+    assert client.post(f"/admin/plans/{plan.id}/waves", data=form).status_code == 302
+    db.session.expire_all()
+    wave = db.session.get(RolloutPlan, plan.id).waves[0]
+    url = f"/admin/plans/{plan.id}/waves/{wave.id}/milestones"
+    page = client.get(f"/admin/plans/{plan.id}/waves?lang=en").get_data(as_text=True)
+    assert f'action="{url}"' in page and 'name="wm-0-due_on" value="2026-10-31"' in page and "Edit milestones" in page
+    # "Add a row" shows one more empty row and saves nothing
+    more = client.post(url + "?lang=en", data={"csrf_token": token, "wm-0-due_on": "2026-10-31", "wm-0-target": "100",
+                                              "more": "1"})
+    html = more.get_data(as_text=True)
+    assert more.status_code == 200 and 'name="wm-1-due_on" value=""' in html and 'name="wm-2-due_on"' in html
+    # a bad row: 400, the message beside it, nothing saved
+    bad = client.post(url, data={"csrf_token": token, "wm-0-due_on": "2026-10-31", "wm-0-target": "100",
+                                 "wm-1-due_on": "2026-11-20", "wm-1-target": "50"})
+    assert bad.status_code == 400 and 'id="milestones-1-due_on-error"' in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert [m.due_on for m in db.session.get(RolloutPlan, plan.id).waves[0].milestones] == [dt.date(2026, 10, 31)]
+    # remove the 10-31 row and add 10-20 → 80 %: saved, audited
+    saved = client.post(url, data={"csrf_token": token, "wm-0-due_on": "2026-10-31", "wm-0-target": "100",
+                                   "wm-0-remove": "1", "wm-1-due_on": "2026-10-20", "wm-1-target": "80"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    wave = db.session.get(RolloutPlan, plan.id).waves[0]
+    assert [(m.due_on, float(m.target_percent)) for m in wave.milestones] == [(dt.date(2026, 10, 20), 80.0)]
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "rollout_plan.update")
+                               .order_by(AuditEvent.id.desc())).scalars().first()
+    assert event.detail["changes"] == ["waves"] and event.detail["waves"][0]["milestones"] == [["2026-10-20", "80"]]
+    # without a CSRF token nothing happens; another plan's wave is a 404
+    assert client.post(url, data={"wm-0-due_on": ""}).status_code == 400
+    other = RolloutPlan(name_zh="另一个", name_en="Other", certification_id=plan.certification_id,
+                        starts_on=plan.starts_on, ends_on=plan.ends_on, audience=[tree["city"]])
+    db.session.add(other)
+    db.session.commit()
+    new_url = f"/admin/plans/{other.id}/waves/{wave.id}/milestones"
+    assert client.post(new_url, data={"csrf_token": token}).status_code == 404

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
+from app.rollout.models import DepartmentSnapshot, Milestone, PlanWave, RolloutPlan, WaveMilestone
 from app.rollout.services import DepartmentFigures
 from app.rollout.trend import (TrendPoint, backfill, departments_missing, forecast, snapshot_job, take_snapshot,
                                trend_series)
@@ -195,6 +195,35 @@ def test_departments_that_will_miss_the_next_milestone(db, tree, two_milestones)
     assert [(d.department.code, d.current, d.projected, d.target, d.shortfall) for d in missing] == [
         ("B", Decimal("12.0"), Decimal("41.0"), Decimal("60"), Decimal("19.0"))]
     assert missing[0].slope_per_week == pytest.approx(7.0)
+
+
+def test_a_wave_department_is_forecast_against_its_wave_milestones(db, tree, two_milestones):
+    """市财政局 is a wave (10-01 … 11-10) whose own milestone is 11-10 → 90 %. Its line (20 % on 11-01,
+    5 points a day) reaches 20 + 5 × 9 = 65 % on 11-10: it misses by 25 points (against the plan's
+    11-30 → 60 % it was on track, and was not listed before). 市交通局 (no wave) as above: 41 % < 60."""
+    plan = two_milestones
+    plan.waves.append(PlanWave(name="第一批", starts_on=dt.date(2026, 10, 1), ends_on=dt.date(2026, 11, 10),
+                               departments=[tree["a"]],
+                               milestones=[WaveMilestone(due_on=dt.date(2026, 11, 10), target_percent=90)]))
+    for x, (a, b) in zip((-2, -1), ((10, 10), (15, 11))):
+        for dept, certified in ((tree["a"], a), (tree["b"], b)):
+            db.session.add(DepartmentSnapshot(plan_id=plan.id, department_id=dept.id, day=NOV1 + dt.timedelta(days=x),
+                                              eligible=100, started=certified, certified=certified, sat=certified,
+                                              passed=certified, hours_met=0, target=Decimal(0),
+                                              taken_at=utc(2026, 11, 1)))
+    db.session.commit()
+    figures = [DepartmentFigures(department=tree["a"], level=1, eligible=100, certified=20),
+               DepartmentFigures(department=tree["b"], level=1, eligible=100, certified=12)]
+    missing = departments_missing(plan, NOV1, figures)
+    assert [(d.department.code, d.projected, d.target, d.shortfall) for d in missing] == [
+        ("A", Decimal("65.0"), Decimal("90"), Decimal("25.0")), ("B", Decimal("41.0"), Decimal("60"), Decimal("19.0"))]
+    # the same department's own forecast (the department page) aims at the wave's milestone too
+    from app.rollout.services import plan_targets
+    targets = plan_targets(plan)
+    assert targets.wave(tree["a_off"].id).name == "第一批" and targets.wave(tree["b"].id) is None
+    points = [TrendPoint(NOV1 + dt.timedelta(days=x), 100, c, Decimal(0)) for x, c in ((-2, 10), (-1, 15), (0, 20))]
+    result = forecast(plan, NOV1, points, targets.milestones(tree["a"].id))
+    assert (result.milestone.due_on, result.at_milestone, result.will_miss) == (dt.date(2026, 11, 10), Decimal("65.0"), True)
 
 
 def test_a_plan_not_yet_started_or_inactive_gets_no_snapshot(db, tree):
