@@ -220,6 +220,7 @@ class _Person:
     engagement: float = 0.5
     ability: float = 0.7
     created_at: dt.datetime | None = None
+    deactivated_at: dt.datetime | None = None  # leavers: when they left (UTC)
     last_login_at: dt.datetime | None = None
     user_id: int | None = None
 
@@ -410,6 +411,21 @@ class _Builder:
             elif roll < 0.028:
                 person.exemption = data.EXEMPTION_REASONS[1]
         self._demo_accounts()
+        self._leaving_dates()
+
+    def _leaving_dates(self) -> None:
+        """Give every leaver a ``deactivated_at``: a working-day morning between the city-wide plan's
+        start and yesterday, after they joined, so past as-of figures count them until then (issue 8).
+        From a generator of its own (seeded by the staff count), so the rest of the city stays as the
+        seed made it."""
+        rng = random.Random(f"leavers-{self.staff}")
+        for person in self.people:
+            if person.active:
+                continue
+            day = self.today + dt.timedelta(days=rng.randint(SEC_START + 1, -1))
+            day -= dt.timedelta(days=max(0, day.weekday() - 4))  # a weekend: the Friday before
+            moment = self._at(day, rng.randint(9, 16), rng.randint(0, 59))
+            person.deactivated_at = max(moment, person.created_at + dt.timedelta(days=1))
 
     def _positions(self, unit: _Unit) -> list[tuple[str, str, int, int]]:
         n = unit.headcount
@@ -718,8 +734,8 @@ class _Builder:
                 "staff_number": p.staff_number, "name": p.name, "department_id": p.unit.id,
                 "position": p.position, "grade": p.grade, "email": None, "password_hash": password_hash,
                 "active": p.active, "is_admin": p.is_admin, "is_examiner": p.is_examiner, "locale": None, "failed_logins": 0,
-                "locked_until": None, "last_login_at": p.last_login_at,
-                "created_at": p.created_at, "updated_at": p.created_at,
+                "locked_until": None, "last_login_at": p.last_login_at, "deactivated_at": p.deactivated_at,
+                "created_at": p.created_at, "updated_at": p.deactivated_at or p.created_at,
             })
         db.session.execute(insert(User), rows)
         ids = dict(db.session.execute(select(User.staff_number, User.id)).all())

@@ -13,7 +13,7 @@ from app.auth.models import OfficerScope, User
 from app.certification.models import Certificate, Certification
 from app.content.report import ContentError
 from app.core.security import verify_password
-from app.core.time import local_today, utcnow
+from app.core.time import local_date_start_utc, local_today, utcnow
 from app.demo import data
 from app.demo.services import build_demo, demo_logins, has_users
 from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
@@ -94,6 +94,13 @@ def test_staff_numbers_positions_and_exemptions(demo):
     assert positions["局长"] == len(data.BUREAUS)
     assert positions["科员"] >= max(positions["副主任科员"], positions["主任科员"], positions["四级调研员"]) > 0
     assert any(not u.active for u in users)
+    # Leavers left on a known day (issue 8's as-of figures count them until then), after joining and
+    # before today; nobody active has a leaving date.
+    today_start = local_date_start_utc(local_today())
+    for u in users:
+        assert (u.deactivated_at is None) == u.active, u.staff_number
+        if not u.active:
+            assert u.created_at < u.deactivated_at < today_start
     reasons = db.session.execute(select(Exemption.reason)).scalars().all()
     assert reasons and set(reasons) <= set(data.EXEMPTION_REASONS)
 
