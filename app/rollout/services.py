@@ -24,7 +24,8 @@ from functools import cached_property
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, insert, literal, or_, select, true, union
+from sqlalchemy import (ColumnElement, Text, and_, case, cast, delete, exists, func, insert, literal, or_, select, true,
+                        union)
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
@@ -34,8 +35,8 @@ from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, RolloutPlan, plan_audience, plan_course,
-                                plan_exclusion)
+from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, DepartmentSnapshot, Exemption, RolloutPlan,
+                                plan_audience, plan_course, plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -352,7 +353,84 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
     One SQL aggregation (:func:`figure_rows`); only departments with eligible staff appear. Officers
     see only their subtrees (scoped in the query).
     """
-    rows = figure_rows(plan, as_of, viewer)
+    return figures_forest(plan, as_of, figure_rows(plan, as_of, viewer))
+
+
+# --- today's figures from the snapshot (issue 7 item 10) ---------------------------------------
+
+def snapshot_max_age() -> dt.timedelta:
+    """How old today's snapshot may be and still be served instead of a live count
+    (``ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES``, default 30; 0 turns serving from snapshots off)."""
+    return dt.timedelta(minutes=float(current_app.config.get("ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES", 30)))
+
+
+def fresh_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = None
+                   ) -> tuple[list[tuple], dt.datetime] | None:
+    """Today's snapshot of ``plan`` if it may stand in for the live figures, else None.
+
+    Only for ``as_of`` = today (local date; past and future dates are always counted live) and only
+    when the plan has snapshot rows for today all taken within :func:`snapshot_max_age` of ``now``
+    (UTC, default now). Returns ``(rows, taken_at)``: rows shaped as :func:`figure_rows`
+    ``(department_id, eligible, started, certified, sat, passed, hours_met)`` and the UTC time the
+    oldest row was taken (the page says "figures as of" it). A snapshot of day D taken at T holds the
+    figures as of the end of D known at T, which for D = today are exactly the live figures at T.
+    One query (the unique key's index). No rows (no snapshot, or nobody eligible) → None: count live."""
+    now = now or utcnow()
+    age = snapshot_max_age()
+    if age <= dt.timedelta(0) or as_of != to_local(now).date():
+        return None
+    found = db.session.execute(
+        select(DepartmentSnapshot.department_id, DepartmentSnapshot.eligible, DepartmentSnapshot.started,
+               DepartmentSnapshot.certified, DepartmentSnapshot.sat, DepartmentSnapshot.passed,
+               DepartmentSnapshot.hours_met, DepartmentSnapshot.taken_at)
+        .where(DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day == as_of)).all()
+    if not found:
+        return None
+    taken_at = min(r[-1] for r in found)
+    if taken_at < now - age or taken_at > now or (plan.updated_at is not None and plan.updated_at > taken_at):
+        return None  # too old, from a frozen clock's future, or the plan was changed since
+    return [tuple(r[:-1]) for r in found], taken_at
+
+
+def discard_today_snapshot(plan: RolloutPlan) -> None:
+    """Delete ``plan``'s snapshot rows of today (local date): a change that moves people in or out of
+    its eligible staff (an exemption made or lifted, the plan edited) must not wait for the next
+    refresh; until then the dashboard counts live. The daily job retakes the day once it is over.
+    One DELETE; flushes nothing else."""
+    db.session.execute(delete(DepartmentSnapshot).where(DepartmentSnapshot.plan_id == plan.id,
+                                                        DepartmentSnapshot.day == to_local(utcnow()).date()))
+
+
+@dataclass
+class ServedFigures:
+    """The dashboard's figures: ``forest`` (as :func:`department_figures`) and ``taken_at``: the UTC
+    time of the snapshot they come from, or None when they were counted live for this request."""
+
+    forest: list[DepartmentFigures]
+    taken_at: dt.datetime | None = None
+
+
+def serves_from_snapshot(viewer: User) -> bool:
+    """Whole-city views (administrators) read today's figures from a fresh snapshot: counting 100,000
+    people on every request takes over a second. Officers' subtrees are counted live (0.1 s)."""
+    return viewer.is_admin
+
+
+def dashboard_figures(plan: RolloutPlan, viewer: User, as_of: dt.date, *, live: bool = False) -> ServedFigures:
+    """The dashboard's figures for ``viewer``: from today's snapshot when :func:`serves_from_snapshot`
+    and :func:`fresh_snapshot` allow it and ``live`` is False, otherwise counted now
+    (:func:`department_figures`). Same forest either way (the snapshot rows are made by
+    :func:`figure_rows` itself; an administrator sees every department, so no scoping is lost)."""
+    if not live and serves_from_snapshot(viewer):
+        fresh = fresh_snapshot(plan, as_of)
+        if fresh is not None:
+            return ServedFigures(figures_forest(plan, as_of, fresh[0]), fresh[1])
+    return ServedFigures(department_figures(plan, viewer, as_of))
+
+
+def figures_forest(plan: RolloutPlan, as_of: dt.date, rows: list[tuple]) -> list[DepartmentFigures]:
+    """Rows of :func:`figure_rows` (or a snapshot) as a forest of :class:`DepartmentFigures`, the
+    target that of ``as_of``; children sorted by depth, sort order and code."""
     if not rows:
         return []
     departments = {d.id: d for d in db.session.execute(

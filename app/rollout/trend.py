@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select
 
-from app.core.time import local_today, utcnow
+from app.core.time import local_date_end_utc, local_today, utcnow
 from app.extensions import db
 from app.org.models import Department
 from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
@@ -110,18 +110,30 @@ def backfill(start: dt.date, end: dt.date) -> dict[dt.date, int]:
 
 def snapshot_job(today: dt.date | None = None) -> int:
     """The daily job: for each of the last :data:`CATCH_UP_DAYS` days up to yesterday (local), take the
-    snapshot of every plan that has none for that day. Safe to run hourly and twice at once (upserts).
-    Returns the number of rows written."""
+    snapshot of every plan that has no complete one for that day: none, or one taken while the day was
+    still running (:func:`today_snapshot_job` writes those; events later that day are missing from it).
+    Safe to run hourly and twice at once (upserts). Returns the number of rows written."""
     today = today or local_today()
     written = 0
     for back in range(CATCH_UP_DAYS, 0, -1):
         day = today - dt.timedelta(days=back)
-        taken = set(db.session.execute(select(DepartmentSnapshot.plan_id).where(
-            DepartmentSnapshot.day == day).distinct()).scalars())
+        taken = set(db.session.execute(
+            select(DepartmentSnapshot.plan_id).where(DepartmentSnapshot.day == day)
+            .group_by(DepartmentSnapshot.plan_id)
+            .having(func.min(DepartmentSnapshot.taken_at) >= local_date_end_utc(day))).scalars())
         missing = [p for p in snapshot_plans(day) if p.id not in taken]
         if missing:
             written += take_snapshot(day, missing)
     return written
+
+
+def today_snapshot_job(today: dt.date | None = None) -> int:
+    """Take (or refresh) today's snapshot of every plan started by today (local date): the figures as
+    of now, which administrators' dashboards serve instead of counting the whole city on every request
+    while the snapshot is younger than ``ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES``
+    (:func:`app.rollout.services.fresh_snapshot`). The scheduler runs it every 10 minutes (job
+    ``rollout-today-snapshot``); idempotent (upserts). Returns the rows written."""
+    return take_snapshot(today or local_today())
 
 
 # --------------------------------------------------------------------------- trend series
