@@ -35,8 +35,8 @@ from app.extensions import db
 from app.learning.models import Enrolment, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, DepartmentSnapshot, Exemption, RolloutPlan,
-                                plan_audience, plan_course, plan_exclusion)
+from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, DepartmentSnapshot, Exemption, PersonSnapshot,
+                                RolloutPlan, plan_audience, plan_course, plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -393,12 +393,13 @@ def fresh_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = 
 
 
 def discard_today_snapshot(plan: RolloutPlan) -> None:
-    """Delete ``plan``'s snapshot rows of today (local date): a change that moves people in or out of
-    its eligible staff (an exemption made or lifted, the plan edited) must not wait for the next
-    refresh; until then the dashboard counts live. The daily job retakes the day once it is over.
-    One DELETE; flushes nothing else."""
+    """Delete ``plan``'s snapshot rows of today (local date) and its person snapshot: a change that
+    moves people in or out of its eligible staff (an exemption made or lifted, the plan edited) must
+    not wait for the next refresh; until then the dashboard and drill-down count live. The daily job
+    retakes the day once it is over. Two DELETEs."""
     db.session.execute(delete(DepartmentSnapshot).where(DepartmentSnapshot.plan_id == plan.id,
                                                         DepartmentSnapshot.day == to_local(utcnow()).date()))
+    db.session.execute(delete(PersonSnapshot).where(PersonSnapshot.plan_id == plan.id))
 
 
 @dataclass
@@ -498,6 +499,7 @@ class DrillDown:
     page: int
     per_page: int
     positions: list[str]
+    taken_at: dt.datetime | None = None  # UTC time of today's snapshot the list comes from; None: live
 
     @property
     def pages(self) -> int:
@@ -507,7 +509,8 @@ class DrillDown:
 
 def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date, *, status: str = "unfinished",
                position: str | None = None, overdue: bool = False, exhausted: bool = False, sort: str = "status",
-               descending: bool = False, page: int = 1, per_page: int = 50) -> DrillDown:
+               descending: bool = False, page: int = 1, per_page: int = 50, live: bool = False,
+               only: list[int] | None = None) -> DrillDown:
     """Eligible staff in the department's subtree as of the end of local date ``as_of``.
 
     Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
@@ -523,9 +526,21 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     then (:func:`department_at`: a person who moved away since is listed under the old department,
     also for an officer of it). Outside ``viewer``'s scope the result is empty. Raises ValueError on
     an unknown status or sort key.
+
+    Administrators' views of today (:func:`serves_from_snapshot`), sorted by status or department,
+    without the overdue and attempts filters, come from today's person snapshot while it is fresh
+    (:func:`drill_down_from_snapshot`: who is listed, the counts and the order as of ``taken_at``,
+    each listed row's columns live); ``live`` counts now. ``only`` (user ids) limits the people to
+    those (used for the rows of a snapshot-served page).
     """
     if status not in STATUS_FILTERS or sort not in SORT_KEYS:
         raise ValueError(f"unknown status {status!r} or sort {sort!r}")
+    if not live and only is None and serves_from_snapshot(viewer) and not (overdue or exhausted) \
+            and sort in SNAPSHOT_SORTS:
+        served = drill_down_from_snapshot(plan, viewer, department_id, as_of, status=status, position=position,
+                                          sort=sort, descending=descending, page=page, per_page=per_page)
+        if served is not None:
+            return served
     as_of_end = local_date_end_utc(as_of)
     c = plan_conditions(plan, as_of_end)
     courses = required_course_ids(plan)
@@ -569,6 +584,8 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     department = department_at(as_of_end)  # the department held then (figures count them there too)
     scope = (*c.eligible, department.in_(subtree_ids([department_id])),
              department.in_(visible_department_ids(viewer)))
+    if only is not None:
+        scope = (*scope, User.id.in_(only))
     chosen = {"unfinished": [~c.certified], "not_started": [~c.started], "in_progress": [c.started, ~c.certified],
               "certified": [c.certified], "all": []}[status]
     if position:
@@ -606,6 +623,67 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
         for u, path, s, cert, ld, a, b, due_on, od, ex in db.session.execute(query).all()
     ]
     return DrillDown(rows=rows, total=total, counts=counts, page=page, per_page=per_page, positions=positions)
+
+
+SNAPSHOT_SORTS = ("status", "department")  # the orders rollout_person_snapshot has an index for
+
+
+def fresh_person_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``taken_at`` (UTC) of ``plan``'s person snapshot if it may stand in for a live count on ``as_of``:
+    :func:`fresh_snapshot` holds for the plan's department rows and the person rows were written with
+    them (same ``taken_at``; :func:`discard_today_snapshot` removes both). Else None. Two small queries."""
+    fresh = fresh_snapshot(plan, as_of, now)
+    if fresh is None:
+        return None
+    taken = db.session.execute(select(PersonSnapshot.taken_at).where(PersonSnapshot.plan_id == plan.id)
+                               .limit(1)).scalar_one_or_none()
+    return fresh[1] if taken is not None and taken == fresh[1] else None
+
+
+def drill_down_from_snapshot(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date, *,
+                             status: str, position: str | None, sort: str, descending: bool, page: int,
+                             per_page: int) -> DrillDown | None:
+    """:func:`drill_down` from today's person snapshot (``rollout_person_snapshot``), or None when it
+    is not fresh (:func:`fresh_person_snapshot`): the caller then counts live.
+
+    The subtree's counts, the filtered total, the positions and which people fill the page, in which
+    order (status, then department path rank, then staff number; or path rank, staff number), are
+    those at ``taken_at``: one aggregate and one index-ordered page query over the narrow snapshot
+    rows instead of computing every eligible person's flags. The page's rows are then read live
+    (:func:`drill_down` with ``only`` = the page's people), so a row may already show progress made
+    since; the page says when the list was taken. Scoped as the live list (subtree and visible
+    departments, by the department held at ``taken_at``)."""
+    taken_at = fresh_person_snapshot(plan, as_of)
+    if taken_at is None:
+        return None
+    p = PersonSnapshot
+    scope = [p.plan_id == plan.id, p.department_id.in_(subtree_ids([department_id])),
+             p.department_id.in_(visible_department_ids(viewer))]
+    chosen = {"unfinished": [p.certified.is_(False)], "not_started": [p.started.is_(False)],
+              "in_progress": [p.started.is_(True), p.certified.is_(False)], "certified": [p.certified.is_(True)],
+              "all": []}[status]
+    if position:
+        chosen.append(p.position == position)
+    counts_row = db.session.execute(select(
+        func.count(), func.sum(_flag(p.started.is_(False))),
+        func.sum(_flag(and_(p.started.is_(True), p.certified.is_(False)))), func.sum(_flag(p.certified.is_(True))),
+        func.sum(_flag(and_(true(), *chosen)))).where(*scope)).one()
+    eligible, not_started, in_progress, certified_n, total = (int(v or 0) for v in counts_row)
+    counts = {"eligible": eligible, "not_started": not_started, "in_progress": in_progress, "certified": certified_n}
+    positions = [x for x in db.session.execute(
+        select(p.position).where(*scope, p.position.is_not(None)).distinct().order_by(p.position)).scalars()]
+    keys = [p.certified, p.started] if sort == "status" else [p.dept_rank]
+    order = [k.desc() if descending else k.asc() for k in keys] + [p.dept_rank, p.staff_number]
+    ids = list(db.session.execute(select(p.user_id).where(*scope, *chosen).order_by(*order)
+                                  .limit(per_page).offset((page - 1) * per_page)).scalars())
+    rows = []
+    if ids:
+        live = drill_down(plan, viewer, department_id, as_of, status="all", page=1, per_page=len(ids), only=ids,
+                          live=True)
+        by_id = {r["user"].id: r for r in live.rows}
+        rows = [by_id[i] for i in ids if i in by_id]  # someone moved out of the subtree since: left out
+    return DrillDown(rows=rows, total=total, counts=counts, page=page, per_page=per_page, positions=positions,
+                     taken_at=taken_at)
 
 
 def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date,

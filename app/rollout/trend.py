@@ -32,13 +32,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 
+from app.auth.models import User
 from app.core.time import local_date_end_utc, local_today, utcnow
+from app.core.types import UTCDateTime
 from app.extensions import db
 from app.org.models import Department
-from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
-from app.rollout.services import figure_rows, target_percent
+from app.rollout.models import DepartmentSnapshot, Milestone, PersonSnapshot, RolloutPlan
+from app.rollout.services import department_paths, eligible_users, figure_rows, target_percent
 
 WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
 MIN_POINTS = 2  # days with figures needed for a line
@@ -65,15 +67,19 @@ def snapshot_plans(day: dt.date) -> list[RolloutPlan]:
         RolloutPlan.active.is_(True), RolloutPlan.starts_on <= day).order_by(RolloutPlan.id)).scalars())
 
 
-def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None) -> int:
+def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, people: bool = False) -> int:
     """Store every department's figures for each plan (default :func:`snapshot_plans`) as of the end of
     local date ``day``. Idempotent: one upsert per plan on the unique key, then rows of that plan and
-    day whose department has no eligible staff any more are deleted. Returns the number of rows written
-    (departments × plans). Flushes; the caller commits."""
+    day whose department has no eligible staff any more are deleted. With ``people`` (today's snapshot
+    only) each plan's person snapshot is replaced too, with the same ``taken_at``
+    (:func:`take_people`). Returns the number of department rows written (departments × plans).
+    Flushes; the caller commits."""
     plans = snapshot_plans(day) if plans is None else plans
     now = utcnow()
     written = 0
     for plan in plans:
+        if people:
+            take_people(plan, day, now)
         target = target_percent(plan, day)
         rows = [dict(zip(("department_id", *SNAPSHOT_COLUMNS), row), plan_id=plan.id, day=day, target=target,
                      taken_at=now) for row in figure_rows(plan, day)]
@@ -85,6 +91,23 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None) -> int:
         written += len(rows)
     db.session.flush()
     return written
+
+
+def take_people(plan: RolloutPlan, day: dt.date, taken_at: dt.datetime) -> None:
+    """Replace ``plan``'s rows of ``rollout_person_snapshot`` with its eligible staff as of the end of
+    local date ``day`` (:func:`app.rollout.services.eligible_users`, the set-based form: the whole
+    city), each with the department held then, that department's path rank, staff number, position
+    and the started / certified flags, stamped ``taken_at``. One DELETE and one INSERT … SELECT."""
+    db.session.execute(delete(PersonSnapshot).where(PersonSnapshot.plan_id == plan.id))
+    users = eligible_users(plan, local_date_end_utc(day), set_based=True).subquery("eligible")
+    paths = department_paths().alias("paths")
+    ranks = select(paths.c.id, func.dense_rank().over(order_by=paths.c.path).label("dept_rank")).subquery("ranks")
+    query = (select(literal(plan.id), users.c.user_id, users.c.department_id, ranks.c.dept_rank, User.staff_number,
+                    User.position, users.c.started == 1, users.c.certified == 1, literal(taken_at, UTCDateTime()))
+             .join(ranks, ranks.c.id == users.c.department_id).join(User, User.id == users.c.user_id))
+    db.session.execute(insert(PersonSnapshot).from_select(
+        ["plan_id", "user_id", "department_id", "dept_rank", "staff_number", "position", "started", "certified",
+         "taken_at"], query))
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
@@ -133,7 +156,7 @@ def today_snapshot_job(today: dt.date | None = None) -> int:
     while the snapshot is younger than ``ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES``
     (:func:`app.rollout.services.fresh_snapshot`). The scheduler runs it every 10 minutes (job
     ``rollout-today-snapshot``); idempotent (upserts). Returns the rows written."""
-    return take_snapshot(today or local_today())
+    return take_snapshot(today or local_today(), people=True)
 
 
 # --------------------------------------------------------------------------- trend series

@@ -119,7 +119,8 @@ def department(department_id: int):
     descending = _choice("dir", ("asc", "desc"), "asc") == "desc"
     covered = services.covers_department(plan, department_id)
     result = services.drill_down(plan, current_user, department_id, as_of, page=page, per_page=PER_PAGE,
-                                 descending=descending, **args) if covered else None
+                                 descending=descending, live=request.args.get("live") == "1",
+                                 **args) if covered else None
     if result is not None and page > result.pages:
         abort(400, description=_("Page %(page)s does not exist: there are %(pages)s pages.",
                                  page=page, pages=result.pages))

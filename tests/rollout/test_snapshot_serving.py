@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import delete, func, select, update
 
 from app.certification.models import Certificate
-from app.rollout.models import DepartmentSnapshot, RolloutPlan
+from app.rollout.models import DepartmentSnapshot, PersonSnapshot, RolloutPlan
 from app.rollout.services import (dashboard_figures, department_figures, drill_down, flatten, fresh_snapshot,
                                   snapshot_max_age)
 from app.rollout.trend import snapshot_job, take_snapshot, today_snapshot_job
@@ -173,3 +173,63 @@ def test_an_exemption_or_a_plan_change_sends_the_dashboard_back_to_live_counting
         plan.name_en = "Renamed"  # any change to the plan row moves updated_at past the snapshot
         db.session.commit()
         assert dashboard_figures(plan, admin, NOV1).taken_at is None
+
+
+def _listing(result):
+    return ([r["user"].id for r in result.rows], result.total, result.counts, result.positions, result.pages)
+
+
+def test_the_city_drill_down_from_the_person_snapshot_equals_the_live_list(db, tree):
+    plan, admin, city = tree["plan"], tree["admin"], tree["city"].id
+    with time_machine.travel(NOV1_NOON, tick=False):
+        assert drill_down(plan, admin, city, NOV1).taken_at is None  # no snapshot: live
+        today_snapshot_job()
+        db.session.commit()
+        for status in ("unfinished", "not_started", "in_progress", "certified", "all"):
+            for sort in ("status", "department"):
+                for descending in (False, True):
+                    for per_page, page in ((50, 1), (1, 2)):
+                        args = dict(status=status, sort=sort, descending=descending, per_page=per_page, page=page)
+                        served = drill_down(plan, admin, city, NOV1, **args)
+                        assert served.taken_at == NOV1_NOON, args
+                        assert _listing(served) == _listing(drill_down(plan, admin, city, NOV1, live=True, **args)), args
+        # Sorts without an index, the overdue filter and other days are counted live.
+        assert drill_down(plan, admin, city, NOV1, sort="name").taken_at is None
+        assert drill_down(plan, admin, city, NOV1, overdue=True).taken_at is None
+        assert drill_down(plan, admin, city, dt.date(2026, 10, 20)).taken_at is None
+        assert drill_down(plan, tree["officer"], tree["a"].id, NOV1).taken_at is None
+        # The position filter is served too.
+        position = tree["users"][1].position
+        if position:
+            served = drill_down(plan, admin, city, NOV1, status="all", position=position)
+            assert _listing(served) == _listing(drill_down(plan, admin, city, NOV1, status="all", position=position,
+                                                           live=True))
+
+
+def test_the_served_list_is_as_of_the_snapshot_and_its_rows_are_live(db, tree):
+    plan, admin, city = tree["plan"], tree["admin"], tree["city"].id
+    with time_machine.travel(NOV1_NOON, tick=False):
+        today_snapshot_job()
+        db.session.commit()
+    with time_machine.travel(NOV1_NOON + dt.timedelta(minutes=5), tick=False):
+        _certify_u5(db, tree, NOV1_NOON + dt.timedelta(minutes=1))
+        served = drill_down(plan, admin, city, NOV1)  # unfinished as of 12:00: u5 only
+        assert [r["user"].id for r in served.rows] == [tree["users"][5].id]
+        assert served.counts["certified"] == 3 and served.rows[0]["certified"] is True  # the row is live
+        live = drill_down(plan, admin, city, NOV1, live=True)
+        assert live.rows == [] and live.counts["certified"] == 4
+        # A department snapshot without person rows (or the other way round) is not served.
+        db.session.execute(delete(PersonSnapshot))
+        db.session.commit()
+        assert drill_down(plan, admin, city, NOV1).taken_at is None
+
+
+def test_department_page_says_when_the_list_was_taken(db, tree, client, login_as):
+    with time_machine.travel(NOV1_NOON, tick=False):
+        today_snapshot_job()
+        db.session.commit()
+        login_as(tree["admin"])
+        url = f"/dashboard/departments/{tree['city'].id}?plan={tree['plan'].id}&lang=en"
+        html = client.get(url).get_data(as_text=True)
+        assert "Figures as of 2026-11-01 12:00" in html and "live=1" in html
+        assert "Figures as of" not in client.get(url + "&live=1").get_data(as_text=True)
