@@ -27,7 +27,8 @@ from functools import cached_property
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Text, and_, case, cast, exists, func, insert, literal, or_, select, true, union
+from sqlalchemy import (ColumnElement, Text, and_, case, cast, delete, exists, func, insert, literal, or_, select, true,
+                        union)
 
 from app.auth.models import User
 from app.certification.models import Certificate, certification_course
@@ -38,8 +39,8 @@ from app.extensions import db
 from app.learning.models import Enrolment, EnrolmentDueChange, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
-from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, Exemption, PlanWave, RolloutPlan, plan_audience,
-                                plan_course, plan_exclusion)
+from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, DepartmentSnapshot, Exemption, PersonSnapshot,
+                                PlanWave, RolloutPlan, plan_audience, plan_course, plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
 
@@ -286,14 +287,19 @@ def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditio
     correlated = plan_conditions(plan, as_of_end)
     courses = required_course_ids(plan)
     exams = select(Exam.id).where(Exam.course_id.in_(courses))
+    # DISTINCT in every set: PostgreSQL hashes an IN subquery only when its estimated rows fit in
+    # hash_mem (work_mem × 2 = 8 MB by default); estimated as 841,000 lesson-progress rows the pilot
+    # plan's set did not, and the planner fell back to scanning the whole set once per person (the
+    # snapshot of 100,000 staff ran for minutes). Estimated by distinct users (≤ the staff) it is hashed.
     started = or_(
         User.id.in_(select(LessonProgress.user_id).where(
             LessonProgress.started_at < as_of_end,
-            LessonProgress.lesson_id.in_(select(Lesson.id).where(Lesson.course_id.in_(courses))))),
-        User.id.in_(select(Attempt.user_id).where(Attempt.exam_id.in_(exams), Attempt.started_at < as_of_end)),
+            LessonProgress.lesson_id.in_(select(Lesson.id).where(Lesson.course_id.in_(courses)))).distinct()),
+        User.id.in_(select(Attempt.user_id).where(Attempt.exam_id.in_(exams), Attempt.started_at < as_of_end)
+                    .distinct()),
     )
     certified = User.id.in_(select(Certificate.user_id).where(
-        Certificate.certification_id == plan.certification_id, Certificate.held_at(as_of_end)))
+        Certificate.certification_id == plan.certification_id, Certificate.held_at(as_of_end)).distinct())
     if plan.courses or plan.certification_id is None:  # extra courses must be completed too: keep the correlated form of that rule
         certified = correlated.certified
     finished = (Attempt.exam_id.in_(exams), Attempt.state == FINISHED, Attempt.finished_at < as_of_end)
@@ -307,8 +313,9 @@ def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditio
                 Enrolment.completed_at < as_of_end)
             .group_by(Enrolment.user_id).having(func.sum(Enrolment.credit_hours_awarded) >= quota))
     return _PlanConditions(correlated.eligible, started, certified,
-                           User.id.in_(select(Attempt.user_id).where(*finished)),
-                           User.id.in_(select(Attempt.user_id).where(*finished, Attempt.passed.is_(True))), hours_met)
+                           User.id.in_(select(Attempt.user_id).where(*finished).distinct()),
+                           User.id.in_(select(Attempt.user_id).where(*finished, Attempt.passed.is_(True)).distinct()),
+                           hours_met)
 
 
 def annual_quota() -> Decimal:
@@ -389,7 +396,85 @@ def department_figures(plan: RolloutPlan, viewer: User, as_of: dt.date) -> list[
     One SQL aggregation (:func:`figure_rows`); only departments with eligible staff appear. Officers
     see only their subtrees (scoped in the query).
     """
-    rows = figure_rows(plan, as_of, viewer)
+    return figures_forest(plan, as_of, figure_rows(plan, as_of, viewer))
+
+
+# --- today's figures from the snapshot (issue 7 item 10) ---------------------------------------
+
+def snapshot_max_age() -> dt.timedelta:
+    """How old today's snapshot may be and still be served instead of a live count
+    (``ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES``, default 30; 0 turns serving from snapshots off)."""
+    return dt.timedelta(minutes=float(current_app.config.get("ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES", 30)))
+
+
+def fresh_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = None
+                   ) -> tuple[list[tuple], dt.datetime] | None:
+    """Today's snapshot of ``plan`` if it may stand in for the live figures, else None.
+
+    Only for ``as_of`` = today (local date; past and future dates are always counted live) and only
+    when the plan has snapshot rows for today all taken within :func:`snapshot_max_age` of ``now``
+    (UTC, default now). Returns ``(rows, taken_at)``: rows shaped as :func:`figure_rows`
+    ``(department_id, eligible, started, certified, sat, passed, hours_met)`` and the UTC time the
+    oldest row was taken (the page says "figures as of" it). A snapshot of day D taken at T holds the
+    figures as of the end of D known at T, which for D = today are exactly the live figures at T.
+    One query (the unique key's index). No rows (no snapshot, or nobody eligible) → None: count live."""
+    now = now or utcnow()
+    age = snapshot_max_age()
+    if age <= dt.timedelta(0) or as_of != to_local(now).date():
+        return None
+    found = db.session.execute(
+        select(DepartmentSnapshot.department_id, DepartmentSnapshot.eligible, DepartmentSnapshot.started,
+               DepartmentSnapshot.certified, DepartmentSnapshot.sat, DepartmentSnapshot.passed,
+               DepartmentSnapshot.hours_met, DepartmentSnapshot.taken_at)
+        .where(DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day == as_of)).all()
+    if not found:
+        return None
+    taken_at = min(r[-1] for r in found)
+    if taken_at < now - age or taken_at > now or (plan.updated_at is not None and plan.updated_at > taken_at):
+        return None  # too old, from a frozen clock's future, or the plan was changed since
+    return [tuple(r[:-1]) for r in found], taken_at
+
+
+def discard_today_snapshot(plan: RolloutPlan) -> None:
+    """Delete ``plan``'s snapshot rows of today (local date) and its person snapshot: a change that
+    moves people in or out of its eligible staff (an exemption made or lifted, the plan edited) must
+    not wait for the next refresh; until then the dashboard and drill-down count live. The daily job
+    retakes the day once it is over. Two DELETEs."""
+    db.session.execute(delete(DepartmentSnapshot).where(DepartmentSnapshot.plan_id == plan.id,
+                                                        DepartmentSnapshot.day == to_local(utcnow()).date()))
+    db.session.execute(delete(PersonSnapshot).where(PersonSnapshot.plan_id == plan.id))
+
+
+@dataclass
+class ServedFigures:
+    """The dashboard's figures: ``forest`` (as :func:`department_figures`) and ``taken_at``: the UTC
+    time of the snapshot they come from, or None when they were counted live for this request."""
+
+    forest: list[DepartmentFigures]
+    taken_at: dt.datetime | None = None
+
+
+def serves_from_snapshot(viewer: User) -> bool:
+    """Whole-city views (administrators) read today's figures from a fresh snapshot: counting 100,000
+    people on every request takes over a second. Officers' subtrees are counted live (0.1 s)."""
+    return viewer.is_admin
+
+
+def dashboard_figures(plan: RolloutPlan, viewer: User, as_of: dt.date, *, live: bool = False) -> ServedFigures:
+    """The dashboard's figures for ``viewer``: from today's snapshot when :func:`serves_from_snapshot`
+    and :func:`fresh_snapshot` allow it and ``live`` is False, otherwise counted now
+    (:func:`department_figures`). Same forest either way (the snapshot rows are made by
+    :func:`figure_rows` itself; an administrator sees every department, so no scoping is lost)."""
+    if not live and serves_from_snapshot(viewer):
+        fresh = fresh_snapshot(plan, as_of)
+        if fresh is not None:
+            return ServedFigures(figures_forest(plan, as_of, fresh[0]), fresh[1])
+    return ServedFigures(department_figures(plan, viewer, as_of))
+
+
+def figures_forest(plan: RolloutPlan, as_of: dt.date, rows: list[tuple]) -> list[DepartmentFigures]:
+    """Rows of :func:`figure_rows` (or a snapshot) as a forest of :class:`DepartmentFigures`, the
+    target that of ``as_of``; children sorted by depth, sort order and code."""
     if not rows:
         return []
     departments = {d.id: d for d in db.session.execute(
@@ -459,6 +544,7 @@ class DrillDown:
     page: int
     per_page: int
     positions: list[str]
+    taken_at: dt.datetime | None = None  # UTC time of today's snapshot the list comes from; None: live
 
     @property
     def pages(self) -> int:
@@ -468,7 +554,8 @@ class DrillDown:
 
 def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date, *, status: str = "unfinished",
                position: str | None = None, overdue: bool = False, exhausted: bool = False, sort: str = "status",
-               descending: bool = False, page: int = 1, per_page: int = 50) -> DrillDown:
+               descending: bool = False, page: int = 1, per_page: int = 50, live: bool = False,
+               only: list[int] | None = None) -> DrillDown:
     """Eligible staff in the department's subtree as of the end of local date ``as_of``.
 
     Filters: ``status`` one of :data:`STATUS_FILTERS` (unfinished = not certified; in_progress =
@@ -485,9 +572,21 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     then (:func:`department_at`: a person who moved away since is listed under the old department,
     also for an officer of it). Outside ``viewer``'s scope the result is empty. Raises ValueError on
     an unknown status or sort key.
+
+    Administrators' views of today (:func:`serves_from_snapshot`), sorted by status or department,
+    without the overdue and attempts filters, come from today's person snapshot while it is fresh
+    (:func:`drill_down_from_snapshot`: who is listed, the counts and the order as of ``taken_at``,
+    each listed row's columns live); ``live`` counts now. ``only`` (user ids) limits the people to
+    those (used for the rows of a snapshot-served page).
     """
     if status not in STATUS_FILTERS or sort not in SORT_KEYS:
         raise ValueError(f"unknown status {status!r} or sort {sort!r}")
+    if not live and only is None and serves_from_snapshot(viewer) and not (overdue or exhausted) \
+            and sort in SNAPSHOT_SORTS:
+        served = drill_down_from_snapshot(plan, viewer, department_id, as_of, status=status, position=position,
+                                          sort=sort, descending=descending, page=page, per_page=per_page)
+        if served is not None:
+            return served
     as_of_end = local_date_end_utc(as_of)
     c = plan_conditions(plan, as_of_end)
     courses = required_course_ids(plan)
@@ -521,6 +620,8 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     department = department_at(as_of_end)  # the department held then (figures count them there too)
     scope = (*c.eligible, department.in_(subtree_ids([department_id])),
              department.in_(visible_department_ids(viewer)))
+    if only is not None:
+        scope = (*scope, User.id.in_(only))
     chosen = {"unfinished": [~c.certified], "not_started": [~c.started], "in_progress": [c.started, ~c.certified],
               "certified": [c.certified], "all": []}[status]
     if position:
@@ -603,6 +704,72 @@ def attempts_allowed_at(exam, as_of_end: dt.datetime) -> ColumnElement:
                   .where(closure.c.descendant_id == department_at(as_of_end))
                   .correlate(User, exam).scalar_subquery())
     return func.coalesce(person, department, exam.c.attempts_allowed)
+
+
+SNAPSHOT_SORTS = ("status", "department")  # the orders rollout_person_snapshot has an index for
+
+
+def fresh_person_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``taken_at`` (UTC) of ``plan``'s person snapshot if it may stand in for a live count on ``as_of``:
+    :func:`fresh_snapshot` holds for the plan's department rows and the person rows were written with
+    them (same ``taken_at``; :func:`discard_today_snapshot` removes both). Else None. Two small queries."""
+    fresh = fresh_snapshot(plan, as_of, now)
+    if fresh is None:
+        return None
+    taken = db.session.execute(select(PersonSnapshot.taken_at).where(PersonSnapshot.plan_id == plan.id)
+                               .limit(1)).scalar_one_or_none()
+    return fresh[1] if taken is not None and taken == fresh[1] else None
+
+
+def drill_down_from_snapshot(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date, *,
+                             status: str, position: str | None, sort: str, descending: bool, page: int,
+                             per_page: int) -> DrillDown | None:
+    """:func:`drill_down` from today's person snapshot (``rollout_person_snapshot``), or None when it
+    is not fresh (:func:`fresh_person_snapshot`): the caller then counts live.
+
+    The subtree's counts, the filtered total, the positions and which people fill the page, in which
+    order (status, then department path rank, then staff number; or path rank, staff number), are
+    those at ``taken_at``: one aggregate and one index-ordered page query over the narrow snapshot
+    rows instead of computing every eligible person's flags. The page's rows are then read live
+    (:func:`drill_down` with ``only`` = the page's people), so a row may already show progress made
+    since; the page says when the list was taken. Scoped as the live list (subtree and visible
+    departments, by the department held at ``taken_at``)."""
+    taken_at = fresh_person_snapshot(plan, as_of)
+    if taken_at is None:
+        return None
+    p = PersonSnapshot
+    scope = [p.plan_id == plan.id, p.department_id.in_(subtree_ids([department_id]))]
+    if not viewer.is_admin:  # administrators see every department: no second semi-join over the rows
+        scope.append(p.department_id.in_(visible_department_ids(viewer)))
+    chosen = {"unfinished": [p.certified.is_(False)], "not_started": [p.started.is_(False)],
+              "in_progress": [p.started.is_(True), p.certified.is_(False)], "certified": [p.certified.is_(True)],
+              "all": []}[status]
+    if position:
+        chosen.append(p.position == position)
+    # One pass: the counts per position, summed here, and the positions list.
+    sums = [0, 0, 0, 0, 0]
+    positions = []
+    for row in db.session.execute(select(
+            p.position, func.count(), func.sum(_flag(p.started.is_(False))),
+            func.sum(_flag(and_(p.started.is_(True), p.certified.is_(False)))), func.sum(_flag(p.certified.is_(True))),
+            func.sum(_flag(and_(true(), *chosen)))).where(*scope).group_by(p.position).order_by(p.position)):
+        if row[0] is not None:
+            positions.append(row[0])
+        sums = [a + int(b or 0) for a, b in zip(sums, row[1:])]
+    eligible, not_started, in_progress, certified_n, total = sums
+    counts = {"eligible": eligible, "not_started": not_started, "in_progress": in_progress, "certified": certified_n}
+    keys = [p.certified, p.started] if sort == "status" else [p.dept_rank]
+    order = [k.desc() if descending else k.asc() for k in keys] + [p.dept_rank, p.staff_number]
+    ids = list(db.session.execute(select(p.user_id).where(*scope, *chosen).order_by(*order)
+                                  .limit(per_page).offset((page - 1) * per_page)).scalars())
+    rows = []
+    if ids:
+        live = drill_down(plan, viewer, department_id, as_of, status="all", page=1, per_page=len(ids), only=ids,
+                          live=True)
+        by_id = {r["user"].id: r for r in live.rows}
+        rows = [by_id[i] for i in ids if i in by_id]  # someone moved out of the subtree since: left out
+    return DrillDown(rows=rows, total=total, counts=counts, page=page, per_page=per_page, positions=positions,
+                     taken_at=taken_at)
 
 
 def unfinished_staff(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.date,

@@ -68,10 +68,13 @@ def dashboard():
     plans = services.plans_for(current_user)
     plan = _plan(plans)
     as_of = _as_of(plan)
-    rows = services.flatten(services.department_figures(plan, current_user, as_of)) if plan else []
+    # Whole-city views of today come from today's snapshot while it is fresh (``?live=1`` counts now).
+    served = services.dashboard_figures(plan, current_user, as_of, live=request.args.get("live") == "1") \
+        if plan else services.ServedFigures([])
+    rows = services.flatten(served.forest)
     uncovered = services.uncovered_scope(plan, current_user) if plan else []
     return render_template("rollout/dashboard.html", plans=plans, plan=plan, rows=rows, as_of=as_of,
-                           uncovered=uncovered, quota=services.annual_quota(),
+                           taken_at=served.taken_at, uncovered=uncovered, quota=services.annual_quota(),
                            target=services.target_percent(plan, as_of) if plan else None,
                            trend=_scope_trend(plan, as_of, rows) if plan else None)
 
@@ -120,7 +123,8 @@ def department(department_id: int):
     descending = _choice("dir", ("asc", "desc"), "asc") == "desc"
     covered = services.covers_department(plan, department_id)
     result = services.drill_down(plan, current_user, department_id, as_of, page=page, per_page=PER_PAGE,
-                                 descending=descending, **args) if covered else None
+                                 descending=descending, live=request.args.get("live") == "1",
+                                 **args) if covered else None
     if result is not None and page > result.pages:
         abort(400, description=_("Page %(page)s does not exist: there are %(pages)s pages.",
                                  page=page, pages=result.pages))
