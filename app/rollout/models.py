@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, Column, Date, ForeignKey, Index, Integer, Numeric, String, Table, Text,
+from sqlalchemy import (JSON, Boolean, Column, Date, Float, ForeignKey, Index, Integer, Numeric, String, Table, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -216,3 +216,25 @@ class PersonSnapshot(db.Model):
     started: Mapped[bool] = mapped_column(Boolean)
     certified: Mapped[bool] = mapped_column(Boolean)
     taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ForecastSnapshot(db.Model):
+    """A department projected to miss the plan's next milestone, as of ``taken_at`` (UTC): written with
+    today's :class:`DepartmentSnapshot` rows (same ``taken_at``) by the ``rollout-today-snapshot`` job
+    from those rows and the window's daily snapshots (:func:`app.rollout.trend.departments_missing`,
+    every department of the city), and replaced each time; only today's. ``rank`` is the list's order
+    (largest shortfall first, then department code), 1-based. Percentages 0–100 with one decimal;
+    ``current`` None when the department had no rate today; ``slope_per_week`` percentage points a week."""
+
+    __tablename__ = "rollout_forecast_snapshot"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    current: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    projected: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    target: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    slope_per_week: Mapped[float] = mapped_column(Float)
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_rollout_forecast_snapshot_plan_rank", "plan_id", "rank"),)

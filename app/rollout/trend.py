@@ -39,8 +39,9 @@ from app.core.time import local_date_end_utc, local_today, utcnow
 from app.core.types import UTCDateTime
 from app.extensions import db
 from app.org.models import Department
-from app.rollout.models import DepartmentSnapshot, Milestone, PersonSnapshot, RolloutPlan
-from app.rollout.services import department_paths, department_targets, eligible_users, figure_rows, target_percent
+from app.rollout.models import DepartmentSnapshot, ForecastSnapshot, Milestone, PersonSnapshot, RolloutPlan
+from app.rollout.services import (department_paths, department_targets, eligible_users, figure_rows, figures_forest,
+                                  flatten, target_percent)
 
 WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
 MIN_POINTS = 2  # days with figures needed for a line
@@ -72,7 +73,8 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, peopl
     local date ``day``. Idempotent: one upsert per plan on the unique key, then rows of that plan and
     day whose department has no eligible staff any more are deleted. With ``people`` (today's snapshot
     only) each plan's person snapshot is replaced too, with the same ``taken_at``
-    (:func:`take_people`). Returns the number of department rows written (departments × plans).
+    (:func:`take_people`) and so is its list of departments projected to miss the next milestone
+    (:func:`take_forecasts`). Returns the number of department rows written (departments × plans).
     Flushes; the caller commits."""
     plans = snapshot_plans(day) if plans is None else plans
     now = utcnow()
@@ -88,6 +90,8 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, peopl
         db.session.execute(delete(DepartmentSnapshot).where(
             DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day == day,
             DepartmentSnapshot.department_id.not_in([r["department_id"] for r in rows])))
+        if people:
+            take_forecasts(plan, day, [(r["department_id"], *(r[c] for c in SNAPSHOT_COLUMNS)) for r in rows], now)
         written += len(rows)
     db.session.flush()
     return written
@@ -112,6 +116,44 @@ def take_people(plan: RolloutPlan, day: dt.date, taken_at: dt.datetime) -> None:
     db.session.execute(insert(PersonSnapshot).from_select(
         ["plan_id", "user_id", "department_id", "dept_rank", "staff_number", "position", "started", "certified",
          "taken_at"], query))
+
+
+def take_forecasts(plan: RolloutPlan, day: dt.date, rows: list[tuple], taken_at: dt.datetime) -> int:
+    """Replace ``plan``'s rows of ``rollout_forecast_snapshot`` with :func:`departments_missing` over
+    every department of ``rows`` (today's figures, shaped as :func:`app.rollout.services.figure_rows`)
+    as of local date ``day``, ranked as the list is shown, stamped ``taken_at``: the whole-city
+    dashboard then reads the first rows and a count instead of fitting a line per department on every
+    request. Call after ``day``'s department rows are written (the window's earlier days are read from
+    the snapshots). Returns the rows written."""
+    db.session.execute(delete(ForecastSnapshot).where(ForecastSnapshot.plan_id == plan.id))
+    missing = departments_missing(plan, day, flatten(figures_forest(plan, day, rows)))
+    if missing:
+        db.session.execute(insert(ForecastSnapshot), [
+            {"plan_id": plan.id, "department_id": d.department.id, "rank": rank, "current": d.current,
+             "projected": d.projected, "target": d.target, "slope_per_week": d.slope_per_week, "taken_at": taken_at}
+            for rank, d in enumerate(missing, start=1)])
+    return len(missing)
+
+
+def stored_missing(plan: RolloutPlan, taken_at: dt.datetime, limit: int) -> tuple[list["DepartmentForecast"], int] | None:
+    """The first ``limit`` departments projected to miss the next milestone and how many there are, from
+    the list stored with today's snapshot (:func:`take_forecasts`), or None when the stored list was
+    not written with the snapshot taken at ``taken_at`` (UTC; the caller then computes it). Two queries
+    and one for the listed departments."""
+    f = ForecastSnapshot
+    stamp = db.session.execute(select(func.min(f.taken_at), func.max(f.taken_at), func.count())
+                               .where(f.plan_id == plan.id)).one()
+    if stamp[2] == 0:  # nobody projected to miss, or no list: the person rows are written in the same job
+        people = db.session.execute(select(PersonSnapshot.taken_at).where(PersonSnapshot.plan_id == plan.id)
+                                    .limit(1)).scalar_one_or_none()
+        return ([], 0) if people is not None and people == taken_at else None
+    if stamp[0] != taken_at or stamp[1] != taken_at:
+        return None
+    rows = db.session.execute(select(f).where(f.plan_id == plan.id).order_by(f.rank).limit(limit)).scalars().all()
+    departments = {d.id: d for d in db.session.execute(
+        select(Department).where(Department.id.in_([r.department_id for r in rows]))).scalars()}
+    return [DepartmentForecast(departments[r.department_id], r.current, r.projected, r.target, r.slope_per_week)
+            for r in rows], int(stamp[2])
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
