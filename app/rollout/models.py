@@ -238,3 +238,24 @@ class ForecastSnapshot(db.Model):
     taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_rollout_forecast_snapshot_plan_rank", "plan_id", "rank"),)
+
+
+class SkillsSnapshot(db.Model):
+    """Today's skills map of one plan, every department of the city (:mod:`app.rollout.skills`), as
+    of ``taken_at`` (UTC): written with today's person snapshot (same ``taken_at``) by the
+    ``rollout-today-snapshot`` job and replaced each time; only today's. A row with an ``item_id``
+    is a cell: points ``earned`` of ``possible`` on that standard item by ``people`` people of the
+    department's subtree; the row without one (``item_id`` NULL) holds the subtree's ``people`` with
+    a best attempt (``earned`` and ``possible`` 0)."""
+
+    __tablename__ = "rollout_skills_snapshot"
+    __table_args__ = (Index("ix_rollout_skills_snapshot_plan_department", "plan_id", "department_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("standard_item.id", ondelete="CASCADE"))
+    earned: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    possible: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    people: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

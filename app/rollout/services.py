@@ -40,7 +40,7 @@ from app.learning.models import Enrolment, EnrolmentDueChange, Lesson, LessonPro
 from app.org.models import Department, DepartmentClosure, StaffTransfer
 from app.org.services import scope_roots, subtree_ids, visible_department_ids
 from app.rollout.models import (DUE_AFTER_TRANSFER, DUE_FIXED, DepartmentSnapshot, Exemption, ForecastSnapshot,
-                                PersonSnapshot,
+                                PersonSnapshot, SkillsSnapshot,
                                 PlanWave, RolloutPlan, plan_audience, plan_course, plan_exclusion)
 
 ON_TRACK, BEHIND, AT_RISK = "on_track", "behind", "at_risk"
@@ -437,14 +437,15 @@ def fresh_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = 
 
 
 def discard_today_snapshot(plan: RolloutPlan) -> None:
-    """Delete ``plan``'s snapshot rows of today (local date) its person snapshot and its stored forecast list: a change that
+    """Delete ``plan``'s snapshot rows of today (local date) its person snapshot, its stored forecast list and skills map: a change that
     moves people in or out of its eligible staff (an exemption made or lifted, the plan edited) must
     not wait for the next refresh; until then the dashboard and drill-down count live. The daily job
-    retakes the day once it is over. Three DELETEs."""
+    retakes the day once it is over. Four DELETEs."""
     db.session.execute(delete(DepartmentSnapshot).where(DepartmentSnapshot.plan_id == plan.id,
                                                         DepartmentSnapshot.day == to_local(utcnow()).date()))
     db.session.execute(delete(PersonSnapshot).where(PersonSnapshot.plan_id == plan.id))
     db.session.execute(delete(ForecastSnapshot).where(ForecastSnapshot.plan_id == plan.id))
+    db.session.execute(delete(SkillsSnapshot).where(SkillsSnapshot.plan_id == plan.id))
 
 
 @dataclass

@@ -39,9 +39,11 @@ from app.core.time import local_date_end_utc, local_today, utcnow
 from app.core.types import UTCDateTime
 from app.extensions import db
 from app.org.models import Department
-from app.rollout.models import DepartmentSnapshot, ForecastSnapshot, Milestone, PersonSnapshot, RolloutPlan
+from app.rollout.models import (DepartmentSnapshot, ForecastSnapshot, Milestone, PersonSnapshot, RolloutPlan,
+                                SkillsSnapshot)
 from app.rollout.services import (department_paths, department_targets, eligible_users, figure_rows, figures_forest,
                                   flatten, target_percent)
+from app.rollout.skills import skills_figures
 
 WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
 MIN_POINTS = 2  # days with figures needed for a line
@@ -74,7 +76,7 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, peopl
     day whose department has no eligible staff any more are deleted. With ``people`` (today's snapshot
     only) each plan's person snapshot is replaced too, with the same ``taken_at``
     (:func:`take_people`) and so is its list of departments projected to miss the next milestone
-    (:func:`take_forecasts`). Returns the number of department rows written (departments × plans).
+    (:func:`take_forecasts`), and its skills map (:func:`take_skills`). Returns the number of department rows written (departments × plans).
     Flushes; the caller commits."""
     plans = snapshot_plans(day) if plans is None else plans
     now = utcnow()
@@ -92,6 +94,7 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, peopl
             DepartmentSnapshot.department_id.not_in([r["department_id"] for r in rows])))
         if people:
             take_forecasts(plan, day, [(r["department_id"], *(r[c] for c in SNAPSHOT_COLUMNS)) for r in rows], now)
+            take_skills(plan, day, now)
         written += len(rows)
     db.session.flush()
     return written
@@ -133,6 +136,23 @@ def take_forecasts(plan: RolloutPlan, day: dt.date, rows: list[tuple], taken_at:
              "projected": d.projected, "target": d.target, "slope_per_week": d.slope_per_week, "taken_at": taken_at}
             for rank, d in enumerate(missing, start=1)])
     return len(missing)
+
+
+def take_skills(plan: RolloutPlan, day: dt.date, taken_at: dt.datetime) -> int:
+    """Replace ``plan``'s rows of ``rollout_skills_snapshot`` with its skills map of every department as
+    of the end of local date ``day`` (:func:`app.rollout.skills.skills_figures`), stamped ``taken_at``:
+    the cells, and one row per department with its people (``item_id`` NULL). Administrators' skills
+    map of today reads these instead of joining every best attempt's items (seconds at 100,000 staff).
+    Returns the rows written."""
+    db.session.execute(delete(SkillsSnapshot).where(SkillsSnapshot.plan_id == plan.id))
+    cells, people = skills_figures(plan, day)
+    rows = [{"plan_id": plan.id, "department_id": d, "item_id": i, "earned": e or 0, "possible": p or 0,
+             "people": int(n), "taken_at": taken_at} for d, i, e, p, n in cells]
+    rows += [{"plan_id": plan.id, "department_id": d, "item_id": None, "earned": 0, "possible": 0, "people": int(n),
+              "taken_at": taken_at} for d, n in people.items()]
+    if rows:
+        db.session.execute(insert(SkillsSnapshot), rows)
+    return len(rows)
 
 
 def stored_missing(plan: RolloutPlan, taken_at: dt.datetime, limit: int) -> tuple[list["DepartmentForecast"], int] | None:

@@ -198,7 +198,7 @@ def skills_page():
         department = None
         tops = scope_roots(current_user)
     ids = [d.id for d in tops] + [child.id for d in tops for child in d.children]
-    result = skills.skills_map(plan, current_user, as_of, department_ids=ids)
+    result = skills.skills_map(plan, current_user, as_of, department_ids=ids, served=request.args.get("live") != "1")
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)] if department else []
     return render_template("rollout/skills.html", plans=plans, plan=plan, as_of=as_of, result=result,
                            department=department, path=path, min_people=skills.MIN_PEOPLE,
