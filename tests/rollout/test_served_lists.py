@@ -146,3 +146,39 @@ def test_a_large_dashboard_is_collapsed_with_links_to_open_it(app, db, tree, cli
 def test_the_drill_down_of_a_missing_department_is_empty(db, tree):
     result = drill_down(tree["plan"], tree["admin"], 999_999, NOV1, status="all", live=True)
     assert result.rows == [] and result.total == 0 and result.counts["eligible"] == 0
+
+
+def _shape(forest):
+    return [(f.department.code, f.level, f.eligible, f.started, f.certified, f.sat, f.passed, f.hours_met, f.target,
+             f.completion, f.pass_rate, f.status) for f in flatten(forest)]
+
+
+def test_served_figures_of_a_wave_and_of_a_courses_only_plan_are_the_live_ones(db, tree):
+    """After the merge of the snapshot serving with waves and courses-only plans: a wave's departments
+    served from today's snapshot carry the wave's target, a courses-only plan is served without a pass
+    rate, and its person snapshot lists whom the live drill-down lists."""
+    from tests.rollout.test_plan_requirements import _courses_only_plan, _wave
+
+    courses = _courses_only_plan(db, tree)
+    _wave(db, tree)  # 市交通局: its own milestone 10-31 → 100 % (after: saving it enrols the audience)
+    db.session.execute(update(RolloutPlan).values(updated_at=utc(2026, 8, 1)).execution_options(synchronize_session=False))
+    db.session.commit()
+    oct31, noon = dt.date(2026, 10, 31), utc(2026, 10, 31, 4)
+    with time_machine.travel(noon, tick=False):
+        today_snapshot_job()
+        db.session.commit()
+        for plan in (db.session.get(RolloutPlan, tree["plan"].id), db.session.get(RolloutPlan, courses.id)):
+            served = dashboard_figures(plan, tree["admin"], oct31)
+            live = dashboard_figures(plan, tree["admin"], oct31, live=True)
+            assert served.taken_at == noon and live.taken_at is None
+            assert _shape(served.forest) == _shape(live.forest)
+        wave = {f.department.code: f for f in flatten(dashboard_figures(tree["plan"], tree["admin"], oct31).forest)}
+        assert (wave["B"].target, wave["B-OFF"].target, wave["A"].target) == (Decimal(100), Decimal(100), Decimal("49.6"))
+        city = dashboard_figures(courses, tree["admin"], oct31).forest[0]
+        assert (city.eligible, city.certified, city.pass_rate) == (5, 2, None)
+        for status in ("certified", "unfinished", "all"):
+            from_snapshot = drill_down(courses, tree["admin"], tree["city"].id, oct31, status=status)
+            counted = drill_down(courses, tree["admin"], tree["city"].id, oct31, status=status, live=True)
+            assert from_snapshot.taken_at == noon and counted.taken_at is None
+            assert [r["user"].staff_number for r in from_snapshot.rows] == [r["user"].staff_number for r in counted.rows]
+            assert (from_snapshot.counts, from_snapshot.total) == (counted.counts, counted.total)
