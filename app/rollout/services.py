@@ -204,6 +204,21 @@ def department_at(as_of_end: dt.datetime | None) -> ColumnElement:
     return case((User.id.in_(later), first), else_=User.department_id)
 
 
+def department_in_at(as_of_end: dt.datetime | None, departments) -> ColumnElement[bool]:
+    """SQL condition on ``User``: the department held at ``as_of_end`` (:func:`department_at`) is one of
+    ``departments`` (a SELECT of ids or a list). The same test as ``department_at(...).in_(departments)``
+    plus a redundant, indexable one: the current department is among them, or the person has a
+    transfer at or after the instant (only they can have held another department then). PostgreSQL
+    can then read the few people of a subtree by the ``user.department_id`` index instead of testing
+    the CASE expression on every one of 100,000 people (an officer's bureau drill-down: 98,893 closure
+    probes for 4,632 people)."""
+    if as_of_end is None:
+        return User.department_id.in_(departments)
+    later = select(StaffTransfer.user_id).where(StaffTransfer.effective_at >= as_of_end)
+    return and_(department_at(as_of_end).in_(departments),
+                or_(User.department_id.in_(departments), User.id.in_(later)))
+
+
 def active_at(as_of_end: dt.datetime | None) -> ColumnElement[bool]:
     """SQL condition on ``User``: the person was active (had not left) at the UTC instant ``as_of_end``:
     active now, or deactivated at or after it (``User.deactivated_at``). A deactivated person with no
@@ -663,7 +678,7 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     exhausted_c = (select(exam.c.id).where(exam.c.course_id.in_(courses), used >= allowed, ~passed_there)
                    .correlate(User).exists())
     department = department_at(as_of_end)  # the department held then (figures count them there too)
-    scope = (*c.eligible, department.in_(subtree_ids([department_id])),
+    scope = (*c.eligible, department_in_at(as_of_end, subtree_ids([department_id])),
              department.in_(visible_department_ids(viewer)))
     if only is not None:
         scope = (*scope, User.id.in_(only))
