@@ -452,8 +452,9 @@ def fresh_snapshot(plan: RolloutPlan, as_of: dt.date, now: dt.datetime | None = 
 
 
 def discard_today_snapshot(plan: RolloutPlan) -> None:
-    """Delete ``plan``'s snapshot rows of today (local date) its person snapshot, its stored forecast list and skills map: a change that
-    moves people in or out of its eligible staff (an exemption made or lifted, the plan edited) must
+    """Delete ``plan``'s snapshot rows of today (local date), its person snapshot, its stored list of
+    departments projected to miss and its skills map: a change that moves people in or out of its
+    eligible staff (an exemption made or lifted, the plan edited) must
     not wait for the next refresh; until then the dashboard and drill-down count live. The daily job
     retakes the day once it is over. Four DELETEs."""
     db.session.execute(delete(DepartmentSnapshot).where(DepartmentSnapshot.plan_id == plan.id,

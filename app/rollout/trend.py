@@ -76,7 +76,8 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, peopl
     day whose department has no eligible staff any more are deleted. With ``people`` (today's snapshot
     only) each plan's person snapshot is replaced too, with the same ``taken_at``
     (:func:`take_people`) and so is its list of departments projected to miss the next milestone
-    (:func:`take_forecasts`), and its skills map (:func:`take_skills`). Returns the number of department rows written (departments × plans).
+    (:func:`take_forecasts`), and its skills map (:func:`take_skills`). Returns the number of
+    department rows written (departments × plans).
     Flushes; the caller commits."""
     plans = snapshot_plans(day) if plans is None else plans
     now = utcnow()
@@ -155,7 +156,8 @@ def take_skills(plan: RolloutPlan, day: dt.date, taken_at: dt.datetime) -> int:
     return len(rows)
 
 
-def stored_missing(plan: RolloutPlan, taken_at: dt.datetime, limit: int) -> tuple[list["DepartmentForecast"], int] | None:
+def stored_missing(plan: RolloutPlan, taken_at: dt.datetime,
+                   limit: int) -> tuple[list["DepartmentForecast"], int] | None:
     """The first ``limit`` departments projected to miss the next milestone and how many there are, from
     the list stored with today's snapshot (:func:`take_forecasts`), or None when the stored list was
     not written with the snapshot taken at ``taken_at`` (UTC; the caller then computes it). Two queries
