@@ -119,6 +119,9 @@ class Config:
 
     # Rollout status: percentage points below target that still count as "behind" rather than "at risk".
     ROLLOUT_BEHIND_TOLERANCE = float(os.environ.get("ROLLOUT_BEHIND_TOLERANCE", "10"))
+    # Administrators' whole-city dashboard and drill-down read today's figures from today's snapshot
+    # (job rollout-today-snapshot, every 10 minutes) while it is at most this old; 0: always count live.
+    ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES = float(os.environ.get("ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES", "30"))
     # Annual credit-hour (学时) quota per staff member.
     ANNUAL_CREDIT_HOUR_QUOTA = float(os.environ.get("ANNUAL_CREDIT_HOUR_QUOTA", "50"))
     # Seconds a lesson must be open before "I have finished this lesson" is accepted (0: no minimum).

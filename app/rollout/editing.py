@@ -35,7 +35,8 @@ from app.learning.models import Course
 from app.org.models import Department, DepartmentClosure
 from app.org.services import subtree_ids
 from app.rollout.models import DUE_FIXED, DUE_RULES, Exemption, Milestone, PlanWave, RolloutPlan, WaveMilestone
-from app.rollout.services import AssignResult, assign, due_date_for, due_dates, eligible_conditions
+from app.rollout.services import (AssignResult, assign, discard_today_snapshot, due_date_for, due_dates,
+                                  eligible_conditions)
 
 NAME_MAX = 200
 POSITION_MAX = 100
@@ -419,6 +420,7 @@ def save_plan(actor: User | None, data: PlanInput, plan: RolloutPlan | None = No
         plan.updated_at = utcnow()
     db.session.flush()
     if action != "unchanged":
+        discard_today_snapshot(plan)
         record(actor.id if actor else None, f"rollout_plan.{'create' if action == 'created' else 'update'}",
                f"plan:{plan.id}", {"source": source, "key": plan.key, "name": plan.name_zh, "changes": changes,
                                     "starts_on": plan.starts_on.isoformat(), "ends_on": plan.ends_on.isoformat(),
@@ -467,6 +469,7 @@ def exempt(actor: User, plan: RolloutPlan, person: User, reason: str, ip: str | 
     else:
         row.reason, row.created_by_id = reason, actor.id
     db.session.flush()
+    discard_today_snapshot(plan)  # the whole-city dashboard counts live until the next refresh
     record(actor.id, "rollout_plan.exempt", f"user:{person.id}", {"plan": plan.id, "reason": reason}, ip)
     return row
 
@@ -482,6 +485,7 @@ def lift_exemption(actor: User, plan: RolloutPlan, person: User, ip: str | None 
     reason = row.reason
     db.session.delete(row)
     db.session.flush()
+    discard_today_snapshot(plan)
     record(actor.id, "rollout_plan.lift_exemption", f"user:{person.id}", {"plan": plan.id, "reason": reason}, ip)
     if plan.active:
         assign(plan)

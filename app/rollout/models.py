@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Column, Date, Float, ForeignKey, Index, Integer, Numeric, String, Table, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import BilingualMixin, TimestampMixin
@@ -185,4 +186,76 @@ class DepartmentSnapshot(db.Model):
     passed: Mapped[int] = mapped_column(Integer)
     hours_met: Mapped[int] = mapped_column(Integer)
     target: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PersonSnapshot(db.Model):
+    """One eligible person's standing in one plan at ``taken_at`` (UTC): today's snapshot for the
+    administrators' whole-city drill-down (issue 7 item 10), written with today's
+    :class:`DepartmentSnapshot` rows (same ``taken_at``) by the ``rollout-today-snapshot`` job and
+    replaced each time; only today's, no history.
+
+    ``department_id`` is the department held then; ``dept_rank`` the rank of its path
+    (``dense_rank`` over the department paths of :func:`app.rollout.services.department_paths`, in the
+    database's text order), so that "status, then department path, then staff number" — the drill-down's
+    default order — is an index scan; ``staff_number`` and ``position`` are copied for the same reason.
+    ``started`` / ``certified`` are the definitions of :func:`app.rollout.services.plan_conditions`."""
+
+    __tablename__ = "rollout_person_snapshot"
+    __table_args__ = (
+        Index("ix_rollout_person_snapshot_status_order", "plan_id", "certified", "started", "dept_rank", "staff_number"),
+        Index("ix_rollout_person_snapshot_department_order", "plan_id", "dept_rank", "staff_number"),
+    )
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
+    dept_rank: Mapped[int] = mapped_column(Integer)
+    staff_number: Mapped[str] = mapped_column(String(40))
+    position: Mapped[str | None] = mapped_column(String(100))
+    started: Mapped[bool] = mapped_column(Boolean)
+    certified: Mapped[bool] = mapped_column(Boolean)
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ForecastSnapshot(db.Model):
+    """A department projected to miss the plan's next milestone, as of ``taken_at`` (UTC): written with
+    today's :class:`DepartmentSnapshot` rows (same ``taken_at``) by the ``rollout-today-snapshot`` job
+    from those rows and the window's daily snapshots (:func:`app.rollout.trend.departments_missing`,
+    every department of the city), and replaced each time; only today's. ``rank`` is the list's order
+    (largest shortfall first, then department code), 1-based. Percentages 0–100 with one decimal;
+    ``current`` None when the department had no rate today; ``slope_per_week`` percentage points a week."""
+
+    __tablename__ = "rollout_forecast_snapshot"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    current: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    projected: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    target: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    slope_per_week: Mapped[float] = mapped_column(Float)
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_rollout_forecast_snapshot_plan_rank", "plan_id", "rank"),)
+
+
+class SkillsSnapshot(db.Model):
+    """Today's skills map of one plan, every department of the city (:mod:`app.rollout.skills`), as
+    of ``taken_at`` (UTC): written with today's person snapshot (same ``taken_at``) by the
+    ``rollout-today-snapshot`` job and replaced each time; only today's. A row with an ``item_id``
+    is a cell: points ``earned`` of ``possible`` on that standard item by ``people`` people of the
+    department's subtree; the row without one (``item_id`` NULL) holds the subtree's ``people`` with
+    a best attempt (``earned`` and ``possible`` 0)."""
+
+    __tablename__ = "rollout_skills_snapshot"
+    __table_args__ = (Index("ix_rollout_skills_snapshot_plan_department", "plan_id", "department_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plan.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("standard_item.id", ondelete="CASCADE"))
+    earned: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    possible: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    people: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -32,13 +32,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 
-from app.core.time import local_today, utcnow
+from app.auth.models import User
+from app.core.time import local_date_end_utc, local_today, utcnow
+from app.core.types import UTCDateTime
 from app.extensions import db
 from app.org.models import Department
-from app.rollout.models import DepartmentSnapshot, Milestone, RolloutPlan
-from app.rollout.services import department_targets, figure_rows, plan_targets, target_percent
+from app.rollout.models import (DepartmentSnapshot, ForecastSnapshot, Milestone, PersonSnapshot, RolloutPlan,
+                                SkillsSnapshot)
+from app.rollout.services import (department_paths, department_targets, eligible_users, figure_rows, figures_forest,
+                                  flatten, plan_targets, target_percent)
+from app.rollout.skills import skills_figures
 
 WINDOW_DAYS = 28  # the forecast looks at the last 28 days (as-of date included)
 MIN_POINTS = 2  # days with figures needed for a line
@@ -65,15 +70,21 @@ def snapshot_plans(day: dt.date) -> list[RolloutPlan]:
         RolloutPlan.active.is_(True), RolloutPlan.starts_on <= day).order_by(RolloutPlan.id)).scalars())
 
 
-def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None) -> int:
+def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None, *, people: bool = False) -> int:
     """Store every department's figures for each plan (default :func:`snapshot_plans`) as of the end of
     local date ``day``. Idempotent: one upsert per plan on the unique key, then rows of that plan and
-    day whose department has no eligible staff any more are deleted. Returns the number of rows written
-    (departments × plans). Flushes; the caller commits."""
+    day whose department has no eligible staff any more are deleted. With ``people`` (today's snapshot
+    only) each plan's person snapshot is replaced too, with the same ``taken_at``
+    (:func:`take_people`) and so is its list of departments projected to miss the next milestone
+    (:func:`take_forecasts`), and its skills map (:func:`take_skills`). Returns the number of
+    department rows written (departments × plans).
+    Flushes; the caller commits."""
     plans = snapshot_plans(day) if plans is None else plans
     now = utcnow()
     written = 0
     for plan in plans:
+        if people:
+            take_people(plan, day, now)
         target, wave_targets = department_targets(plan, day)  # a wave's departments: the wave's own target
         rows = [dict(zip(("department_id", *SNAPSHOT_COLUMNS), row), plan_id=plan.id, day=day,
                      target=wave_targets.get(row[0], target), taken_at=now) for row in figure_rows(plan, day)]
@@ -82,9 +93,89 @@ def take_snapshot(day: dt.date, plans: list[RolloutPlan] | None = None) -> int:
         db.session.execute(delete(DepartmentSnapshot).where(
             DepartmentSnapshot.plan_id == plan.id, DepartmentSnapshot.day == day,
             DepartmentSnapshot.department_id.not_in([r["department_id"] for r in rows])))
+        if people:
+            take_forecasts(plan, day, [(r["department_id"], *(r[c] for c in SNAPSHOT_COLUMNS)) for r in rows], now)
+            take_skills(plan, day, now)
         written += len(rows)
     db.session.flush()
     return written
+
+
+def take_people(plan: RolloutPlan, day: dt.date, taken_at: dt.datetime) -> None:
+    """Replace ``plan``'s rows of ``rollout_person_snapshot`` with its eligible staff as of the end of
+    local date ``day`` (:func:`app.rollout.services.eligible_users`, the set-based form: the whole
+    city), each with the department held then, that department's path rank, staff number, position
+    and the started / certified flags, stamped ``taken_at``. One DELETE and one INSERT … SELECT."""
+    db.session.execute(delete(PersonSnapshot).where(PersonSnapshot.plan_id == plan.id))
+    # Materialised, as in figure_rows: inlined into the join, PostgreSQL (which expects a few hundred
+    # eligible people from the closure table's statistics) evaluated the flags' subplans per row (518 s
+    # for 100,000 people, against 1–2 s materialised).
+    users = (eligible_users(plan, local_date_end_utc(day), set_based=True).cte("eligible")
+             .prefix_with("MATERIALIZED", dialect="postgresql"))
+    paths = department_paths().alias("paths")
+    ranks = select(paths.c.id, func.dense_rank().over(order_by=paths.c.path).label("dept_rank")).subquery("ranks")
+    query = (select(literal(plan.id), users.c.user_id, users.c.department_id, ranks.c.dept_rank, User.staff_number,
+                    User.position, users.c.started == 1, users.c.certified == 1, literal(taken_at, UTCDateTime()))
+             .join(ranks, ranks.c.id == users.c.department_id).join(User, User.id == users.c.user_id))
+    db.session.execute(insert(PersonSnapshot).from_select(
+        ["plan_id", "user_id", "department_id", "dept_rank", "staff_number", "position", "started", "certified",
+         "taken_at"], query))
+
+
+def take_forecasts(plan: RolloutPlan, day: dt.date, rows: list[tuple], taken_at: dt.datetime) -> int:
+    """Replace ``plan``'s rows of ``rollout_forecast_snapshot`` with :func:`departments_missing` over
+    every department of ``rows`` (today's figures, shaped as :func:`app.rollout.services.figure_rows`)
+    as of local date ``day``, ranked as the list is shown, stamped ``taken_at``: the whole-city
+    dashboard then reads the first rows and a count instead of fitting a line per department on every
+    request. Call after ``day``'s department rows are written (the window's earlier days are read from
+    the snapshots). Returns the rows written."""
+    db.session.execute(delete(ForecastSnapshot).where(ForecastSnapshot.plan_id == plan.id))
+    missing = departments_missing(plan, day, flatten(figures_forest(plan, day, rows)))
+    if missing:
+        db.session.execute(insert(ForecastSnapshot), [
+            {"plan_id": plan.id, "department_id": d.department.id, "rank": rank, "current": d.current,
+             "projected": d.projected, "target": d.target, "slope_per_week": d.slope_per_week, "taken_at": taken_at}
+            for rank, d in enumerate(missing, start=1)])
+    return len(missing)
+
+
+def take_skills(plan: RolloutPlan, day: dt.date, taken_at: dt.datetime) -> int:
+    """Replace ``plan``'s rows of ``rollout_skills_snapshot`` with its skills map of every department as
+    of the end of local date ``day`` (:func:`app.rollout.skills.skills_figures`), stamped ``taken_at``:
+    the cells, and one row per department with its people (``item_id`` NULL). Administrators' skills
+    map of today reads these instead of joining every best attempt's items (seconds at 100,000 staff).
+    Returns the rows written."""
+    db.session.execute(delete(SkillsSnapshot).where(SkillsSnapshot.plan_id == plan.id))
+    cells, people = skills_figures(plan, day)
+    rows = [{"plan_id": plan.id, "department_id": d, "item_id": i, "earned": e or 0, "possible": p or 0,
+             "people": int(n), "taken_at": taken_at} for d, i, e, p, n in cells]
+    rows += [{"plan_id": plan.id, "department_id": d, "item_id": None, "earned": 0, "possible": 0, "people": int(n),
+              "taken_at": taken_at} for d, n in people.items()]
+    if rows:
+        db.session.execute(insert(SkillsSnapshot), rows)
+    return len(rows)
+
+
+def stored_missing(plan: RolloutPlan, taken_at: dt.datetime,
+                   limit: int) -> tuple[list["DepartmentForecast"], int] | None:
+    """The first ``limit`` departments projected to miss the next milestone and how many there are, from
+    the list stored with today's snapshot (:func:`take_forecasts`), or None when the stored list was
+    not written with the snapshot taken at ``taken_at`` (UTC; the caller then computes it). Two queries
+    and one for the listed departments."""
+    f = ForecastSnapshot
+    stamp = db.session.execute(select(func.min(f.taken_at), func.max(f.taken_at), func.count())
+                               .where(f.plan_id == plan.id)).one()
+    if stamp[2] == 0:  # nobody projected to miss, or no list: the person rows are written in the same job
+        people = db.session.execute(select(PersonSnapshot.taken_at).where(PersonSnapshot.plan_id == plan.id)
+                                    .limit(1)).scalar_one_or_none()
+        return ([], 0) if people is not None and people == taken_at else None
+    if stamp[0] != taken_at or stamp[1] != taken_at:
+        return None
+    rows = db.session.execute(select(f).where(f.plan_id == plan.id).order_by(f.rank).limit(limit)).scalars().all()
+    departments = {d.id: d for d in db.session.execute(
+        select(Department).where(Department.id.in_([r.department_id for r in rows]))).scalars()}
+    return [DepartmentForecast(departments[r.department_id], r.current, r.projected, r.target, r.slope_per_week)
+            for r in rows], int(stamp[2])
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
@@ -110,18 +201,30 @@ def backfill(start: dt.date, end: dt.date) -> dict[dt.date, int]:
 
 def snapshot_job(today: dt.date | None = None) -> int:
     """The daily job: for each of the last :data:`CATCH_UP_DAYS` days up to yesterday (local), take the
-    snapshot of every plan that has none for that day. Safe to run hourly and twice at once (upserts).
-    Returns the number of rows written."""
+    snapshot of every plan that has no complete one for that day: none, or one taken while the day was
+    still running (:func:`today_snapshot_job` writes those; events later that day are missing from it).
+    Safe to run hourly and twice at once (upserts). Returns the number of rows written."""
     today = today or local_today()
     written = 0
     for back in range(CATCH_UP_DAYS, 0, -1):
         day = today - dt.timedelta(days=back)
-        taken = set(db.session.execute(select(DepartmentSnapshot.plan_id).where(
-            DepartmentSnapshot.day == day).distinct()).scalars())
+        taken = set(db.session.execute(
+            select(DepartmentSnapshot.plan_id).where(DepartmentSnapshot.day == day)
+            .group_by(DepartmentSnapshot.plan_id)
+            .having(func.min(DepartmentSnapshot.taken_at) >= local_date_end_utc(day))).scalars())
         missing = [p for p in snapshot_plans(day) if p.id not in taken]
         if missing:
             written += take_snapshot(day, missing)
     return written
+
+
+def today_snapshot_job(today: dt.date | None = None) -> int:
+    """Take (or refresh) today's snapshot of every plan started by today (local date): the figures as
+    of now, which administrators' dashboards serve instead of counting the whole city on every request
+    while the snapshot is younger than ``ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES``
+    (:func:`app.rollout.services.fresh_snapshot`). The scheduler runs it every 10 minutes (job
+    ``rollout-today-snapshot``); idempotent (upserts). Returns the rows written."""
+    return take_snapshot(today or local_today(), people=True)
 
 
 # --------------------------------------------------------------------------- trend series

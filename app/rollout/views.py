@@ -69,33 +69,53 @@ def dashboard():
     plans = services.plans_for(current_user)
     plan = _plan(plans)
     as_of = _as_of(plan)
-    rows = services.flatten(services.department_figures(plan, current_user, as_of)) if plan else []
+    # Whole-city views of today come from today's snapshot while it is fresh (``?live=1`` counts now).
+    served = services.dashboard_figures(plan, current_user, as_of, live=request.args.get("live") == "1") \
+        if plan else services.ServedFigures([])
+    rows = services.flatten(served.forest)
+    # Over FULL_TABLE_ROWS departments (the city: 1,000) the table shows the top two levels, each
+    # collapsed department with a link that opens it (?expand=id, repeatable); ?all=1 shows every one.
+    expanded = {i for i in (parse_id(raw) for raw in request.args.getlist("expand")[:50]) if i is not None}
+    show_all = request.args.get("all") == "1" or len(rows) <= services.FULL_TABLE_ROWS
+    table = [(r, False) for r in rows] if show_all else services.table_rows(served.forest, expanded)
     uncovered = services.uncovered_scope(plan, current_user) if plan else []
-    return render_template("rollout/dashboard.html", plans=plans, plan=plan, rows=rows, as_of=as_of,
-                           uncovered=uncovered, quota=services.annual_quota(),
+    return render_template("rollout/dashboard.html", plans=plans, plan=plan, rows=rows, table=table,
+                           expanded=sorted(expanded), collapsed_view=not show_all, as_of=as_of,
+                           taken_at=served.taken_at, uncovered=uncovered, quota=services.annual_quota(),
                            target=services.target_percent(plan, as_of) if plan else None,
-                           trend=_scope_trend(plan, as_of, rows) if plan else None)
+                           trend=_scope_trend(plan, as_of, rows, taken_at=served.taken_at) if plan else None)
 
 
 def _scope_name(rows) -> str:
     return "、".join(r.department.name for r in rows if r.level == 0) or _("your departments")
 
 
-def _scope_trend(plan: RolloutPlan, as_of: dt.date, rows: list, *, with_missing: bool = True) -> dict:
+def _scope_trend(plan: RolloutPlan, as_of: dt.date, rows: list, *, with_missing: bool = True,
+                 taken_at: dt.datetime | None = None) -> dict:
     """Trend of the viewer's top departments together (their subtrees), its forecast, the departments
-    projected to miss the next milestone, and the chart (see :mod:`app.rollout.trend`)."""
+    projected to miss the next milestone, and the chart (see :mod:`app.rollout.trend`). ``taken_at``:
+    the figures come from today's snapshot taken then, and so may the missing list (its first
+    :data:`MISSING_SHOWN`, :func:`app.rollout.trend.stored_missing`)."""
     roots = [r for r in rows if r.level == 0]
     live = (sum(r.eligible for r in roots), sum(r.certified for r in roots))
-    return _trend(plan, as_of, [r.department.id for r in roots], live, _scope_name(rows), rows if with_missing else [])
+    return _trend(plan, as_of, [r.department.id for r in roots], live, _scope_name(rows), rows if with_missing else [],
+                  taken_at=taken_at)
+
+
+MISSING_SHOWN = 20  # departments projected to miss, listed on the page (all of them in the XLSX export)
 
 
 def _trend(plan: RolloutPlan, as_of: dt.date, department_ids: list[int], live: tuple[int, int], scope: str,
-           rows: list, wave=None) -> dict:
-    """``wave``: the wave whose milestones a single department follows (target line and forecast)."""
+           rows: list, wave=None, *, taken_at: dt.datetime | None = None) -> dict:
+    """``wave``: the wave whose milestones a single department follows (target line and forecast);
+    ``taken_at``: the snapshot the rows were served from (its stored "projected to miss" list is used)."""
     points = trend.trend_series(plan, department_ids, as_of, live, wave)
     result = trend.forecast(plan, as_of, points, services.milestones_for(plan, wave))
-    return {"points": points, "forecast": result, "scope": scope,
-            "missing": trend.departments_missing(plan, as_of, rows) if rows else [],
+    stored = trend.stored_missing(plan, taken_at, MISSING_SHOWN) if rows and taken_at is not None else None
+    if stored is None:
+        missing = trend.departments_missing(plan, as_of, rows) if rows else []
+        stored = (missing, len(missing))
+    return {"points": points, "forecast": result, "scope": scope, "missing": stored[0], "missing_count": stored[1],
             "svg": chart.trend_svg(plan, points, result, scope=scope, wave=wave)}
 
 
@@ -122,7 +142,8 @@ def department(department_id: int):
     descending = _choice("dir", ("asc", "desc"), "asc") == "desc"
     covered = services.covers_department(plan, department_id)
     result = services.drill_down(plan, current_user, department_id, as_of, page=page, per_page=PER_PAGE,
-                                 descending=descending, **args) if covered else None
+                                 descending=descending, live=request.args.get("live") == "1",
+                                 **args) if covered else None
     if result is not None and page > result.pages:
         abort(400, description=_("Page %(page)s does not exist: there are %(pages)s pages.",
                                  page=page, pages=result.pages))
@@ -180,7 +201,7 @@ def skills_page():
         department = None
         tops = scope_roots(current_user)
     ids = [d.id for d in tops] + [child.id for d in tops for child in d.children]
-    result = skills.skills_map(plan, current_user, as_of, department_ids=ids)
+    result = skills.skills_map(plan, current_user, as_of, department_ids=ids, served=request.args.get("live") != "1")
     path = [d for d in department_path(department) if can_see_department(current_user, d.id)] if department else []
     return render_template("rollout/skills.html", plans=plans, plan=plan, as_of=as_of, result=result,
                            department=department, path=path, min_people=skills.MIN_PEOPLE,

@@ -36,6 +36,12 @@ def _rollout_snapshots() -> int:
     return snapshot_job()
 
 
+def _rollout_today_snapshot() -> int:
+    from app.rollout.trend import today_snapshot_job
+
+    return today_snapshot_job()
+
+
 def _learner_reminders() -> int:
     from app.notifications.jobs import send_learner_reminders
 
@@ -75,6 +81,8 @@ def _assign_renewals() -> int:
 JOBS = [
     Job("finalise-overdue-attempts", _finalise_overdue, 30),
     Job("rollout-daily-snapshots", _rollout_snapshots, 3600),  # hourly: takes each missing day once
+    # Today's figures for the whole-city dashboard; more often than ROLLOUT_SNAPSHOT_MAX_AGE_MINUTES.
+    Job("rollout-today-snapshot", _rollout_today_snapshot, 600),
     Job("learner-reminders", _learner_reminders, 86400, cron="0 8 * * *"),
     Job("officer-digests", _officer_digests, 7 * 86400, cron="0 8 * * mon"),
     Job("escalations", _escalations, 86400, cron="30 8 * * *"),

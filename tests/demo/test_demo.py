@@ -13,7 +13,7 @@ from app.auth.models import OfficerScope, User
 from app.certification.models import Certificate, Certification
 from app.content.report import ContentError
 from app.core.security import verify_password
-from app.core.time import local_today, utcnow
+from app.core.time import local_date_start_utc, local_today, utcnow
 from app.demo import data
 from app.demo.services import build_demo, demo_logins, has_users
 from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
@@ -94,6 +94,13 @@ def test_staff_numbers_positions_and_exemptions(demo):
     assert positions["局长"] == len(data.BUREAUS)
     assert positions["科员"] >= max(positions["副主任科员"], positions["主任科员"], positions["四级调研员"]) > 0
     assert any(not u.active for u in users)
+    # Leavers left on a known day (issue 8's as-of figures count them until then), after joining and
+    # before today; nobody active has a leaving date.
+    today_start = local_date_start_utc(local_today())
+    for u in users:
+        assert (u.deactivated_at is None) == u.active, u.staff_number
+        if not u.active:
+            assert u.created_at < u.deactivated_at < today_start
     reasons = db.session.execute(select(Exemption.reason)).scalars().all()
     assert reasons and set(reasons) <= set(data.EXEMPTION_REASONS)
 
@@ -338,3 +345,30 @@ def test_refuses_production_and_non_empty_databases(db, monkeypatch):
     with pytest.raises(ContentError):
         build_demo(staff=STAFF)
     assert demo_logins() == []
+
+
+def test_snapshot_served_figures_equal_the_live_ones_on_the_demo_city(demo):
+    """Issue 7 item 10: the administrator's dashboard and city drill-down of today, served from today's
+    snapshot, show exactly the live figures and lists on the demo city (every plan)."""
+    from app.rollout.services import dashboard_figures, drill_down
+    from app.rollout.trend import today_snapshot_job
+
+    db = demo
+    today = local_today()
+    assert today_snapshot_job() > 0
+    db.session.commit()
+    admin = user("admin")
+    shape = lambda forest: [(f.department.id, f.level, f.eligible, f.started, f.certified, f.sat, f.passed,  # noqa: E731
+                             f.hours_met, f.target) for f in flatten(forest)]
+    listing = lambda r: ([row["user"].id for row in r.rows], r.total, r.counts, r.positions)  # noqa: E731
+    for plan in db.session.execute(select(RolloutPlan)).scalars():
+        served = dashboard_figures(plan, admin, today)
+        assert served.taken_at is not None
+        live = department_figures(plan, admin, today)
+        assert shape(served.forest) == shape(live)
+        for root in (live[0].department.id, live[0].children[0].department.id):
+            for args in ({}, {"status": "all", "sort": "department", "page": 2}, {"status": "in_progress"},
+                         {"status": "certified", "descending": True}):
+                from_snapshot = drill_down(plan, admin, root, today, **args)
+                assert from_snapshot.taken_at is not None
+                assert listing(from_snapshot) == listing(drill_down(plan, admin, root, today, live=True, **args)), args

@@ -178,3 +178,46 @@ def test_person_record_shows_their_skills(skills_world, client, login_as):
     assert "50.0" in html
     html = client.get(f"/dashboard/people/{w['people']['p1'].id}?plan={w['plan'].id}&as_of=2026-10-31").get_data(as_text=True)
     assert "100.0" in html and "75.0" in html
+
+
+def test_the_administrators_map_of_today_from_the_skills_snapshot(db, skills_world, client, login_as):
+    """Today's snapshot job stores the whole city's map; an administrator's map of today is read from it
+    (the same figures as counted now, for every department or a chosen few) until it is stale; a
+    change after it shows only when counted again. Officers are always counted now."""
+    import time_machine
+    from sqlalchemy import update
+
+    from app.rollout.models import SkillsSnapshot
+    from app.rollout.services import discard_today_snapshot
+    from app.rollout.trend import today_snapshot_job
+
+    w = skills_world
+    db.session.execute(update(RolloutPlan).where(RolloutPlan.id == w["plan"].id).values(updated_at=utc(2026, 8, 1))
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    noon = local(10, 31)
+    with time_machine.travel(noon, tick=False):
+        today_snapshot_job()
+        db.session.commit()
+        plan = db.session.get(RolloutPlan, w["plan"].id)
+        live = skills_map(plan, w["admin"], OCT31)
+        served = skills_map(plan, w["admin"], OCT31, served=True)
+        assert live.taken_at is None and served.taken_at == noon
+        assert _table(served) == _table(live) and [r.level for r in served.rows] == [r.level for r in live.rows]
+        assert _table(served)["CITY"] == (8, {"X1": (8, Decimal("81.3")), "X2": (8, Decimal("65.6"))})
+        few = [w["a"].id, w["a1"].id]
+        assert _table(skills_map(plan, w["admin"], OCT31, few, served=True)) == _table(skills_map(plan, w["admin"], OCT31, few))
+        assert skills_map(plan, w["officer"], OCT31, served=True).taken_at is None  # officers: counted now
+        # A stored mark shows the page reads the snapshot; ?live=1 counts now.
+        db.session.execute(update(SkillsSnapshot).where(SkillsSnapshot.department_id == w["city"].id,
+                                                        SkillsSnapshot.item_id == w["x1"].id).values(earned=54))
+        db.session.commit()
+        login_as(w["admin"])
+        html = client.get(f"/dashboard/skills?plan={plan.id}&lang=en").get_data(as_text=True)
+        assert "Figures as of 2026-10-31 12:00" in html and "11.3" in html  # 54 / 480
+        live_html = client.get(f"/dashboard/skills?plan={plan.id}&lang=en&live=1").get_data(as_text=True)
+        assert "Figures as of" not in live_html and "81.3" in live_html
+        discard_today_snapshot(plan)
+        db.session.commit()
+        assert skills_map(plan, w["admin"], OCT31, served=True).taken_at is None
+        assert db.session.execute(select(SkillsSnapshot)).first() is None

@@ -1,6 +1,6 @@
 """exam.review_rules: per-what review timing (Moodle's review matrix) replaces review_when + review_show
 
-Revision ID: 0022_review_rules
+Revision ID: 0025_review_rules
 Revises: 0021_prac_task_files
 Create Date: 2026-12-05 04:30:00
 
@@ -20,8 +20,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0022_review_rules"
-down_revision = "0021_prac_task_files"
+revision = "0025_review_rules"
+down_revision = "0024_dash2_skills_snapshot"
 branch_labels = None
 depends_on = None
 
