@@ -41,7 +41,7 @@ def test_upgrade_from_0001_keeps_users_and_downgrade_reverses_it(db):
     assert diff == []
 
 
-def test_0022_review_rules_fill_from_the_old_options_and_downgrade_never_shows_more(db):
+def test_0025_review_rules_fill_from_the_old_options_and_downgrade_never_shows_more(db):
     """Upgrade: every name in review_show gets review_when, the others never (NULL show: marks).
     Downgrade: show = the names not never, when = after_close if any of them waits for the close."""
     import json
@@ -50,7 +50,7 @@ def test_0022_review_rules_fill_from_the_old_options_and_downgrade_never_shows_m
     from flask_migrate import downgrade, upgrade
 
     db.session.remove()
-    downgrade(revision="0021_prac_task_files")
+    downgrade(revision="0024_dash2_skills_snapshot")
     try:
         with db.engine.begin() as conn:
             for code, when, show in (("e-old-null", "immediately", None),
@@ -75,7 +75,7 @@ def test_0022_review_rules_fill_from_the_old_options_and_downgrade_never_shows_m
         conn.execute(exam.update().where(exam.c.code == "e-after").values(
             review_rules=dict(never, marks="immediately", correct_answer="after_close")))
     db.session.remove()
-    downgrade(revision="0021_prac_task_files")
+    downgrade(revision="0024_dash2_skills_snapshot")
     try:
         old = sa.table("exam", sa.column("code", sa.String), sa.column("review_when", sa.String),
                        sa.column("review_show", sa.JSON))

@@ -19,7 +19,10 @@ from tests.factories import csrf_token, right_response, wrong_response
 
 @pytest.fixture()
 def started(app, db, client):
-    """(attempt id, [(position, right, wrong) per item], CSRF token) after one save filled the caches."""
+    """(attempt id, [(position, right, wrong) per item], CSRF token) after one save filled the caches
+    (in a fresh process: an earlier test's map for the same attempt id would send that save the
+    general way, as :func:`test_a_stale_item_map_never_writes_the_wrong_item` shows)."""
+    services._ITEM_MAPS.clear()
     exam, token = _logged_in_attempt(app, db, client)
     response = client.post(f"/exams/{exam.code}/start", data={"csrf_token": token})
     attempt = db.session.get(Attempt, int(response.headers["Location"].rstrip("/").split("/")[-1]))
