@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
+from psycopg import sql as psql
 from sqlalchemy import JSON, insert, select, update
 
 from app.auth.models import User
@@ -107,9 +108,10 @@ def _bulk_insert(model, rows) -> int:
     tail = list(extra.values())
     db.session.flush()
     raw = db.session.connection().connection.driver_connection
-    quoted = ", ".join(f'"{name}"' for name in columns)
+    statement = psql.SQL("COPY {} ({}) FROM STDIN").format(
+        psql.Identifier(table.name), psql.SQL(", ").join(psql.Identifier(name) for name in columns))
     count = 0
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in itertools.chain([first], rows):
             values = [row[name] for name in names] + tail
             copy.write_row([json.dumps(v, ensure_ascii=False) if enc else v for v, enc in zip(values, encode)])
@@ -130,15 +132,19 @@ def _bulk_update(model, rows: list[dict]) -> None:
     names = [name for name in rows[0] if name != "id"]
     db.session.flush()
     raw = db.session.connection().connection.driver_connection
-    quoted = ", ".join(f'"{name}"' for name in ["id", *names])
+    columns = psql.SQL(", ").join(psql.Identifier(name) for name in ["id", *names])
+    target = psql.Identifier(table)
     with raw.cursor() as cursor:
-        cursor.execute(f'CREATE TEMPORARY TABLE "demo_update" AS SELECT {quoted} FROM "{table}" WITH NO DATA')
-        with cursor.copy(f'COPY "demo_update" ({quoted}) FROM STDIN') as copy:
+        cursor.execute(psql.SQL("CREATE TEMPORARY TABLE demo_update AS SELECT {} FROM {} WITH NO DATA")
+                       .format(columns, target))
+        with cursor.copy(psql.SQL("COPY demo_update ({}) FROM STDIN").format(columns)) as copy:
             for row in rows:
                 copy.write_row([row["id"], *(row[name] for name in names)])
-        assignments = ", ".join(f'"{name}" = demo_update."{name}"' for name in names)
-        cursor.execute(f'UPDATE "{table}" SET {assignments} FROM "demo_update" WHERE "{table}".id = demo_update.id')
-        cursor.execute('DROP TABLE "demo_update"')
+        assignments = psql.SQL(", ").join(psql.SQL("{} = demo_update.{}").format(psql.Identifier(name), psql.Identifier(name))
+                                          for name in names)
+        cursor.execute(psql.SQL("UPDATE {} SET {} FROM demo_update WHERE {}.id = demo_update.id")
+                       .format(target, assignments, target))
+        cursor.execute("DROP TABLE demo_update")
 
 
 # --- public API ------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sys
+from array import array
+from bisect import bisect_left
 import random
 import secrets
 from collections import OrderedDict
@@ -765,8 +768,10 @@ def save_answer_for(attempt_id: int, user_id: int, position, response, revision)
 # writes nothing here and is answered by the general path (save_answer_for), so refusals, conflicts
 # and retries have one implementation.
 
-_ITEM_MAPS: "OrderedDict[int, dict[int, tuple[int, int, str]]]" = OrderedDict()
+_ITEM_MAPS: "OrderedDict[int, tuple[array, array, array]]" = OrderedDict()  # attempt → positions, items, versions
 _ITEM_MAPS_SIZE = 4096
+_VERSION_HASHES: dict[int, str] = {}  # question version id → content hash (interned)
+_VERSION_HASHES_SIZE = 50_000
 
 _PG_SESSION_USER = """SELECT s.user_id FROM user_session s JOIN "user" u ON u.id = s.user_id
     WHERE s.token_hash = %(token)s AND s.revoked_at IS NULL AND s.expires_at > %(now)s AND u.active
@@ -795,23 +800,52 @@ written AS (
 SELECT (SELECT deadline_at FROM opened), (SELECT revision FROM written)"""  # nosec B608
 
 
-def _attempt_item_map(conn, attempt_id: int, params: dict) -> dict[int, tuple[int, int, str]] | None:
-    """``{position: (item id, question version id, content hash)}`` of the attempt, from an
-    in-process LRU cache (4,096 attempts) or one SELECT that also checks the login session owns
-    the attempt (None when it does not). An attempt's items never change once it started; the
-    save statement re-checks every cached id, so a stale entry can only make it write nothing."""
-    items = _ITEM_MAPS.get(attempt_id)
-    if items is not None:
-        _ITEM_MAPS.move_to_end(attempt_id)
-        return items
-    rows = conn.exec_driver_sql(_PG_ATTEMPT_ITEMS, params).all()
-    if not rows:
-        return None
-    items = {position: (item_id, version_id, content_hash) for position, item_id, version_id, content_hash in rows}
-    _ITEM_MAPS[attempt_id] = items
+def _remember_items(attempt_id: int, rows) -> tuple[array, array, array]:
+    """Cache an attempt's ``(position, item id, version id, content hash)`` rows compactly: three
+    arrays sorted by position (about 0.5 KB for 20 items) and each version's hash once, interned,
+    in :data:`_VERSION_HASHES`. Returns ``(positions, item ids, version ids)``."""
+    positions, item_ids, version_ids = array("l"), array("q"), array("q")
+    for position, item_id, version_id, content_hash in sorted(rows):
+        positions.append(position)
+        item_ids.append(item_id)
+        version_ids.append(version_id)
+        _VERSION_HASHES[version_id] = sys.intern(content_hash)
+    if len(_VERSION_HASHES) > _VERSION_HASHES_SIZE:
+        _VERSION_HASHES.clear()  # far more versions than a bank holds: start again
+    entry = (positions, item_ids, version_ids)
+    _ITEM_MAPS[attempt_id] = entry
     if len(_ITEM_MAPS) > _ITEM_MAPS_SIZE:
         _ITEM_MAPS.popitem(last=False)
-    return items
+    return entry
+
+
+def _forget_items(attempt_id: int, version_id: int | None = None) -> None:
+    """Drop an attempt's cached items (and a version's cached hash) after the statement wrote nothing."""
+    _ITEM_MAPS.pop(attempt_id, None)
+    if version_id is not None:
+        _VERSION_HASHES.pop(version_id, None)
+
+
+def _attempt_item(conn, attempt_id: int, position: int, params: dict) -> tuple[int, int, str] | None:
+    """``(item id, question version id, content hash)`` at ``position`` of the attempt, from the
+    in-process LRU cache of attempts' items (4,096 attempts) or one SELECT that also checks the login
+    session owns the attempt. None when it does not, or there is no such position. An attempt's
+    items never change once it started; the save statement re-checks every cached value, so a stale
+    entry can only make it write nothing."""
+    entry = _ITEM_MAPS.get(attempt_id)
+    if entry is not None:
+        _ITEM_MAPS.move_to_end(attempt_id)
+    else:
+        rows = conn.exec_driver_sql(_PG_ATTEMPT_ITEMS, params).all()
+        if not rows:
+            return None
+        entry = _remember_items(attempt_id, rows)
+    positions, item_ids, version_ids = entry
+    i = bisect_left(positions, position)
+    if i == len(positions) or positions[i] != position:
+        return None
+    content_hash = _VERSION_HASHES.get(version_ids[i])
+    return None if content_hash is None else (item_ids[i], version_ids[i], content_hash)
 
 
 def save_answer_fast(session_token: str, attempt_id: int, position, response, revision) -> SaveResult | None:
@@ -839,8 +873,7 @@ def save_answer_fast(session_token: str, attempt_id: int, position, response, re
     now = utcnow()
     params = {"token": hashlib.sha256(session_token.encode()).hexdigest(), "now": now, "attempt": attempt_id}
     with db.engine.connect() as conn:
-        items = _attempt_item_map(conn, attempt_id, params)
-        entry = items.get(position) if items else None
+        entry = _attempt_item(conn, attempt_id, position, params)
         if entry is None:
             return None
         item_id, version_id, content_hash = entry
@@ -848,14 +881,14 @@ def save_answer_fast(session_token: str, attempt_id: int, position, response, re
         try:
             normalised = REGISTRY[qtype].check_response(spec, response)
         except ResponseError:
-            _ITEM_MAPS.pop(attempt_id, None)  # the general path decides, against the item as stored
+            _forget_items(attempt_id, version_id)  # the general path decides, against the item as stored
             return None
         params.update(position=position, base=revision, item=item_id, version=version_id, hash=content_hash,
                       response=Json(normalised), open_state=IN_PROGRESS, sequential=SEQUENTIAL)
         deadline_at, stored_revision = conn.exec_driver_sql(_PG_SAVE, params).one()
         if stored_revision is None:
             conn.rollback()
-            _ITEM_MAPS.pop(attempt_id, None)  # if the map was stale, the next save reads it afresh
+            _forget_items(attempt_id, version_id)  # if the cache was stale, the next save reads it afresh
             return None
         conn.commit()
     remaining = max(0, int((deadline_at - now).total_seconds()))

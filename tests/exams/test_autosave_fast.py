@@ -51,7 +51,7 @@ def test_on_postgresql_a_save_is_one_statement_and_fills_the_item_map(app, db, c
     if db.engine.dialect.name != "postgresql":
         assert attempt_id not in services._ITEM_MAPS  # SQLite: the general path only
         return
-    assert set(services._ITEM_MAPS[attempt_id]) == {p for p, _r, _w in items}
+    assert set(services._ITEM_MAPS[attempt_id][0]) == {p for p, _r, _w in items}
     with Counter(db.engine) as counter:
         assert _save(client, token, attempt_id, items[0][0], items[0][1], 1).status_code == 200
     assert len(counter.statements) == 1
@@ -68,15 +68,16 @@ def test_a_stale_item_map_never_writes_the_wrong_item(app, db, client, started):
             ((i.position, i) for i in db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)))}
     before = _stored(db, attempt_id)
     # position 2 claims position 1's item and version (same attempt): the statement checks the position
-    services._ITEM_MAPS[attempt_id] = {p1: (real[p1][0], real[p1][1], "x" * 64),
-                                       p2: (real[p1][0], real[p1][1], "x" * 64)}
+    services._remember_items(attempt_id, [(p1, real[p1][0], real[p1][1], "x" * 64),
+                                          (p2, real[p1][0], real[p1][1], "x" * 64)])
     response = _save(client, token, attempt_id, p2, right2, 0)
     assert response.status_code == 200, response.get_json()
     after = _stored(db, attempt_id)
     assert after[p2][1] == 1 and after[p2][0] != before[p2][0]
     assert after[p1] == before[p1]  # untouched
     if db.engine.dialect.name == "postgresql":
-        assert attempt_id not in services._ITEM_MAPS or services._ITEM_MAPS[attempt_id][p2][0] == real[p2][0]
+        assert attempt_id not in services._ITEM_MAPS  # forgotten: the next save reads the items again
+        assert services._VERSION_HASHES.get(real[p1][1]) != "x" * 64
 
 
 def test_a_session_ended_after_the_map_was_cached_is_refused(app, db, client, started):
