@@ -101,6 +101,12 @@ def db(app):
         _db.session.rollback()
         _db.session.remove()
         _empty_tables(_db.engine)
+        # ids start again at 1 (RESTART IDENTITY): drop the autosave's per-process cache of attempts'
+        # items, as a restarted worker would (tests/exams/test_autosave_fast.py covers a stale one)
+        from app.exams import services
+
+        services._ITEM_MAPS.clear()
+        services._VERSION_HASHES.clear()
 
 
 @pytest.fixture()
