@@ -106,6 +106,8 @@ class ReviewState:
 
     @property
     def when(self) -> str:
+        """The earliest timing any thing has: ``immediately``, else ``after_close``, else ``never``
+        (the pages' one-line summary of the per-thing rules)."""
         values = set(self.rules.values())
         if REVIEW_IMMEDIATELY in values:
             return REVIEW_IMMEDIATELY
