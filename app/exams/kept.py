@@ -21,7 +21,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app.exams.models import FINISHED, GRADE_HIGHEST, GRADE_METHODS, Attempt, Exam
 from app.extensions import db
@@ -99,6 +100,52 @@ def user_kept_grade(exam: Exam, user_id: int) -> Decimal | None:
 def user_reached_pass_mark(exam: Exam, user_id: int) -> bool:
     """:func:`reached_pass_mark` of the user's attempts at ``exam`` by its method and pass mark."""
     return reached_pass_mark(attempts_of([exam.id], user_id), method_of(exam), exam.pass_mark)
+
+
+def reached_pass_mark_clause(attempt, exams: Iterable[tuple[int, str, Decimal]], before=None) -> ColumnElement[bool]:
+    """SQL form of :func:`reached_pass_mark`: a condition on ``attempt`` (the :class:`Attempt` entity or
+    an alias, FINISHED and already restricted by the caller to the user, the exams and the time) that
+    holds when, after this attempt, the grade kept over the candidate's attempts up to and including
+    it reached the pass mark. ``EXISTS`` of such an attempt = the candidate reached the pass mark.
+
+    ``exams``: ``(exam_id, grade_method, pass_mark percent)`` of every exam the attempt may belong to.
+    ``before``: UTC instant; only attempts finished before it count (the as-of date), or None.
+    By method (Moodle's quiz grading methods, the rule of :mod:`app.exams.kept`):
+
+    * ``highest`` / ``last`` (and an unknown method, read as highest): the attempt passed;
+    * ``first``: the attempt passed and no earlier-numbered finished, scored attempt exists;
+    * ``average``: the mean score of the finished, scored attempts numbered up to it, rounded to
+      2 places, is ≥ the exam's pass mark (one correlated aggregate).
+
+    When every exam keeps the highest or last grade this is exactly ``attempt.passed IS TRUE``."""
+    simple, first, average = [], [], []
+    for exam_id, method, pass_mark in exams:
+        {"first": first, "average": average}.get(method, simple).append((exam_id, pass_mark))
+    if not first and not average:
+        return attempt.passed.is_(True)
+    earlier = aliased(Attempt)
+    same = [earlier.user_id == attempt.user_id, earlier.exam_id == attempt.exam_id, earlier.state == FINISHED,
+            earlier.score.is_not(None)]
+    if before is not None:
+        same.append(earlier.finished_at < before)
+    clauses = []
+    if simple:
+        clauses.append(and_(attempt.exam_id.in_([e for e, _ in simple]), attempt.passed.is_(True)))
+    if first:
+        clauses.append(and_(attempt.exam_id.in_([e for e, _ in first]), attempt.passed.is_(True),
+                            ~select(earlier.id).where(*same, earlier.number < attempt.number).exists()))
+    for exam_id, pass_mark in average:
+        mean = (select(func.round(func.avg(earlier.score), 2)).where(*same, earlier.number <= attempt.number)
+                .scalar_subquery())
+        clauses.append(and_(attempt.exam_id == exam_id, attempt.score.is_not(None), mean >= Decimal(pass_mark)))
+    return or_(*clauses) if clauses else false()
+
+
+def exam_rules(exam_ids) -> list[tuple[int, str, Decimal]]:
+    """``(exam_id, grade_method, pass_mark)`` of the exams whose ids ``exam_ids`` gives (a list or a
+    SELECT of ids), for :func:`reached_pass_mark_clause`. One query."""
+    return [(i, m if m in GRADE_METHODS else GRADE_HIGHEST, Decimal(p)) for i, m, p in db.session.execute(
+        select(Exam.id, Exam.grade_method, Exam.pass_mark).where(Exam.id.in_(exam_ids)))]
 
 
 def percent_text(value: Decimal | None) -> str | None:

@@ -34,7 +34,7 @@ from app.auth.models import User
 from app.certification.models import Certificate, certification_course
 from app.core.time import local_date_end_utc, local_date_start_utc, to_local, utcnow
 from app.exams.models import FINISHED, Attempt, Exam, ExamOverride, ExamOverrideChange
-from app.exams.kept import kept_grade, method_of, reached_pass_mark
+from app.exams.kept import exam_rules, kept_grade, method_of, reached_pass_mark, reached_pass_mark_clause
 from app.extensions import db
 from app.learning.models import Enrolment, EnrolmentDueChange, Lesson, LessonProgress
 from app.org.models import Department, DepartmentClosure, StaffTransfer
@@ -293,7 +293,9 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: boo
     lesson of a required course (the certification's and the plan's extra courses) or started its
     exam. certified (完成): holds (if the plan names a certification) a certificate of it issued before, and neither
     revoked nor expired at, ``as_of_end``, and completed each extra course before it. sat / passed: a
-    finished (passed) attempt at a required course's exam. hours_met: 学时 credited this local
+    finished attempt at a required course's exam / reached that exam's pass mark by its grade kept
+    (:func:`app.exams.kept.reached_pass_mark_clause`: for ``first`` and ``average`` a passed attempt
+    is not enough). hours_met: 学时 credited this local
     calendar year up to ``as_of_end`` reach :func:`annual_quota`. Everything is limited to events
     stamped before ``as_of_end``; eligibility as in :func:`eligible_conditions` with the date.
 
@@ -324,8 +326,10 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: boo
         certified = and_(certified, ~exists().where(plan_course.c.plan_id == plan.id, ~done).correlate_except(plan_course))
     finished = and_(Attempt.user_id == User.id, Attempt.exam_id.in_(exams), Attempt.state == FINISHED,
                     Attempt.finished_at < as_of_end)
+    # passed: reached the pass mark by each exam's grade kept (the certification rule), not "some attempt passed"
+    reached = reached_pass_mark_clause(Attempt, exam_rules(exams), as_of_end)
     return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
-                           exists().where(finished, Attempt.passed.is_(True)),
+                           exists().where(finished, reached),
                            credit_hours_in_year(as_of_end) >= annual_quota())
 
 
@@ -362,7 +366,8 @@ def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditio
             .group_by(Enrolment.user_id).having(func.sum(Enrolment.credit_hours_awarded) >= quota))
     return _PlanConditions(correlated.eligible, started, certified,
                            User.id.in_(select(Attempt.user_id).where(*finished).distinct()),
-                           User.id.in_(select(Attempt.user_id).where(*finished, Attempt.passed.is_(True)).distinct()),
+                           User.id.in_(select(Attempt.user_id).where(
+                               *finished, reached_pass_mark_clause(Attempt, exam_rules(exams), as_of_end)).distinct()),
                            hours_met)
 
 
@@ -728,7 +733,8 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
                                                 Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
     allowed = attempts_allowed_at(exam, as_of_end)
     passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
-                                             Attempt.passed.is_(True), Attempt.finished_at < as_of_end)
+                                             Attempt.state == FINISHED, Attempt.finished_at < as_of_end,
+                                             reached_pass_mark_clause(Attempt, exam_rules(exams), as_of_end))
                     .correlate(User, exam).exists())
     exhausted_c = (select(exam.c.id).where(exam.c.course_id.in_(courses), used >= allowed, ~passed_there)
                    .correlate(User).exists())
