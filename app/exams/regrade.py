@@ -42,6 +42,7 @@ from app.core.models import current_language
 from app.core.time import utcnow
 from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
 from app.exams.services import grade_item, has_passed_course_exam, score_percent
+from app.exams.kept import method_of
 from app.extensions import db
 from app.learning.models import Enrolment
 from app.learning.services import check_course_completion
@@ -311,7 +312,7 @@ def _regrade(exam: Exam, question_ids: list[int], dry_run: bool) -> RegradeRepor
         report.items_changed += 1
     report.attempts_checked = len(attempt_ids)
 
-    flipped_users: "OrderedDict[int, list[AttemptChange]]" = OrderedDict()
+    changed_users: "OrderedDict[int, list[AttemptChange]]" = OrderedDict()
     for attempt, delta, count in deltas.values():
         old_points, old_score, old_passed = Decimal(attempt.points), Decimal(attempt.score), bool(attempt.passed)
         new_points = old_points + delta
@@ -331,22 +332,30 @@ def _regrade(exam: Exam, question_ids: list[int], dry_run: bool) -> RegradeRepor
             old_points=old_points, new_points=new_points, old_score=old_score, new_score=new_score,
             old_passed=old_passed, new_passed=new_passed, items_changed=count)
         report.changes.append(change)
-        if change.pass_changed:
-            flipped_users.setdefault(user.id, []).append(change)
+        # A pass/fail flip can change the certification; so can any score change when the grade kept
+        # is the first attempt's or the average (a mean crosses the pass mark with no attempt flipping).
+        if change.pass_changed or method_of(exam) in ("first", "average"):
+            changed_users.setdefault(user.id, []).append(change)
     db.session.expire_all()
     if course is not None:
-        for user_id, changes in flipped_users.items():
+        for user_id, changes in changed_users.items():
             _certification_consequences(db.session.get(User, user_id), course, exam_code, changes)
     return report
 
 
 def _certification_consequences(user, course, exam_code: str, changes: list[AttemptChange]) -> None:
-    """Issue or revoke for one candidate whose pass/fail flipped on some attempt(s). Flushes."""
+    """Issue or revoke for one candidate whose attempts' scores changed (``changes``, by attempt),
+    by the certification rule (:func:`~app.exams.services.has_passed_course_exam`: the grade kept
+    reached the pass mark). Flushes."""
     last = changes[-1]
     if has_passed_course_exam(user.id, course.id):
-        if not any(c.new_passed for c in changes):
-            return  # still passed through another attempt: nothing to do
-        passed = next(c for c in reversed(changes) if c.new_passed)
+        completed = db.session.execute(select(Enrolment.completed_at).where(
+            Enrolment.user_id == user.id, Enrolment.course_id == course.id)).scalar_one_or_none()
+        if not any(c.new_passed for c in changes) and completed is not None:
+            return  # still passed, as before: nothing to do
+        # the attempt the certificate names: the latest that now passes, else (a mean that now
+        # reaches the pass mark) the latest changed one
+        passed = next((c for c in reversed(changes) if c.new_passed), last)
         before = set(db.session.execute(select(Certificate.id).where(Certificate.user_id == user.id)).scalars())
         check_course_completion(user, course, attempt=db.session.get(Attempt, passed.attempt_id))
         for certificate in db.session.execute(

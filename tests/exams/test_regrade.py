@@ -277,3 +277,82 @@ def test_content_sync_makes_a_new_version_and_attempts_keep_theirs(app, db, tmp_
     attempt = db.session.get(Attempt, attempt.id)
     assert {i.id: i.question_version_id for i in attempt.items} == shown
     assert db.session.get(QuestionVersion, shown[item.id]).stem == old_stem
+
+
+# --- grade kept "average": the certification can change without any attempt's pass flag flipping ---
+
+def _sit_weighted(user, exam, responses: dict, points: dict) -> Attempt:
+    """A finished attempt with the three items worth ``points`` (by question key, 100 in all) and answered
+    ``responses`` (by key)."""
+    attempt = start_attempt(user, exam)
+    for item in attempt.items:
+        item.points = Decimal(points[item.question_version.question.key])
+        item.response = responses[item.question_version.question.key]
+    finish_attempt(attempt, by="candidate")
+    return attempt
+
+
+@pytest.fixture()
+def averaging(db):
+    """Exam kept by the average of attempts, pass mark 60; Erin's two attempts:
+
+    1. X1-001 worth 50 answered ``b`` (wrong under key v1, right under v2), the others wrong: 0 → 50
+       (fails both ways: no flip);
+    2. X1-001 worth 10 answered ``c`` (wrong both ways), the others right: 90 both ways.
+
+    Before the fix the running means are 0, 45: no certificate. After: 50, 70: reached."""
+    department = make_department("市财政局")
+    course, exam = make_exam_world(attempts_allowed=3, pass_mark=60)
+    exam.grade_method = "average"
+    db.session.add(Certification(code="AVG-CERT", title_zh="均分证书", title_en="Average certificate", courses=[course]))
+    db.session.flush()
+    erin = make_user(department, name="Erin")
+    for lesson in course.active_lessons:
+        complete_lesson(erin, lesson)
+    wrong = {"X1-002": {"answer": False}, "X1-003": {"choices": ["c"]}}
+    right = {"X1-002": {"answer": True}, "X1-003": {"choices": ["a", "b"]}}
+    first = _sit_weighted(erin, exam, {"X1-001": {"choice": "b"}, **wrong}, {"X1-001": 50, "X1-002": 30, "X1-003": 20})
+    second = _sit_weighted(erin, exam, {"X1-001": {"choice": "c"}, **right}, {"X1-001": 10, "X1-002": 45, "X1-003": 45})
+    db.session.commit()
+    assert (first.score, second.score) == (Decimal(0), Decimal(90))
+    return course, exam, erin, first, second
+
+
+def test_average_a_key_fix_that_lifts_the_mean_issues_the_certificate(db, averaging):
+    course, exam, erin, first, _second = averaging
+    assert db.session.execute(select(Certificate).where(Certificate.user_id == erin.id)).first() is None
+    question = _fix_key(db)
+    report = regrade_exam(exam, [question.id], dry_run=False)
+    db.session.commit()
+    [change] = report.changes
+    assert (change.old_score, change.new_score, change.old_passed, change.new_passed) == (0, 50, False, False)
+    certificate = db.session.execute(select(Certificate).where(Certificate.user_id == erin.id)).scalar_one()
+    assert certificate.is_valid
+    assert [c.title_en for c in change.certificates_issued] == ["Average certificate"]
+    assert db.session.execute(select(Enrolment.completed_at).where(
+        Enrolment.user_id == erin.id, Enrolment.course_id == course.id)).scalar_one() is not None
+
+
+def test_average_a_key_fix_that_sinks_the_mean_revokes_the_certificate(db, averaging):
+    """The same attempts with the fix the other way round: Erin was certified on a mean of 70 (attempt 1
+    answered ``a``, right under v1); the fixed key makes attempt 1 score 0 (still failing: no flip), the
+    mean 45: the certificate goes."""
+    _course, exam, erin, first, _second = averaging
+    item = next(i for i in first.items if i.question_version.question.key == "X1-001")
+    db.session.execute(AttemptItem.__table__.update().where(AttemptItem.__table__.c.id == item.id)
+                       .values(response={"choice": "a"}, fraction=1, awarded=50))
+    db.session.execute(Attempt.__table__.update().where(Attempt.__table__.c.id == first.id)
+                       .values(points=50, score=50))
+    from app.learning.services import check_course_completion
+    check_course_completion(erin, exam.course, attempt=db.session.get(Attempt, first.id))
+    db.session.commit()
+    held = db.session.execute(select(Certificate).where(Certificate.user_id == erin.id)).scalar_one()
+    assert held.is_valid  # means 50, 70: reached
+    question = _fix_key(db)
+    report = regrade_exam(exam, [question.id], dry_run=False)
+    db.session.commit()
+    [change] = report.changes
+    assert (change.old_score, change.new_score, change.old_passed, change.new_passed) == (50, 0, False, False)
+    db.session.refresh(held)
+    assert held.revoked_at is not None and held.revoked_reason.startswith("regrade")
+    assert [c.title_en for c in change.certificates_revoked] == ["Average certificate"]
