@@ -25,6 +25,9 @@ def create_app(config: type | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    from app.exams import fastlane
+
+    fastlane.install(app)  # autosave without the request cycle when nothing is unusual (PostgreSQL)
     proxies = int(app.config.get("TRUSTED_PROXY_COUNT", 0))
     if proxies > 0:  # only then are X-Forwarded-* headers believed (set by our own proxies)
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -11,7 +11,7 @@ from app.core.errors import DomainError
 from app.core.errors import audit_denial
 from app.core.inputs import check_form, own_body_limit
 from app.core.permissions import examiner_required, refuse_out_of_scope, scope_target
-from app.exams import admission, review, services
+from app.exams import admission, fastlane, review, services
 from app.exams.models import IN_PROGRESS, SEQUENTIAL, Attempt, Exam
 from app.exams.forms import GRADE_LABELS
 from app.exams.kept import percent_text, user_kept_grade, user_reached_pass_mark
@@ -182,8 +182,9 @@ def save_answer(attempt_id: int):
             if field not in data:
                 raise DomainError(_("Field '%(field)s' is missing.", field=field), code="bad_request", status=400)
         # PostgreSQL: one statement checks the login session, the attempt and the revision and writes
-        result = services.save_answer_fast(session.get("_user_id"), attempt_id, data["position"],
-                                           data["response"], data["revision"])
+        # (not again when the fast lane in front of the app already ran it: app.exams.fastlane)
+        result = None if request.environ.get(fastlane.TRIED) else services.save_answer_fast(
+            session.get("_user_id"), attempt_id, data["position"], data["response"], data["revision"])
         general = result is None
         if general:  # anything but a plain store: the general path, after the usual login checks
             if not current_user.is_authenticated:
