@@ -328,7 +328,7 @@ def summary_pdf(plan: RolloutPlan, viewer: User, as_of: dt.date, *, scope: str, 
         return "—" if v is None else f"{float(v):.1f} %"
 
     figures = [(_("Eligible"), str(total.eligible)), (_("Started"), f"{total.started} ({pct(total.participation)})"),
-               (_("Certified"), str(total.certified)), (_("Completion"), pct(total.completion)),
+               (done_word(plan), str(total.certified)), (_("Completion"), pct(total.completion)),
                (_("Target today"), pct(total.target)),
                (_("Gap"), "—" if total.gap is None else f"{float(total.gap):+.1f}"),
                (_("Pass rate"), pct(total.pass_rate)), (_("Credit hours met"), pct(total.hours_rate))]

@@ -1,6 +1,6 @@
 """Issue 7: the scope-wide trend, forecast and PDF summary follow a wave's own milestones when the
 viewer's whole scope is inside that wave; a scope over several waves (or the city) keeps the plan's and
-says so.
+says so. Also: the PDF summary of a courses-only plan says "Completed", not "Certified".
 
 Worked by hand on the tree of tests/rollout/conftest.py (see its docstring):
 
@@ -31,6 +31,7 @@ from app.rollout.editing import WaveInput, plan_input_of, save_plan
 from app.rollout.services import scope_targets
 from app.rollout.trend import backfill
 from tests.factories import make_user, utc
+from tests.rollout.test_plan_requirements import _courses_only_plan
 
 OCT16, NOV15 = dt.date(2026, 10, 16), dt.date(2026, 11, 15)
 NOTE_EN = "Target line: the plan's milestones; waves have their own: see each department."
@@ -156,3 +157,13 @@ def test_no_note_without_wave_milestones(db, tree, client, login_as):
     assert NOTE_EN not in _page(client, tree["plan"].id, "en")
     assert NOTE_EN not in _pdf_text(client, tree["plan"].id, "en")
 
+
+# --- the PDF summary's figure of a courses-only plan is "Completed" ----------------------------
+
+@pytest.mark.parametrize("lang, done, certified", [("en", "Completed", "Certified"), ("zh_CN", "已完成", "已取证")])
+def test_the_pdf_of_a_courses_only_plan_says_completed(db, tree, client, login_as, lang, done, certified):
+    plan = _courses_only_plan(db, tree)
+    login_as(tree["admin"])
+    text = _pdf_text(client, plan.id, lang)
+    assert f"\n{done}\n2\n" in text and certified not in text  # 2 of 5 completed on 10-16 (u1, u3)
+    assert f"\n{certified}\n" in _pdf_text(client, tree["plan"].id, lang)  # a plan with a certification keeps it
