@@ -83,7 +83,7 @@ def trend_svg(plan: RolloutPlan, points: list[TrendPoint], result: Forecast | No
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value)}" y2="{y(value)}" stroke="#dddddd"/>')
         out.append(f'<text x="{LEFT - 4}" y="{y(value) + 4}" text-anchor="end" fill="#444444">{value}%</text>')
     # date ticks: start, each milestone, end (labels skipped where they would overlap)
-    ticks = sorted({first, *(m.due_on for m in plan.milestones), last})
+    ticks = sorted({first, *(m.due_on for m in milestones_for(plan, wave)), last})
     placed: list[float] = []
     for day in ticks:
         px = x(day)

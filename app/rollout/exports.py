@@ -229,9 +229,10 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return lines
 
 
-def trend_drawing(plan: RolloutPlan, points, result, font: str, width: float, height: float):
+def trend_drawing(plan: RolloutPlan, points, result, font: str, width: float, height: float, wave=None):
     """The trend chart as a reportlab ``Drawing`` (same lines as the page's SVG: completion, target,
-    forecast), ``width`` × ``height`` points."""
+    forecast), ``width`` × ``height`` points. ``wave``: the wave whose own milestones the scope follows
+    (:attr:`app.rollout.services.ScopeTargets.wave`), else None: the plan's."""
     from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
     from reportlab.lib import colors
 
@@ -255,11 +256,12 @@ def trend_drawing(plan: RolloutPlan, points, result, font: str, width: float, he
     for value in (0, 25, 50, 75, 100):
         d.add(Line(left, y(value), left + pw, y(value), strokeColor=colors.HexColor("#dddddd"), strokeWidth=0.5))
         d.add(String(left - 3, y(value) - 3, f"{value}%", fontName=font, fontSize=7, textAnchor="end"))
-    for day in sorted({first, *(m.due_on for m in plan.milestones), last}):
+    milestones = services.milestones_for(plan, wave)
+    for day in sorted({first, *(m.due_on for m in milestones), last}):
         d.add(String(x(day), 6, short_date(day), fontName=font, fontSize=7, textAnchor="middle"))
-    corners = [(x(day), y(v)) for day, v in target_line(plan)]
+    corners = [(x(day), y(v)) for day, v in target_line(plan, wave)]
     d.add(PolyLine([c for pt in corners for c in pt], strokeColor=grey, strokeWidth=1.2, strokeDashArray=[2, 2]))
-    for m in plan.milestones:
+    for m in milestones:
         d.add(Circle(x(m.due_on), y(m.target_percent), 2.5, fillColor=grey, strokeColor=grey))
     if points:
         d.add(PolyLine([c for p in points for c in (x(p.day), y(p.rate))], strokeColor=blue, strokeWidth=1.8))
@@ -273,10 +275,13 @@ def trend_drawing(plan: RolloutPlan, points, result, font: str, width: float, he
 
 
 def summary_pdf(plan: RolloutPlan, viewer: User, as_of: dt.date, *, scope: str, points, result, missing,
-                rows) -> bytes:
+                rows, targets: services.ScopeTargets | None = None) -> bytes:
     """The one-page A4 summary for leadership: title, figures of the viewer's top departments, the
     trend chart, the forecast, and the departments behind target and projected to miss the next
-    milestone (as many as fit). ``points``/``result``/``missing``/``rows`` are what the dashboard shows."""
+    milestone (as many as fit). ``points``/``result``/``missing``/``rows`` are what the dashboard shows;
+    ``targets`` (:func:`app.rollout.services.scope_targets`, default the plan's) gives the milestones
+    listed, the target and the chart's target line: a wave's when the whole scope is in one, else the
+    plan's with a note when some departments follow their wave's."""
     from reportlab.graphics import renderPDF
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -304,21 +309,26 @@ def summary_pdf(plan: RolloutPlan, viewer: User, as_of: dt.date, *, scope: str, 
     line(_("Rollout summary") + " · " + plan.tr("name"), size=16, gap=6)
     line(_("As of %(date)s · %(scope)s · requirement: %(cert)s", date=as_of.isoformat(), scope=scope,
            cert=plan.requirement_text()), size=9, colour=colors.HexColor("#444444"))
-    milestones = "、".join(f"{m.due_on.isoformat()} → {float(m.target_percent):.0f} %" for m in plan.milestones)
-    line(_("Milestones: %(list)s", list=milestones or "—"), size=9, gap=8, colour=colors.HexColor("#444444"))
+    targets = targets or services.ScopeTargets(plan)
+    milestones = "、".join(f"{m.due_on.isoformat()} → {float(m.target_percent):.0f} %" for m in targets.milestones)
+    if targets.wave is not None:
+        line(_("Milestones (wave %(wave)s): %(list)s", wave=targets.wave.name, list=milestones or "—"), size=9,
+             gap=8, colour=colors.HexColor("#444444"))
+    else:
+        line(_("Milestones: %(list)s", list=milestones or "—"), size=9, gap=8, colour=colors.HexColor("#444444"))
     roots = [r for r in rows if r.level == 0]
     total = services.DepartmentFigures(department=None, level=0, eligible=sum(r.eligible for r in roots),
                                        started=sum(r.started for r in roots), certified=sum(r.certified for r in roots),
                                        sat=sum(r.sat for r in roots), passed=sum(r.passed for r in roots),
                                        hours_met=sum(r.hours_met for r in roots),
-                                       target=services.target_percent(plan, as_of),
+                                       target=targets.target(as_of),
                                        has_pass_rate=plan.certification_id is not None)
 
     def pct(v):
         return "—" if v is None else f"{float(v):.1f} %"
 
     figures = [(_("Eligible"), str(total.eligible)), (_("Started"), f"{total.started} ({pct(total.participation)})"),
-               (_("Certified"), str(total.certified)), (_("Completion"), pct(total.completion)),
+               (done_word(plan), str(total.certified)), (_("Completion"), pct(total.completion)),
                (_("Target today"), pct(total.target)),
                (_("Gap"), "—" if total.gap is None else f"{float(total.gap):+.1f}"),
                (_("Pass rate"), pct(total.pass_rate)), (_("Credit hours met"), pct(total.hours_rate))]
@@ -334,10 +344,13 @@ def summary_pdf(plan: RolloutPlan, viewer: User, as_of: dt.date, *, scope: str, 
         c.drawString(cx, cy - 26, value)
     yy -= 2 * 34 + 8
     chart_h = 190
-    renderPDF.draw(trend_drawing(plan, points, result, font, text_w, chart_h), c, margin, yy - chart_h)
+    renderPDF.draw(trend_drawing(plan, points, result, font, text_w, chart_h, targets.wave), c, margin, yy - chart_h)
     yy -= chart_h + 6
     line(_("Blue: completion · grey dashed: target (milestones) · orange dashed: forecast"), size=8,
          colour=colors.HexColor("#555555"))
+    if targets.mixed:
+        line(_("Target line: the plan's milestones; waves have their own: see each department."), size=8,
+             colour=colors.HexColor("#555555"))
     if result is not None and result.available:
         sentence = _("Pace over the last 28 days: %(pace)s percentage points a week.", pace=f"{result.slope_per_week:+.1f}")
         if result.milestone is not None:

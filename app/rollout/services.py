@@ -116,6 +116,44 @@ def plan_targets(plan: RolloutPlan) -> PlanTargets:
     return PlanTargets(plan, wave_of_departments(plan))
 
 
+@dataclass(frozen=True)
+class ScopeTargets:
+    """What several departments shown together (a viewer's top departments on the dashboard's trend
+    and in the PDF summary) are measured against. ``wave``: the one wave with its own milestones that
+    every top department follows (:func:`wave_of_departments`; a top department's subtree is inside
+    it), else None: the plan's milestones. ``mixed``: the plan's are used although some department of
+    the scope follows a wave's own milestones (the top departments lie in several waves, or above one:
+    the page says so). Build with :func:`scope_targets`."""
+
+    plan: RolloutPlan
+    wave: PlanWave | None = None
+    mixed: bool = False
+
+    @property
+    def milestones(self) -> list:
+        """The scope's milestones by date (:func:`milestones_for`)."""
+        return milestones_for(self.plan, self.wave)
+
+    def target(self, day: dt.date) -> Decimal:
+        """The scope's target percent (0–100) on local date ``day`` (:func:`target_percent`)."""
+        return target_percent(self.plan, day, self.wave)
+
+
+def scope_targets(plan: RolloutPlan, root_ids: list[int], department_ids: list[int]) -> ScopeTargets:
+    """The :class:`ScopeTargets` of a scope whose top departments are ``root_ids`` (non-overlapping
+    subtrees) and whose departments are ``department_ids`` (the roots and those below them, e.g. the
+    dashboard's rows): the wave of the roots when they all follow the same wave with milestones, else
+    the plan's (``mixed`` when a department of the scope follows a wave's). One query per wave with
+    milestones (:func:`plan_targets`); none when the plan has no such wave."""
+    if not root_ids or not any(w.milestones for w in plan.waves):
+        return ScopeTargets(plan)
+    targets = plan_targets(plan)
+    waves = {id(w): w for w in (targets.wave(i) for i in root_ids)}
+    if len(waves) == 1 and None not in waves.values():
+        return ScopeTargets(plan, next(iter(waves.values())))
+    return ScopeTargets(plan, mixed=any(targets.wave(i) is not None for i in [*root_ids, *department_ids]))
+
+
 def department_targets(plan: RolloutPlan, day: dt.date) -> tuple[Decimal, dict[int, Decimal]]:
     """``(plan target, {department id: its wave's target})`` on local date ``day`` (:func:`target_percent`,
     :func:`wave_of_departments`): a department not in the dict is measured against the plan's target."""

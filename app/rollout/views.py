@@ -79,11 +79,12 @@ def dashboard():
     show_all = request.args.get("all") == "1" or len(rows) <= services.FULL_TABLE_ROWS
     table = [(r, False) for r in rows] if show_all else services.table_rows(served.forest, expanded)
     uncovered = services.uncovered_scope(plan, current_user) if plan else []
+    trend_data = _scope_trend(plan, as_of, rows, taken_at=served.taken_at) if plan else None
+    targets = trend_data["targets"] if trend_data else None  # a scope inside one wave: the wave's milestones
     return render_template("rollout/dashboard.html", plans=plans, plan=plan, rows=rows, table=table,
                            expanded=sorted(expanded), collapsed_view=not show_all, as_of=as_of,
                            taken_at=served.taken_at, uncovered=uncovered, quota=services.annual_quota(),
-                           target=services.target_percent(plan, as_of) if plan else None,
-                           trend=_scope_trend(plan, as_of, rows, taken_at=served.taken_at) if plan else None)
+                           targets=targets, target=targets.target(as_of) if targets else None, trend=trend_data)
 
 
 def _scope_name(rows) -> str:
@@ -93,13 +94,16 @@ def _scope_name(rows) -> str:
 def _scope_trend(plan: RolloutPlan, as_of: dt.date, rows: list, *, with_missing: bool = True,
                  taken_at: dt.datetime | None = None) -> dict:
     """Trend of the viewer's top departments together (their subtrees), its forecast, the departments
-    projected to miss the next milestone, and the chart (see :mod:`app.rollout.trend`). ``taken_at``:
-    the figures come from today's snapshot taken then, and so may the missing list (its first
-    :data:`MISSING_SHOWN`, :func:`app.rollout.trend.stored_missing`)."""
+    projected to miss the next milestone, and the chart (see :mod:`app.rollout.trend`), measured
+    against the scope's milestones (``targets``: :func:`app.rollout.services.scope_targets`, a wave's
+    when the whole scope is in one). ``taken_at``: the figures come from today's snapshot taken then,
+    and so may the missing list (its first :data:`MISSING_SHOWN`, :func:`app.rollout.trend.stored_missing`)."""
     roots = [r for r in rows if r.level == 0]
     live = (sum(r.eligible for r in roots), sum(r.certified for r in roots))
-    return _trend(plan, as_of, [r.department.id for r in roots], live, _scope_name(rows), rows if with_missing else [],
-                  taken_at=taken_at)
+    targets = services.scope_targets(plan, [r.department.id for r in roots], [r.department.id for r in rows])
+    data = _trend(plan, as_of, [r.department.id for r in roots], live, _scope_name(rows), rows if with_missing else [],
+                  targets.wave, taken_at=taken_at)
+    return {**data, "targets": targets, "mixed": targets.mixed}
 
 
 MISSING_SHOWN = 20  # departments projected to miss, listed on the page (all of them in the XLSX export)
@@ -239,7 +243,7 @@ def export_pdf():
     rows = services.flatten(services.department_figures(plan, current_user, as_of))
     data = _scope_trend(plan, as_of, rows)
     body = exports.summary_pdf(plan, current_user, as_of, scope=data["scope"], points=data["points"],
-                               result=data["forecast"], missing=data["missing"], rows=rows)
+                               result=data["forecast"], missing=data["missing"], rows=rows, targets=data["targets"])
     return _download(body, "application/pdf", f"rollout-summary-{plan.id}-{as_of.isoformat()}.pdf")
 
 
