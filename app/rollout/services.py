@@ -573,6 +573,15 @@ def serves_from_snapshot(viewer: User) -> bool:
     return viewer.is_admin
 
 
+def serves_lists_from_snapshot(viewer: User) -> bool:
+    """Drill-down lists of today are served from the person snapshot for every viewer: for an
+    officer's bureau of 4,600 people at 100,000 staff the live count and ordering took two 110 ms
+    statements (p95 over 200 ms), the snapshot's narrow rows a few ms. The snapshot is scoped like
+    the live list (subtree and the officer's departments), its rows are read live, the page says
+    when the list was taken and offers a live count; an exemption made or lifted discards it."""
+    return viewer.is_admin or viewer.is_officer
+
+
 def dashboard_figures(plan: RolloutPlan, viewer: User, as_of: dt.date, *, live: bool = False) -> ServedFigures:
     """The dashboard's figures for ``viewer``: from today's snapshot when :func:`serves_from_snapshot`
     and :func:`fresh_snapshot` allow it and ``live`` is False, otherwise counted now
@@ -731,15 +740,15 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
     also for an officer of it). Outside ``viewer``'s scope the result is empty. Raises ValueError on
     an unknown status or sort key.
 
-    Administrators' views of today (:func:`serves_from_snapshot`), sorted by status or department,
-    without the overdue and attempts filters, come from today's person snapshot while it is fresh
+    Views of today (administrators' and officers': :func:`serves_lists_from_snapshot`), sorted by
+    status or department, without the overdue and attempts filters, come from today's person snapshot while it is fresh
     (:func:`drill_down_from_snapshot`: who is listed, the counts and the order as of ``taken_at``,
     each listed row's columns live); ``live`` counts now. ``only`` (user ids) limits the people to
     those (used for the rows of a snapshot-served page).
     """
     if status not in STATUS_FILTERS or sort not in SORT_KEYS:
         raise ValueError(f"unknown status {status!r} or sort {sort!r}")
-    if not live and only is None and serves_from_snapshot(viewer) and not (overdue or exhausted) \
+    if not live and only is None and serves_lists_from_snapshot(viewer) and not (overdue or exhausted) \
             and sort in SNAPSHOT_SORTS:
         served = drill_down_from_snapshot(plan, viewer, department_id, as_of, status=status, position=position,
                                           sort=sort, descending=descending, page=page, per_page=per_page)

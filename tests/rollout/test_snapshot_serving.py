@@ -197,7 +197,16 @@ def test_the_city_drill_down_from_the_person_snapshot_equals_the_live_list(db, t
         assert drill_down(plan, admin, city, NOV1, sort="name").taken_at is None
         assert drill_down(plan, admin, city, NOV1, overdue=True).taken_at is None
         assert drill_down(plan, admin, city, dt.date(2026, 10, 20)).taken_at is None
-        assert drill_down(plan, tree["officer"], tree["a"].id, NOV1).taken_at is None
+        # Officers' lists are served too, scoped as their live lists: their bureau, and the city
+        # root (only their bureau's people), equal the live ones.
+        officer = tree["officer"]
+        for root in (tree["a"].id, city, tree["b"].id):
+            for status in ("unfinished", "certified", "all"):
+                served = drill_down(plan, officer, root, NOV1, status=status)
+                assert served.taken_at == NOV1_NOON
+                assert _listing(served) == _listing(drill_down(plan, officer, root, NOV1, status=status, live=True))
+        assert drill_down(plan, officer, tree["b"].id, NOV1, status="all").total == 0  # outside their scope
+        assert drill_down(plan, officer, city, NOV1, status="all").counts["eligible"] == 2  # 市财政局's u1, u2
         # The position filter is served too.
         position = tree["users"][1].position
         if position:
