@@ -90,7 +90,7 @@ def definitions(quota: Decimal, plan: RolloutPlan | None = None) -> list[list[st
         [_("Status"), _("On track: at or above target. Behind: less than %(tol)s points below. At risk: %(tol)s points or more below.", tol=tolerance)],
         [_("Skills map"), skills_definition()],
         [_("Forecast"), forecast_definition()],
-        [_("As of"), _("Every figure counts only what had happened by the end of the chosen day. Departments and the active flag are today's: transfers and leaving dates are not kept.")],
+        [_("As of"), _("Every figure counts only what had happened by the end of the chosen day, each person in the department they belonged to then (a transfer counts from its effective date) and leavers until the day they left.")],
     ]
     if plan is not None and plan.certification_id is None:
         rows[2] = [_("Completed"), _("Eligible staff who had completed every required course by the date shown. Completion = completed ÷ eligible.")]

@@ -35,3 +35,15 @@ def test_dashboard_shows_each_figure_with_its_definition(tree, client, login_as)
     for figure in ("参学率", "完成率", "考试合格率", "学时达标率"):
         assert html.count(figure) >= 2, figure  # the column or figure and its definition beside it
     assert "50" in html.split("学时达标率")[-1]  # the quota named in the definition
+
+
+@pytest.mark.parametrize("lang, says, never", [
+    ("zh_CN", "每人按当日所在单位统计", "系统不保存调动和离职日期"),
+    ("en", "a transfer counts from its effective date", "transfers and leaving dates are not kept"),
+])
+def test_the_as_of_definition_says_how_transfers_and_leavers_count(tree, client, login_as, lang, says, never):
+    """Past figures count each person in the department held then and leavers until they left
+    (services.department_at / active_at): the definition beside them must say so, not the opposite."""
+    login_as(tree["admin"])
+    html = client.get(f"/dashboard/?plan={tree['plan'].id}&as_of=2026-10-15&lang={lang}").get_data(as_text=True)
+    assert says in html and never not in html
