@@ -140,3 +140,16 @@ def test_the_lane_can_be_turned_off(app, db, client, lane, started):
     assert _post(client, attempt_id, {"position": position, "response": right, "revision": 0},
                  {"X-CSRFToken": token}).status_code == 200
     assert lane.handled == before and _stored(db, attempt_id, position)[1] == 1
+
+
+def test_behind_trusted_proxies_the_lane_sits_inside_proxyfix(app):
+    """With TRUSTED_PROXY_COUNT > 0 the lane must see the scheme and host ProxyFix derives from the
+    proxy's headers (so the HTTPS referrer rule applies behind a TLS-terminating proxy)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app import create_app
+
+    config = {k: v for k, v in app.config.items() if k.isupper()}
+    config["TRUSTED_PROXY_COUNT"] = 1
+    proxied = create_app(type("Proxied", (), config))
+    assert isinstance(proxied.wsgi_app, ProxyFix) and isinstance(proxied.wsgi_app.app, AutosaveLane)
