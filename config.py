@@ -57,6 +57,9 @@ class Config:
     # longer than Flask-WTF's default 3,600 s keeps saving answers.
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_SSL_STRICT = _bool("WTF_CSRF_SSL_STRICT", False)
+    # Autosave answered in front of Flask's request cycle when nothing is unusual (PostgreSQL only;
+    # app/exams/fastlane.py). 0 sends every save through the full cycle.
+    AUTOSAVE_FAST_LANE = _bool("AUTOSAVE_FAST_LANE", True)
 
     # argon2id parameters for new password hashes: "time cost,memory in KiB,parallelism".
     # Default: OWASP's recommended minimum (19 MiB, t=2, p=1); older hashes are upgraded at login.

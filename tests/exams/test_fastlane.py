@@ -153,3 +153,21 @@ def test_behind_trusted_proxies_the_lane_sits_inside_proxyfix(app):
     config["TRUSTED_PROXY_COUNT"] = 1
     proxied = create_app(type("Proxied", (), config))
     assert isinstance(proxied.wsgi_app, ProxyFix) and isinstance(proxied.wsgi_app.app, AutosaveLane)
+
+
+def test_the_documented_setting_turns_the_lane_off():
+    """README: AUTOSAVE_FAST_LANE=0 sends every save through the full request cycle (read at import,
+    so in a fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = "import config; print(config.ProductionConfig.AUTOSAVE_FAST_LANE, config.TestingConfig.AUTOSAVE_FAST_LANE)"
+    for value, expected in (("0", "False False"), ("1", "True True"), (None, "True True")):
+        env = {k: v for k, v in os.environ.items() if k != "AUTOSAVE_FAST_LANE"}
+        if value is not None:
+            env["AUTOSAVE_FAST_LANE"] = value
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected, (value, out.stdout, out.stderr)
