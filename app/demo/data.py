@@ -80,7 +80,7 @@ BUREAUS: list[tuple] = [
         ("JZSCC", "建筑市场监管处", "Construction Market Supervision Division"),
         ("ZFBZC", "住房保障处", "Housing Security Division"),
     ]),
-    ("JTJ", "市交通运输局", "Transport Bureau", 1.3, 0.60, [
+    ("JTJ", "市交通运输局", "Transport Bureau", 1.3, 0.50, [
         OFFICE, PERSONNEL, PLANNING,
         ("YSGLC", "运输管理处", "Transport Services Division"),
         ("GLGLC", "公路管理处", "Highways Division"),

@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.auth.models import OfficerScope, User
@@ -28,12 +29,21 @@ STAFF = 300
 TWO = Decimal("0.01")
 
 
+# The demo's dates are relative to today and its events fall on workdays, so what a small bureau has
+# done by today moves with the weekday: with 300 people (a dozen in 市交通运输局) its standing
+# against the target could flip from one day to the next (it read "on track" on Sundays). The demo is
+# built and read on one fixed day (a Thursday, local noon); the clock runs on from there.
+DEMO_NOW = dt.datetime(2026, 12, 3, 4, 0, tzinfo=dt.timezone.utc)
+
+
 @pytest.fixture()
 def demo(db):
-    """A demo city of STAFF people built with the default seed, committed."""
-    build_demo(staff=STAFF)
-    db.session.commit()
-    return db
+    """A demo city of STAFF people built with the default seed on DEMO_NOW, committed; the test runs
+    on that day too."""
+    with time_machine.travel(DEMO_NOW, tick=True):
+        build_demo(staff=STAFF)
+        db.session.commit()
+        yield db
 
 
 def user(number: str) -> User:
