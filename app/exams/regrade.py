@@ -40,9 +40,9 @@ from app.certification.models import Certificate, certification_course
 from app.core.errors import DomainError
 from app.core.models import current_language
 from app.core.time import utcnow
+from app.exams.kept import method_of
 from app.exams.models import FINISHED, Attempt, AttemptItem, Exam
 from app.exams.services import grade_item, has_passed_course_exam, score_percent
-from app.exams.kept import method_of
 from app.extensions import db
 from app.learning.models import Enrolment
 from app.learning.services import check_course_completion
@@ -313,6 +313,9 @@ def _regrade(exam: Exam, question_ids: list[int], dry_run: bool) -> RegradeRepor
     report.attempts_checked = len(attempt_ids)
 
     changed_users: "OrderedDict[int, list[AttemptChange]]" = OrderedDict()
+    # A pass/fail flip can change the certification; so can any score change when the grade kept is the
+    # first attempt's or the average (a mean crosses the pass mark with no attempt flipping).
+    every_change_counts = method_of(exam) in ("first", "average")
     for attempt, delta, count in deltas.values():
         old_points, old_score, old_passed = Decimal(attempt.points), Decimal(attempt.score), bool(attempt.passed)
         new_points = old_points + delta
@@ -332,9 +335,7 @@ def _regrade(exam: Exam, question_ids: list[int], dry_run: bool) -> RegradeRepor
             old_points=old_points, new_points=new_points, old_score=old_score, new_score=new_score,
             old_passed=old_passed, new_passed=new_passed, items_changed=count)
         report.changes.append(change)
-        # A pass/fail flip can change the certification; so can any score change when the grade kept
-        # is the first attempt's or the average (a mean crosses the pass mark with no attempt flipping).
-        if change.pass_changed or method_of(exam) in ("first", "average"):
+        if change.pass_changed or every_change_counts:
             changed_users.setdefault(user.id, []).append(change)
     db.session.expire_all()
     if course is not None:

@@ -251,6 +251,10 @@ class _PlanConditions:
     sat: ColumnElement[bool]
     passed: ColumnElement[bool]
     hours_met: ColumnElement[bool]
+    # on ``Attempt`` (not ``User``): the attempt after which the candidate's grade kept at its exam had
+    # reached the pass mark (app.exams.kept.reached_pass_mark_clause); shared by the set-based flags
+    # and the drill-down's "all attempts used", so the exams' rules are read once per plan and moment
+    reached: ColumnElement[bool]
 
 
 def department_at(as_of_end: dt.datetime | None) -> ColumnElement:
@@ -368,7 +372,7 @@ def plan_conditions(plan: RolloutPlan, as_of_end: dt.datetime, *, set_based: boo
     reached = reached_pass_mark_clause(Attempt, exam_rules(exams), as_of_end)
     return _PlanConditions(eligible_conditions(plan, as_of_end), started, certified, exists().where(finished),
                            exists().where(finished, reached),
-                           credit_hours_in_year(as_of_end) >= annual_quota())
+                           credit_hours_in_year(as_of_end) >= annual_quota(), reached)
 
 
 def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditions:
@@ -404,9 +408,8 @@ def _set_based_flags(plan: RolloutPlan, as_of_end: dt.datetime) -> _PlanConditio
             .group_by(Enrolment.user_id).having(func.sum(Enrolment.credit_hours_awarded) >= quota))
     return _PlanConditions(correlated.eligible, started, certified,
                            User.id.in_(select(Attempt.user_id).where(*finished).distinct()),
-                           User.id.in_(select(Attempt.user_id).where(
-                               *finished, reached_pass_mark_clause(Attempt, exam_rules(exams), as_of_end)).distinct()),
-                           hours_met)
+                           User.id.in_(select(Attempt.user_id).where(*finished, correlated.reached).distinct()),
+                           hours_met, correlated.reached)
 
 
 def annual_quota() -> Decimal:
@@ -780,8 +783,7 @@ def drill_down(plan: RolloutPlan, viewer: User, department_id: int, as_of: dt.da
                                                 Attempt.started_at < as_of_end).correlate(User, exam).scalar_subquery())
     allowed = attempts_allowed_at(exam, as_of_end)
     passed_there = (select(Attempt.id).where(Attempt.user_id == User.id, Attempt.exam_id == exam.c.id,
-                                             Attempt.state == FINISHED, Attempt.finished_at < as_of_end,
-                                             reached_pass_mark_clause(Attempt, exam_rules(exams), as_of_end))
+                                             Attempt.state == FINISHED, Attempt.finished_at < as_of_end, c.reached)
                     .correlate(User, exam).exists())
     exhausted_c = (select(exam.c.id).where(exam.c.course_id.in_(courses), used >= allowed, ~passed_there)
                    .correlate(User).exists())

@@ -100,10 +100,11 @@ def _scope_trend(plan: RolloutPlan, as_of: dt.date, rows: list, *, with_missing:
     and so may the missing list (its first :data:`MISSING_SHOWN`, :func:`app.rollout.trend.stored_missing`)."""
     roots = [r for r in rows if r.level == 0]
     live = (sum(r.eligible for r in roots), sum(r.certified for r in roots))
-    targets = services.scope_targets(plan, [r.department.id for r in roots], [r.department.id for r in rows])
-    data = _trend(plan, as_of, [r.department.id for r in roots], live, _scope_name(rows), rows if with_missing else [],
-                  targets.wave, taken_at=taken_at)
-    return {**data, "targets": targets, "mixed": targets.mixed}
+    root_ids = [r.department.id for r in roots]
+    targets = services.scope_targets(plan, root_ids, [r.department.id for r in rows])
+    data = _trend(plan, as_of, root_ids, live, _scope_name(rows), rows if with_missing else [], targets.wave,
+                  taken_at=taken_at)
+    return {**data, "targets": targets}
 
 
 MISSING_SHOWN = 20  # departments projected to miss, listed on the page (all of them in the XLSX export)
