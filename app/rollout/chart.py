@@ -28,6 +28,27 @@ def short_date(day: dt.date) -> str:
     return format_skeleton("MMMd", day, locale=get_locale() or "zh_CN")
 
 
+def date_ticks(days, x, lo: float, hi: float, font_size: float) -> list[tuple[float, str, str]]:
+    """The date labels of a chart's axis that fit: ``[(position, anchor, text)]`` for ``days`` (sorted
+    dates) at ``x(day)`` between ``lo`` and ``hi`` (same units as ``font_size``: px in the SVG, points
+    in the PDF). A label near an end is anchored to it (``start`` / ``end``), others are centred; a
+    label that would touch the last one placed (4 units apart at least) is left out, its tick mark
+    stays. Widths are estimated: a CJK character ``font_size`` wide, any other 0.55 × ``font_size``
+    (``12月31日`` is twice as wide as ``Dec 31``)."""
+    placed: list[tuple[float, str, str]] = []
+    right_edge = float("-inf")
+    for day in days:
+        px, text = x(day), short_date(day)
+        width = sum(font_size if ord(ch) >= 0x2E80 else 0.55 * font_size for ch in text)
+        anchor = "start" if px < lo + 20 else ("end" if px > hi - 20 else "middle")
+        left = px if anchor == "start" else px - width if anchor == "end" else px - width / 2
+        if left < right_edge + 4:
+            continue
+        placed.append((px, anchor, text))
+        right_edge = left + width
+    return placed
+
+
 def target_line(plan: RolloutPlan, wave=None) -> list[tuple[dt.date, Decimal]]:
     """Corners of the target line: plan start at 0 %, each milestone's target at its date (the line of
     :func:`app.rollout.services.target_percent` is straight between them), held to the plan's end. With
@@ -84,15 +105,12 @@ def trend_svg(plan: RolloutPlan, points: list[TrendPoint], result: Forecast | No
         out.append(f'<text x="{LEFT - 4}" y="{y(value) + 4}" text-anchor="end" fill="#444444">{value}%</text>')
     # date ticks: start, each milestone, end (labels skipped where they would overlap)
     ticks = sorted({first, *(m.due_on for m in milestones_for(plan, wave)), last})
-    placed: list[float] = []
     for day in ticks:
         px = x(day)
         out.append(f'<line x1="{px}" x2="{px}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}" stroke="#444444"/>')
-        if all(abs(px - q) > 48 for q in placed):
-            anchor = "start" if px < LEFT + 20 else ("end" if px > WIDTH - RIGHT - 20 else "middle")
-            out.append(f'<text x="{px}" y="{TOP + plot_h + 17}" text-anchor="{anchor}" fill="#444444">'
-                       f'{escape(short_date(day))}</text>')
-            placed.append(px)
+    for px, anchor, text in date_ticks(ticks, x, LEFT, WIDTH - RIGHT, 12):
+        out.append(f'<text x="{px}" y="{TOP + plot_h + 17}" text-anchor="{anchor}" fill="#444444">'
+                   f'{escape(text)}</text>')
     out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#444444"/>')
     # target line and milestone markers
     corners = " ".join(f"{x(d)},{y(v)}" for d, v in target_line(plan, wave))

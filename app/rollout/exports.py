@@ -236,7 +236,7 @@ def trend_drawing(plan: RolloutPlan, points, result, font: str, width: float, he
     from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
     from reportlab.lib import colors
 
-    from app.rollout.chart import short_date, target_line
+    from app.rollout.chart import date_ticks, target_line
 
     left, bottom, top, right = 34, 20, 8, 8
     days = [p.day for p in points]
@@ -257,8 +257,8 @@ def trend_drawing(plan: RolloutPlan, points, result, font: str, width: float, he
         d.add(Line(left, y(value), left + pw, y(value), strokeColor=colors.HexColor("#dddddd"), strokeWidth=0.5))
         d.add(String(left - 3, y(value) - 3, f"{value}%", fontName=font, fontSize=7, textAnchor="end"))
     milestones = services.milestones_for(plan, wave)
-    for day in sorted({first, *(m.due_on for m in milestones), last}):
-        d.add(String(x(day), 6, short_date(day), fontName=font, fontSize=7, textAnchor="middle"))
+    for px, anchor, text in date_ticks(sorted({first, *(m.due_on for m in milestones), last}), x, left, left + pw, 7):
+        d.add(String(px, 6, text, fontName=font, fontSize=7, textAnchor=anchor))
     corners = [(x(day), y(v)) for day, v in target_line(plan, wave)]
     d.add(PolyLine([c for pt in corners for c in pt], strokeColor=grey, strokeWidth=1.2, strokeDashArray=[2, 2]))
     for m in milestones:

@@ -284,3 +284,32 @@ def test_two_snapshots_of_the_same_day_at_once_leave_one_row_per_department(app,
     db.session.expire_all()
     assert _count(db) == 5
     assert _by_code(db, tree, OCT15)["CITY"] == (4, 2, 1, 2, 1)
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_date_labels_on_the_chart_axis_never_overlap(app, lang):
+    """A wave's milestone 46 days before the plan's end (the demo: 2-28 and 4-15 on a 300-day axis,
+    the SVG's 422 units): '2月28日' and '4月15日' ran into each other when labels were kept 48 px apart whatever
+    their width and anchor. Each label's extent, estimated from its characters, stays clear of the last."""
+    from app.rollout.chart import LEFT, RIGHT, WIDTH, date_ticks
+
+    days = [dt.date(2026, 6, 19), dt.date(2026, 12, 31), dt.date(2027, 2, 28), dt.date(2027, 4, 15)]
+    start, span, lo, hi = days[0], (days[-1] - days[0]).days, LEFT, WIDTH - RIGHT
+
+    def x(day):
+        return lo + (hi - lo) * (day - start).days / span
+
+    with app.test_request_context(f"/?lang={lang}"):
+        ticks = date_ticks(days, x, lo, hi, 12)
+    extents = []
+    for px, anchor, text in ticks:
+        width = sum(12 if ord(ch) >= 0x2E80 else 6.6 for ch in text)
+        left = px if anchor == "start" else px - width if anchor == "end" else px - width / 2
+        extents.append((left, left + width))
+    assert all(b[0] >= a[1] for a, b in zip(extents, extents[1:])), (lang, ticks)
+    labelled = [text for _px, _anchor, text in ticks]
+    if lang == "en":
+        assert labelled == ["Jun 19", "Dec 31", "Feb 28", "Apr 15"]
+    else:  # wider labels: the plan's end, which would touch the milestone's, is left out (its tick mark stays)
+        assert labelled == ["6月19日", "12月31日", "2月28日"]
+    assert ticks[0][1] == "start"
